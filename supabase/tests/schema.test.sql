@@ -1,0 +1,93 @@
+-- The jobs / job_steps schema: columns and defaults, constraints, the claim indexes, RLS,
+-- table grants, and how the functions are declared (security definer, empty search_path).
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(36);
+
+select has_table('public', 'jobs', 'jobs exists');
+select has_table('public', 'job_steps', 'job_steps exists');
+select col_is_pk('public', 'jobs', 'id', 'jobs.id is the primary key');
+select col_default_is('public', 'jobs', 'id', 'gen_random_uuid()', 'jobs.id defaults to a random uuid');
+select col_is_pk('public', 'job_steps', 'id', 'job_steps.id is the primary key');
+select fk_ok('public', 'job_steps', 'job_id', 'public', 'jobs', 'id', 'job_steps.job_id references jobs.id');
+select col_default_is('public', 'job_steps', 'attempt', '0', 'attempt defaults to 0');
+select col_default_is('public', 'job_steps', 'max_attempts', '3', 'max_attempts defaults to 3');
+select col_default_is('public', 'job_steps', 'status', 'pending', 'a step starts pending');
+select col_type_is('public', 'job_steps', 'lease_expires_at', 'timestamp with time zone', 'lease_expires_at is a timestamptz');
+
+-- Plain inserts work: every column beyond the essentials has a default.
+delete from public.jobs;
+select lives_ok(
+  $$ insert into public.jobs (id, status) values ('a0000000-0000-4000-8000-000000000001', 'running') $$,
+  'insert into jobs (status) works');
+select lives_ok(
+  $$ insert into public.job_steps (job_id, seq) values ('a0000000-0000-4000-8000-000000000001', 0) $$,
+  'insert into job_steps (job_id, seq) works');
+
+-- Constraints.
+select throws_ok($$ insert into public.jobs (status) values ('done') $$,
+  '23514', null, 'a job status outside the five is rejected');
+select throws_ok(
+  $$ insert into public.job_steps (job_id, seq, status) values ('a0000000-0000-4000-8000-000000000001', 0, 'queued') $$,
+  '23514', null, 'a step status outside the five is rejected');
+select throws_ok(
+  $$ insert into public.job_steps (job_id, seq, attempt) values ('a0000000-0000-4000-8000-000000000001', 0, -1) $$,
+  '23514', null, 'a negative attempt is rejected');
+select throws_ok(
+  $$ insert into public.job_steps (job_id, seq, max_attempts) values ('a0000000-0000-4000-8000-000000000001', 0, 0) $$,
+  '23514', null, 'max_attempts below 1 is rejected');
+select throws_ok(
+  $$ insert into public.job_steps (job_id, seq, status) values ('a0000000-0000-4000-8000-000000000001', 0, 'running') $$,
+  '23514', null, 'a running step without an owner and a lease is rejected');
+select throws_ok(
+  $$ insert into public.job_steps (job_id, seq) values ('b0000000-0000-4000-8000-000000000001', 0) $$,
+  '23503', null, 'a step of an unknown job is rejected');
+
+-- Indexes: the claim scans only claimable rows; finished rows are not in those indexes.
+select is(
+  (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_claimable_idx'::regclass),
+  '((status = ''pending''::text) AND (attempt < max_attempts))',
+  'the claim index holds only pending steps with attempts left');
+select is(
+  (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_lease_idx'::regclass),
+  '(status = ''running''::text)',
+  'the lease index holds only running steps');
+select has_index('public', 'job_steps', 'job_steps_job_id_seq_idx', array['job_id', 'seq'],
+  'steps are indexed by (job_id, seq) for the seq gate and the foreign key');
+
+-- RLS and table grants.
+select ok((select relrowsecurity from pg_class where oid = 'public.jobs'::regclass), 'RLS is enabled on jobs');
+select ok((select relrowsecurity from pg_class where oid = 'public.job_steps'::regclass), 'RLS is enabled on job_steps');
+select table_privs_are('public', 'jobs', 'anon', array[]::text[], 'anon has no privilege on jobs');
+select table_privs_are('public', 'jobs', 'authenticated', array[]::text[], 'authenticated has no privilege on jobs');
+select table_privs_are('public', 'job_steps', 'anon', array[]::text[], 'anon has no privilege on job_steps');
+select table_privs_are('public', 'job_steps', 'authenticated', array[]::text[], 'authenticated has no privilege on job_steps');
+
+set local role anon;
+select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied for table jobs', 'anon cannot read jobs');
+reset role;
+set local role authenticated;
+select throws_ok($$ insert into public.job_steps (job_id, seq) values ('a0000000-0000-4000-8000-000000000001', 1) $$,
+  '42501', 'permission denied for table job_steps', 'authenticated cannot write job_steps');
+reset role;
+
+-- Function declarations.
+select is_definer('public', 'claim_next_step', array['text', 'interval'], 'claim_next_step is security definer');
+select is_definer('public', 'complete_step', array['uuid', 'text', 'jsonb'], 'complete_step is security definer');
+select is_definer('public', 'sweep', array[]::text[], 'sweep is security definer');
+select is(
+  (select array_agg(p.proname::text order by p.proname)
+     from pg_proc p
+    where p.pronamespace = 'public'::regnamespace
+      and not coalesce('search_path=""' = any(p.proconfig), false)),
+  null,
+  'every public function pins an empty search_path');
+select function_privs_are('public', '_expire_leases', array[]::text[], 'service_role', array[]::text[],
+  'internal helpers are not callable by service_role');
+select function_privs_are('public', '_fail_job', array['uuid', 'jsonb'], 'authenticated', array[]::text[],
+  'internal helpers are not callable by authenticated');
+select function_privs_are('public', 'claim_next_step', array['text', 'interval'], 'service_role', array['EXECUTE'],
+  'service_role may claim');
+
+select * from finish();
+rollback;

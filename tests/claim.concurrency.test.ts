@@ -1,0 +1,89 @@
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  claimNextStep,
+  completeStep,
+  connect,
+  emptyQueue,
+  insertOneStepJobs,
+} from "./helpers/db.ts";
+
+const admin = connect();
+afterAll(() => admin.end());
+beforeEach(() => emptyQueue(admin));
+
+describe("claim_next_step under concurrency", () => {
+  it("20 claimers on separate connections drain 2 000 jobs: each step claimed once, completed once", async () => {
+    const jobCount = 2_000;
+    const claimerCount = 20;
+    await insertOneStepJobs(admin, jobCount);
+
+    const claims: { stepId: string; workerId: string }[] = [];
+    const completions: string[] = [];
+
+    const claimers = Array.from({ length: claimerCount }, async (_, index) => {
+      const workerId = `claimer-${index}`;
+      const sql = connect();
+      try {
+        // An empty claim means no pending step is left: every other step is held or done.
+        for (;;) {
+          const step = await claimNextStep(sql, workerId);
+          if (!step) return;
+          claims.push({ stepId: step.id, workerId });
+          const completed = await completeStep(sql, step.id, workerId, { by: workerId });
+          if (completed) completions.push(completed.id);
+        }
+      } finally {
+        await sql.end();
+      }
+    });
+    await Promise.all(claimers);
+
+    const claimedIds = claims.map((claim) => claim.stepId);
+    expect(claimedIds).toHaveLength(jobCount);
+    expect(new Set(claimedIds).size).toBe(jobCount);
+    expect(completions).toHaveLength(jobCount);
+    expect(new Set(completions).size).toBe(jobCount);
+    // The work really was shared out, not serialised onto one connection.
+    expect(new Set(claims.map((claim) => claim.workerId)).size).toBeGreaterThan(1);
+
+    const [steps] = await admin<{ completed: number; once: number; total: number }[]>`
+      select count(*) filter (where status = 'completed')::int as completed,
+             count(*) filter (where attempt = 1)::int as once,
+             count(*)::int as total
+        from public.job_steps`;
+    expect(steps).toEqual({ completed: jobCount, once: jobCount, total: jobCount });
+
+    const [jobs] = await admin<{ completed: number }[]>`
+      select count(*) filter (where status = 'completed')::int as completed from public.jobs`;
+    expect(jobs?.completed).toBe(jobCount);
+  });
+
+  it("a crashed claimer loses its step after the lease expires, and its late completion changes nothing", async () => {
+    await insertOneStepJobs(admin, 1);
+    const crashed = connect();
+    const survivor = connect();
+    try {
+      const lost = await claimNextStep(crashed, "crashed-worker", "1 second");
+      expect(lost?.attempt).toBe(1);
+
+      // While the lease is live, nobody else can take the step.
+      expect(await claimNextStep(survivor, "survivor")).toBeUndefined();
+
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const takenOver = await claimNextStep(survivor, "survivor");
+      expect(takenOver).toMatchObject({ id: lost?.id, locked_by: "survivor", attempt: 2 });
+
+      expect(await completeStep(crashed, lost!.id, "crashed-worker", { late: true })).toBeUndefined();
+      const [afterLate] = await admin<{ status: string; locked_by: string; output: unknown }[]>`
+        select status, locked_by, output from public.job_steps where id = ${lost!.id}`;
+      expect(afterLate).toEqual({ status: "running", locked_by: "survivor", output: null });
+
+      const done = await completeStep(survivor, lost!.id, "survivor", { ok: true });
+      expect(done).toMatchObject({ status: "completed", output: { ok: true } });
+      const [job] = await admin<{ status: string }[]>`select status from public.jobs where id = ${lost!.job_id}`;
+      expect(job?.status).toBe("completed");
+    } finally {
+      await Promise.all([crashed.end(), survivor.end()]);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import postgres from "postgres";
+
+/** The local stack's database (`scripts/stack up` prints it); overridable for another target. */
+export const DB_URL =
+  process.env.SUPABASE_DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+
+/** A step row as `claim_next_step` / `complete_step` return it (snake_case, as stored). */
+export interface JobStepRow {
+  id: string;
+  job_id: string;
+  seq: number;
+  status: "pending" | "running" | "completed" | "failed" | "cancelled";
+  locked_by: string | null;
+  lease_expires_at: Date | null;
+  attempt: number;
+  max_attempts: number;
+  input: unknown;
+  output: unknown;
+}
+
+/** Opens a client on its own connection(s); the caller ends it. */
+export function connect(options: postgres.Options<{}> = {}): postgres.Sql {
+  return postgres(DB_URL, { max: 1, onnotice: () => {}, ...options });
+}
+
+/** Removes every job and step, so a test starts from an empty queue. */
+export async function emptyQueue(sql: postgres.Sql): Promise<void> {
+  await sql`truncate public.jobs cascade`;
+}
+
+/** Inserts `count` running jobs of one step each, in one statement; returns nothing. */
+export async function insertOneStepJobs(sql: postgres.Sql, count: number): Promise<void> {
+  await sql`
+    with new_jobs as (
+      insert into public.jobs (status)
+      select 'running' from generate_series(1, ${count})
+      returning id
+    )
+    insert into public.job_steps (job_id, seq) select id, 0 from new_jobs`;
+}
+
+/** claim_next_step as a worker would call it. */
+export async function claimNextStep(
+  sql: postgres.Sql,
+  workerId: string,
+  leaseDuration = "5 minutes",
+): Promise<JobStepRow | undefined> {
+  const rows = await sql<JobStepRow[]>`
+    select * from public.claim_next_step(${workerId}, ${leaseDuration}::interval)`;
+  return rows[0];
+}
+
+/** complete_step as a worker would call it; undefined when the worker no longer holds the step. */
+export async function completeStep(
+  sql: postgres.Sql,
+  stepId: string,
+  workerId: string,
+  output: unknown,
+): Promise<JobStepRow | undefined> {
+  const rows = await sql<JobStepRow[]>`
+    select * from public.complete_step(${stepId}, ${workerId}, ${sql.json(output as postgres.JSONValue)})`;
+  return rows[0];
+}
