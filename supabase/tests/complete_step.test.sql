@@ -32,7 +32,7 @@ create temp table done on commit drop as
   select * from public.complete_step('a1000000-0000-4000-8000-000000000001', 'w1', '{"rows": 42}');
 select is((select count(*) from done), 1::bigint, 'the holder gets the completed row back');
 select row_eq(
-  $$ select status, output, locked_by, lease_expires_at, completed_at from done $$,
+  $$ select status, output, locked_by, lease_expires_at, finished_at from done $$,
   row('completed'::text, '{"rows": 42}'::jsonb, null::text, null::timestamptz, now()),
   'the returned row is completed, carries the output, and has no lock or lease');
 select row_eq(
@@ -55,7 +55,7 @@ select isnt_empty(
   $$ select * from public.complete_step('a1000000-0000-4000-8000-000000000002', 'w1', null) $$,
   'a null output is allowed');
 select row_eq(
-  $$ select status, completed_at from public.jobs where id = 'a0000000-0000-4000-8000-000000000001' $$,
+  $$ select status, finished_at from public.jobs where id = 'a0000000-0000-4000-8000-000000000001' $$,
   row('completed'::text, now()),
   'completing the last step completes the job');
 

@@ -59,9 +59,9 @@ select has_index('public', 'job_steps', 'job_steps_job_id_seq_idx', array['job_i
 select ok((select relrowsecurity from pg_class where oid = 'public.jobs'::regclass), 'RLS is enabled on jobs');
 select ok((select relrowsecurity from pg_class where oid = 'public.job_steps'::regclass), 'RLS is enabled on job_steps');
 select table_privs_are('public', 'jobs', 'anon', array[]::text[], 'anon has no privilege on jobs');
-select table_privs_are('public', 'jobs', 'authenticated', array[]::text[], 'authenticated has no privilege on jobs');
+select table_privs_are('public', 'jobs', 'authenticated', array['SELECT'], 'authenticated may only read jobs (RLS limits it to its tenant)');
 select table_privs_are('public', 'job_steps', 'anon', array[]::text[], 'anon has no privilege on job_steps');
-select table_privs_are('public', 'job_steps', 'authenticated', array[]::text[], 'authenticated has no privilege on job_steps');
+select table_privs_are('public', 'job_steps', 'authenticated', array['SELECT'], 'authenticated may only read job_steps (RLS limits it to its tenant)');
 
 set local role anon;
 select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied for table jobs', 'anon cannot read jobs');

@@ -1,0 +1,197 @@
+-- leaseflow: admission, the pending → running transition of a job.
+--
+-- A job is pending while it waits for its run_at or for its turn in its group key; running
+-- means its steps may be claimed. A job's step rows are created group by group, when the group
+-- may run (_create_next_steps): a backlog of scheduled or queued-behind-a-key jobs has no step
+-- rows, so it costs the claim nothing.
+--
+-- Lanes. Jobs sharing (tenant, group_key) form a lane: at most `group_concurrency` of them run
+-- at once, they start in enqueue order (a head that is not yet due holds the lane), and at most
+-- `group_rate_limit` start per `group_rate_interval`. A lane advances when something happens to
+-- it: a job is enqueued into it, or one of its jobs finishes (completed, failed, cancelled).
+-- Time-based progress (a delayed head, a rate window that reopens) is picked up by sweep().
+--
+-- Lock order, used by every transition that touches several rows: lane (transaction-scoped
+-- advisory lock) → job rows (by id) → step rows. The claim only locks steps with SKIP LOCKED
+-- and never waits, so it cannot take part in a deadlock.
+--
+-- Jobs made by hand (type is null) are never admitted automatically.
+
+-- Takes the lane's lock for the rest of the transaction; with p_wait = false, only if free.
+create or replace function public._lock_lane(p_lane_tenant uuid, p_group_key text, p_wait boolean)
+returns boolean
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_key bigint := hashtextextended('leaseflow.lane/' || p_lane_tenant::text || '/' || p_group_key, 0);
+begin
+  if p_wait then
+    perform pg_advisory_xact_lock(v_key);
+    return true;
+  end if;
+  return pg_try_advisory_xact_lock(v_key);
+end;
+$$;
+
+-- Creates the step rows of each job's next group, for running jobs of a known type whose
+-- steps so far are all completed (a job's first group when it starts, the next one when a
+-- group completes). Steps exist only once they may run: a backlog of pending jobs costs the
+-- claim index nothing. Returns how many jobs got new steps.
+create or replace function public._create_next_steps(p_job_ids uuid[])
+returns int
+language sql volatile
+set search_path = ''
+as $$
+  with next_group as (
+    select j.id as job_id, j.enqueue_order, j.priority, j.run_at,
+           coalesce(j.max_attempts, t.max_attempts) as max_attempts,
+           coalesce((select max(s.seq) + 1 from public.job_steps s where s.job_id = j.id), 0) as seq,
+           t.steps
+      from public.jobs j
+      join public.job_types t on t.type = j.type
+     where j.id = any (p_job_ids)
+       and j.status = 'running'
+       and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
+  ), created as (
+    insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at)
+    select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at
+      from next_group g
+     cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
+     where g.seq < jsonb_array_length(g.steps)
+     order by g.enqueue_order, n.name_order
+    returning job_id
+  )
+  select count(distinct job_id)::int from created
+$$;
+
+-- Starts pending jobs: running, started_at, and their next step group created. The caller
+-- has checked they may start (due, and their lane has room).
+create or replace function public._start_jobs(p_job_ids uuid[])
+returns int
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_started uuid[];
+begin
+  with started as (
+    update public.jobs j
+       set status = 'running', started_at = now(), updated_at = now()
+     where j.id = any (p_job_ids)
+       and j.status = 'pending'
+    returning j.id
+  )
+  select array_agg(started.id) into v_started from started;
+  if v_started is null then
+    return 0;
+  end if;
+  perform public._create_next_steps(v_started);
+  return cardinality(v_started);
+end;
+$$;
+
+-- Starts as many of a lane's pending jobs as its rules allow. The caller holds the lane lock.
+create or replace function public._advance_lane(p_lane_tenant uuid, p_group_key text)
+returns int
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_running int;
+  v_started int := 0;
+  v_recent int;
+  v_next record;
+begin
+  select count(*) into v_running
+    from public.jobs j
+   where public._lane_tenant(j.tenant_id) = p_lane_tenant
+     and j.group_key = p_group_key
+     and j.status = 'running';
+
+  for v_next in
+    select j.id, j.run_at, t.group_concurrency, t.group_rate_limit, t.group_rate_interval
+      from public.jobs j
+      join public.job_types t on t.type = j.type
+     where public._lane_tenant(j.tenant_id) = p_lane_tenant
+       and j.group_key = p_group_key
+       and j.status = 'pending'
+     order by j.enqueue_order
+  loop
+    -- Strict FIFO: the head blocks the lane until it is due and has room.
+    exit when v_next.run_at > now();
+    exit when v_running >= v_next.group_concurrency;
+    if v_next.group_rate_limit is not null then
+      select count(*) into v_recent
+        from public.jobs j
+       where public._lane_tenant(j.tenant_id) = p_lane_tenant
+         and j.group_key = p_group_key
+         and j.started_at > now() - v_next.group_rate_interval;
+      exit when v_recent >= v_next.group_rate_limit;
+    end if;
+    perform public._start_jobs(array[v_next.id]);
+    v_running := v_running + 1;
+    v_started := v_started + 1;
+  end loop;
+  return v_started;
+end;
+$$;
+
+-- Starts delayed jobs without a group key whose run_at has come (called on the claim path).
+create or replace function public._start_due_jobs(p_limit int)
+returns int
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_due uuid[];
+begin
+  select array_agg(d.id) into v_due
+    from (select j.id
+            from public.jobs j
+           where j.status = 'pending' and j.group_key is null and j.type is not null and j.run_at <= now()
+           order by j.run_at
+           limit p_limit
+             for update skip locked) d;
+  if v_due is null then
+    return 0;
+  end if;
+  return public._start_jobs(v_due);
+end;
+$$;
+
+-- Advances every lane whose head is due (sweep): delayed heads and reopened rate windows.
+-- Lanes another transaction holds are skipped; that transaction advances them itself.
+create or replace function public._advance_due_lanes()
+returns int
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_lane record;
+  v_started int := 0;
+begin
+  for v_lane in
+    select distinct public._lane_tenant(j.tenant_id) as lane_tenant, j.group_key
+      from public.jobs j
+     where j.group_key is not null
+       and j.status = 'pending'
+       and j.type is not null
+       and j.run_at <= now()
+  loop
+    if public._lock_lane(v_lane.lane_tenant, v_lane.group_key, false) then
+      v_started := v_started + public._advance_lane(v_lane.lane_tenant, v_lane.group_key);
+    end if;
+  end loop;
+  return v_started;
+end;
+$$;
+
+revoke all on function
+  public._lock_lane(uuid, text, boolean),
+  public._create_next_steps(uuid[]),
+  public._start_jobs(uuid[]),
+  public._advance_lane(uuid, text),
+  public._start_due_jobs(int),
+  public._advance_due_lanes()
+  from public, anon, authenticated, service_role;

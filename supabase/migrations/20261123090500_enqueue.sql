@@ -1,0 +1,303 @@
+-- leaseflow: enqueue_job / enqueue_jobs, one code path (_enqueue) for one job or 50 000.
+--
+-- p_options (every key optional):
+--   priority      1..5, higher first [the type's priority]
+--   run_at        ISO 8601 timestamp: not started before then [now]
+--   group_key     jobs sharing a key (per tenant) run in enqueue order under the type's
+--                 concurrency / rate limit
+--   dedupe_key    an unfinished job of the same type and tenant with this key is returned
+--                 instead of creating another (also between elements of one batch)
+--   max_attempts  1..100 [the type's max_attempts]
+--   tenant_id     uuid; service_role only (authenticated callers are always their own tenant)
+--   group_keys, dedupe_keys   (enqueue_jobs only) one entry per payload, null for none
+-- Limits: at most 50 000 payloads per call; each payload a JSON object of at most 256 KiB.
+-- All or nothing: any bad element raises before anything is written.
+
+-- p_count time-ordered ids (uuid version 7 layout): the current millisecond, then the id's
+-- place in the batch, then 48 bits of random(). Ids of one batch increase, so primary keys grow
+-- at their right edge instead of at random pages; and random() is far cheaper than
+-- gen_random_uuid() (2.5 µs a call on the 2-core CI box). One call per batch, because a call
+-- per row of a function with its own settings costs ~6 µs (it cannot be inlined).
+-- Ids are identifiers, not secrets: access is decided by grants, RLS and tenant checks.
+create or replace function public._new_ids(p_count int)
+returns uuid[]
+language sql volatile
+set search_path = ''
+as $$
+  select array(
+    select (lpad(to_hex(ms.value), 12, '0')
+            || '7' || lpad(to_hex((g >> 14) & 4095), 3, '0')
+            || to_hex(8 + ((g >> 12) & 3)) || lpad(to_hex(g & 4095), 3, '0')
+            || lpad(to_hex((random() * 281474976710655)::bigint), 12, '0'))::uuid
+      from (select (extract(epoch from clock_timestamp()) * 1000)::bigint as value) ms,
+           generate_series(1, p_count) g
+     order by g)
+$$;
+
+create or replace function public._enqueue(p_function text, p_type text, p_payloads jsonb, p_options jsonb, p_batch boolean)
+returns uuid[]
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  fn constant text := p_function;
+  c_max_batch constant int := 50000;
+  c_max_payload_bytes constant int := 262144;
+  v_type public.job_types;
+  v_count int;
+  v_bad_index int;
+  v_bad jsonb;
+  v_bad_bytes int;
+  v_payload_name text := case when p_batch then 'p_payloads' else 'p_payload' end;
+  v_tenant uuid;
+  v_priority int;
+  v_max_attempts int;
+  v_run_at timestamptz := now();
+  v_group_keys text[];
+  v_dedupe_keys text[];
+  v_ids uuid[];
+  v_step_ids uuid[];
+  v_first_group text[];
+  v_lane text;
+  v_result uuid[];
+begin
+  if p_type is null then
+    raise exception '%: p_type must not be null', fn using errcode = 'null_value_not_allowed';
+  end if;
+  select * into v_type from public.job_types t where t.type = p_type;
+  if not found then
+    raise exception '%: unknown job type %; define it first with define_job_type()', fn, quote_literal(left(p_type, 100))
+      using errcode = 'invalid_parameter_value';
+  end if;
+
+  -- Payloads -----------------------------------------------------------------------------
+  if p_payloads is null then
+    raise exception '%: % must not be null', fn, v_payload_name using errcode = 'null_value_not_allowed';
+  end if;
+  if p_batch then
+    if jsonb_typeof(p_payloads) <> 'array' or jsonb_array_length(p_payloads) = 0 then
+      raise exception '%: p_payloads must be a non-empty JSON array of payload objects, got %', fn, public._json_preview(p_payloads)
+        using errcode = 'invalid_parameter_value';
+    end if;
+    v_count := jsonb_array_length(p_payloads);
+    if v_count > c_max_batch then
+      raise exception '%: p_payloads has % elements; the maximum is %', fn, v_count, c_max_batch
+        using errcode = 'invalid_parameter_value';
+    end if;
+  else
+    v_count := 1;
+  end if;
+
+  select e.ordinality - 1, e.value into v_bad_index, v_bad
+    from jsonb_array_elements(p_payloads) with ordinality e
+   where jsonb_typeof(e.value) <> 'object'
+   order by e.ordinality
+   limit 1;
+  if found then
+    raise exception '%: % must be a JSON object, got %', fn,
+      case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, public._json_preview(v_bad)
+      using errcode = 'invalid_parameter_value';
+  end if;
+  select e.ordinality - 1, octet_length(e.value::text) into v_bad_index, v_bad_bytes
+    from jsonb_array_elements(p_payloads) with ordinality e
+   where octet_length(e.value::text) > c_max_payload_bytes
+   order by e.ordinality
+   limit 1;
+  if found then
+    raise exception '%: % is % bytes of JSON; the maximum is % (256 KiB)', fn,
+      case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, v_bad_bytes, c_max_payload_bytes
+      using errcode = 'program_limit_exceeded';
+  end if;
+
+  -- Options ------------------------------------------------------------------------------
+  if p_options is null then
+    raise exception '%: p_options must not be null (pass ''{}'' for the defaults)', fn using errcode = 'null_value_not_allowed';
+  end if;
+  perform public._require_known_keys(fn, 'p_options', p_options,
+    case when p_batch
+      then array['priority', 'run_at', 'group_key', 'group_keys', 'dedupe_key', 'dedupe_keys', 'max_attempts', 'tenant_id']
+      else array['priority', 'run_at', 'group_key', 'dedupe_key', 'max_attempts', 'tenant_id'] end);
+
+  v_tenant := public._caller_tenant(fn);
+  if p_options ? 'tenant_id' then
+    if v_tenant is not null then
+      raise exception '%: p_options.tenant_id may only be set by service_role; your jobs always belong to you', fn
+        using errcode = 'insufficient_privilege';
+    end if;
+    begin
+      v_tenant := (public._json_text(fn, 'p_options.tenant_id', p_options -> 'tenant_id', 36))::uuid;
+    exception when invalid_text_representation then
+      raise exception '%: p_options.tenant_id must be a uuid, got %', fn, public._json_preview(p_options -> 'tenant_id')
+        using errcode = 'invalid_parameter_value';
+    end;
+  end if;
+
+  v_priority := case when p_options ? 'priority'
+    then public._json_int(fn, 'p_options.priority', p_options -> 'priority', 1, 5) else v_type.priority end;
+  if p_options ? 'max_attempts' then
+    v_max_attempts := public._json_int(fn, 'p_options.max_attempts', p_options -> 'max_attempts', 1, 100);
+  end if;
+  if p_options ? 'run_at' then
+    v_run_at := public._json_timestamptz(fn, 'p_options.run_at', p_options -> 'run_at');
+  end if;
+  v_group_keys := public._enqueue_keys(fn, 'group', p_options, v_count);
+  v_dedupe_keys := public._enqueue_keys(fn, 'dedupe', p_options, v_count);
+
+  -- Write --------------------------------------------------------------------------------
+  -- Lanes first (sorted), as every multi-row transition does: lane → job → steps.
+  for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
+    perform public._lock_lane(public._lane_tenant(v_tenant), v_lane, true);
+  end loop;
+
+  -- Jobs that may start now get their first group's steps in the same statement; the others
+  -- get them when they start (_start_jobs).
+  v_first_group := array(select n.name from jsonb_array_elements_text(v_type.steps -> 0) with ordinality n(name, o) order by n.o);
+  v_ids := public._new_ids(v_count);
+  v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
+
+  -- ROWS FROM zips the arrays in one pass: subscripting them per row (v_keys[i]) would cost
+  -- O(n) per access for arrays holding nulls, O(n²) per batch (8.8 s for 50 000 measured).
+  with input as (
+    select i.ord::int as ord, i.payload, i.id, i.group_key, i.dedupe_key,
+           row_number() over (partition by i.dedupe_key order by i.ord) as dedupe_rank
+      from rows from (jsonb_array_elements(p_payloads), unnest(v_ids), unnest(v_group_keys), unnest(v_dedupe_keys))
+           with ordinality as i(payload, id, group_key, dedupe_key, ord)
+  ), new_jobs as (
+    insert into public.jobs (id, type, status, payload, priority, run_at, group_key, dedupe_key, tenant_id,
+                             max_attempts, started_at)
+    select i.id, p_type,
+           case when i.group_key is null and v_run_at <= now() then 'running' else 'pending' end,
+           i.payload, v_priority, v_run_at, i.group_key, i.dedupe_key, v_tenant, v_max_attempts,
+           case when i.group_key is null and v_run_at <= now() then now() end
+      from input i
+     -- Inside one batch, the first element with a dedupe key creates the job.
+     where i.dedupe_key is null or i.dedupe_rank = 1
+     order by i.ord
+        on conflict (type, public._lane_tenant(tenant_id), dedupe_key)
+           where dedupe_key is not null and status in ('pending', 'running')
+        do nothing
+    returning id, status, run_at, enqueue_order
+  )
+  insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at)
+  select v_step_ids[row_number() over (order by j.enqueue_order, n.o)],
+         j.id, 0, n.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, j.run_at
+    from new_jobs j
+   cross join unnest(v_first_group) with ordinality as n(name, o)
+   where j.status = 'running'
+   order by j.enqueue_order, n.o;
+
+  for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
+    perform public._advance_lane(public._lane_tenant(v_tenant), v_lane);
+  end loop;
+
+  if not exists (select 1 from unnest(v_dedupe_keys) k where k is not null) then
+    return v_ids;
+  end if;
+  -- With dedupe keys, a position maps to the job it created or to the unfinished job it matched.
+  select array_agg(coalesce(created.id, matched.id) order by i.ord) into v_result
+    from unnest(v_ids, v_dedupe_keys) with ordinality as i(id, dedupe_key, ord)
+    left join public.jobs created on created.id = i.id
+    left join public.jobs matched
+      on created.id is null
+     and matched.type = p_type
+     and public._lane_tenant(matched.tenant_id) = public._lane_tenant(v_tenant)
+     and matched.dedupe_key = i.dedupe_key
+     and matched.status in ('pending', 'running');
+  if array_position(v_result, null) is not null then
+    -- The matched job finished between our insert and this lookup: ask the caller to retry.
+    raise exception '%: a job with dedupe_key % finished while this call ran; retry the call', fn,
+      quote_literal(v_dedupe_keys[array_position(v_result, null)]) using errcode = 'serialization_failure';
+  end if;
+  return v_result;
+end;
+$$;
+
+-- Per-payload keys for one batch: p_options.<kind>_key (the same for all), or
+-- p_options.<kind>_keys (one entry per payload, null for none), or none.
+create or replace function public._enqueue_keys(p_function text, p_kind text, p_options jsonb, p_count int)
+returns text[]
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_single text := p_kind || '_key';
+  v_many text := p_kind || '_keys';
+  v_keys text[];
+  v_element jsonb;
+  v_index int;
+begin
+  if p_options ? v_single and p_options ? v_many then
+    raise exception '%: p_options.% and p_options.% exclude each other', p_function, v_single, v_many
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if p_options ? v_single and jsonb_typeof(p_options -> v_single) <> 'null' then
+    return array_fill(public._json_text(p_function, 'p_options.' || v_single, p_options -> v_single, 200), array[p_count]);
+  end if;
+  if not (p_options ? v_many) or jsonb_typeof(p_options -> v_many) = 'null' then
+    return array_fill(null::text, array[p_count]);
+  end if;
+  if jsonb_typeof(p_options -> v_many) <> 'array' or jsonb_array_length(p_options -> v_many) <> p_count then
+    raise exception '%: p_options.% must be an array with one entry per payload (%), got %',
+      p_function, v_many, p_count, public._json_preview(p_options -> v_many) using errcode = 'invalid_parameter_value';
+  end if;
+  select e.ordinality::int - 1, e.value into v_index, v_element
+    from jsonb_array_elements(p_options -> v_many) with ordinality e
+   where jsonb_typeof(e.value) <> 'null'
+     and (jsonb_typeof(e.value) <> 'string' or btrim(e.value #>> '{}') = '' or length(e.value #>> '{}') > 200)
+   order by e.ordinality
+   limit 1;
+  if found then
+    perform public._json_text(p_function, format('p_options.%s[%s]', v_many, v_index), v_element, 200);
+  end if;
+  v_keys := array(select e.value #>> '{}'
+                    from jsonb_array_elements(p_options -> v_many) with ordinality e
+                   order by e.ordinality);
+  return v_keys;
+end;
+$$;
+
+create or replace function public.enqueue_jobs(p_type text, p_payloads jsonb, p_options jsonb default '{}')
+returns setof uuid
+language sql volatile
+security definer
+set search_path = ''
+as $$
+  select unnest(public._enqueue('enqueue_jobs', p_type, p_payloads, p_options, true))
+$$;
+
+comment on function public.enqueue_jobs(text, jsonb, jsonb) is
+  'Enqueues one job per element of p_payloads (at most 50 000) atomically; returns their ids in payload order (a deduplicated element returns the matched job''s id).';
+
+create or replace function public.enqueue_job(p_type text, p_payload jsonb default '{}', p_options jsonb default '{}')
+returns public.jobs
+language plpgsql volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+  v_job public.jobs;
+begin
+  -- Two statements: a query cannot see rows that a function it calls inserted.
+  v_id := (public._enqueue('enqueue_job', p_type, jsonb_build_array(p_payload), p_options, false))[1];
+  select * into v_job from public.jobs j where j.id = v_id;
+  return v_job;
+end;
+$$;
+
+comment on function public.enqueue_job(text, jsonb, jsonb) is
+  'Enqueues one job of type p_type with p_payload; returns it (or the unfinished job its dedupe_key matched).';
+
+revoke all on function
+  public._new_ids(int),
+  public._enqueue(text, text, jsonb, jsonb, boolean),
+  public._enqueue_keys(text, text, jsonb, int)
+  from public, anon, authenticated, service_role;
+revoke all on function
+  public.enqueue_jobs(text, jsonb, jsonb),
+  public.enqueue_job(text, jsonb, jsonb)
+  from public, anon;
+grant execute on function
+  public.enqueue_jobs(text, jsonb, jsonb),
+  public.enqueue_job(text, jsonb, jsonb)
+  to authenticated, service_role;

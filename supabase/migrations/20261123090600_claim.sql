@@ -1,0 +1,268 @@
+-- leaseflow: claiming steps under leases.
+--
+-- claim_steps (batch, enriched rows for the runtime) and claim_next_step (the original
+-- single-step contract) are thin wrappers over one claim statement in _claim_steps.
+--
+-- Leases. A claim sets lease_expires_at; a step whose lease lapsed is claimable again. Lapsed
+-- leases are reset in one place, _expire_leases(), which the claim path and sweep() call: back
+-- to pending while attempts remain (the next claim counts a new attempt), otherwise the step
+-- fails and takes its job with it. Lock order: see the admission migration.
+
+-- Fails a job: records the error, cancels its unfinished steps (a running sibling's late
+-- completion then changes nothing) and lets its group key's next job start. The caller holds
+-- the job's row lock and, for a keyed job, its lane lock.
+create or replace function public._fail_job(p_job_id uuid, p_error jsonb)
+returns void
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_job record;
+begin
+  update public.jobs
+     set status = 'failed', error = p_error, finished_at = now(), updated_at = now()
+   where id = p_job_id
+     and status in ('pending', 'running')
+  returning tenant_id, group_key into v_job;
+  if not found then
+    return;
+  end if;
+  perform public._cancel_unfinished_steps(p_job_id,
+    jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
+  if v_job.group_key is not null then
+    perform public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, true);
+    perform public._advance_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key);
+  end if;
+end;
+$$;
+
+-- Cancels a job's pending and running steps, recording the running attempts as cancelled.
+create or replace function public._cancel_unfinished_steps(p_job_id uuid, p_reason jsonb)
+returns void
+language sql volatile
+set search_path = ''
+as $$
+  with unfinished as (
+    select s.id, s.locked_by, s.started_at, s.attempt, s.status
+      from public.job_steps s
+     where s.job_id = p_job_id and s.status in ('pending', 'running')
+       for update
+  ), cancelled as (
+    update public.job_steps s
+       set status = 'cancelled', locked_by = null, lease_expires_at = null,
+           finished_at = now(), updated_at = now()
+      from unfinished u
+     where s.id = u.id
+    returning s.id
+  )
+  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+  select u.id, p_job_id, u.attempt, u.locked_by, u.started_at, 'cancelled', p_reason
+    from unfinished u
+   where u.status = 'running'
+$$;
+
+-- Resets every lapsed lease: back to pending while attempts remain, failed (with its job)
+-- once they are used up. Jobs or lanes another transaction holds are skipped, seen next time.
+create or replace function public._expire_leases(out reclaimed int, out failed int)
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_job record;
+  v_failure jsonb;
+  v_reclaimed int;
+begin
+  reclaimed := 0;
+  failed := 0;
+  for v_job in
+    select j.id, j.tenant_id, j.group_key
+      from public.jobs j
+     where j.id in (select s.job_id from public.job_steps s
+                     where s.status = 'running' and s.lease_expires_at < now())
+     order by j.id
+  loop
+    if v_job.group_key is not null
+       and not public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, false) then
+      continue;
+    end if;
+    perform 1 from public.jobs j where j.id = v_job.id for update skip locked;
+    if not found then
+      continue;
+    end if;
+
+    with lapsed as (
+      select s.id, s.locked_by, s.started_at
+        from public.job_steps s
+       where s.job_id = v_job.id and s.status = 'running' and s.lease_expires_at < now()
+         for update
+    ), expired as (
+      update public.job_steps s
+         set status = case when s.attempt >= s.max_attempts then 'failed' else 'pending' end,
+             error = jsonb_build_object(
+               'code', 'lease_expired',
+               'message', format('lease of worker %s expired at %s on attempt %s of %s',
+                                 quote_literal(s.locked_by), s.lease_expires_at, s.attempt, s.max_attempts),
+               'worker', s.locked_by,
+               'attempt', s.attempt),
+             finished_at = case when s.attempt >= s.max_attempts then now() end,
+             locked_by = null,
+             lease_expires_at = null,
+             updated_at = now()
+        from lapsed
+       where s.id = lapsed.id
+      returning s.id, s.status, s.error, s.attempt, lapsed.locked_by as worker_id, lapsed.started_at
+    ), recorded as (
+      insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+      select e.id, v_job.id, e.attempt, e.worker_id, e.started_at, 'lease_expired', e.error
+        from expired e
+    )
+    select count(*) filter (where e.status = 'pending'),
+           (array_agg(e.error || jsonb_build_object('step_id', e.id)) filter (where e.status = 'failed'))[1]
+      into v_reclaimed, v_failure
+      from expired e;
+
+    reclaimed := reclaimed + v_reclaimed;
+    if v_failure is not null then
+      perform public._fail_job(v_job.id, v_failure);
+      failed := failed + 1;
+    end if;
+  end loop;
+end;
+$$;
+
+-- The claim: lapsed leases and due jobs first, then one statement that locks and takes the
+-- oldest claimable steps.
+create or replace function public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit int, p_types text[])
+returns setof public.job_steps
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  perform public._expire_leases();
+  perform public._start_due_jobs(greatest(p_limit, 100));
+
+  -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
+  -- over, never waited for) and updated before the statement ends, so two callers can never
+  -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
+  -- The seq gate only matters for steps made by hand: enqueued steps stay parked (run_at null,
+  -- outside the index) until their group's turn.
+  return query
+  with next_steps as (
+    select s.id
+      from public.job_steps s
+      join public.jobs j on j.id = s.job_id
+     where s.status = 'pending'
+       and s.attempt < s.max_attempts
+       and s.run_at <= now()
+       and j.status = 'running'
+       and (p_types is null or j.type = any (p_types))
+       and not exists (select 1
+                         from public.job_steps earlier
+                        where earlier.job_id = s.job_id
+                          and earlier.seq < s.seq
+                          and earlier.status <> 'completed')
+     order by s.priority desc, s.run_at, s.created_at, s.step_order
+     limit p_limit
+       for update of s skip locked
+  )
+  update public.job_steps s
+     set status = 'running',
+         locked_by = p_worker_id,
+         lease_expires_at = now() + p_lease_duration,
+         attempt = s.attempt + 1,
+         started_at = now(),
+         updated_at = now()
+    from next_steps
+   where s.id = next_steps.id
+  returning s.*;
+end;
+$$;
+
+create or replace function public.claim_steps(
+  p_worker_id text,
+  p_lease_duration interval,
+  p_limit int default 10,
+  p_types text[] default null
+)
+returns table (
+  step_id uuid,
+  job_id uuid,
+  job_type text,
+  step_name text,
+  seq int,
+  attempt int,
+  max_attempts int,
+  lease_expires_at timestamptz,
+  timeout_ms bigint,
+  priority smallint,
+  group_key text,
+  tenant_id uuid,
+  payload jsonb,
+  input jsonb,
+  previous_outputs jsonb
+)
+language plpgsql volatile
+security definer
+set search_path = ''
+as $$
+begin
+  perform public._require_worker_id('claim_steps', p_worker_id);
+  perform public._require_positive_lease('claim_steps', p_lease_duration);
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception 'claim_steps: p_limit must be from 1 to 1000, got %', coalesce(p_limit::text, 'null')
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if p_types is not null and (cardinality(p_types) = 0 or array_position(p_types, null) is not null) then
+    raise exception 'claim_steps: p_types must be null (every type) or a non-empty array of type names, got %', p_types
+      using errcode = 'invalid_parameter_value';
+  end if;
+
+  return query
+  select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
+         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
+         c.priority, j.group_key, j.tenant_id, j.payload, c.input,
+         coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
+                     from public.job_steps p
+                    where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb)
+    from public._claim_steps(p_worker_id, p_lease_duration, p_limit, p_types) c
+    join public.jobs j on j.id = c.job_id
+    left join public.job_types t on t.type = j.type;
+end;
+$$;
+
+comment on function public.claim_steps(text, interval, int, text[]) is
+  'Claims up to p_limit of the oldest claimable steps (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
+
+create or replace function public.claim_next_step(
+  p_worker_id text,
+  p_lease_duration interval default '5 minutes'
+)
+returns setof public.job_steps
+language plpgsql volatile
+security definer
+set search_path = ''
+as $$
+begin
+  perform public._require_worker_id('claim_next_step', p_worker_id);
+  perform public._require_positive_lease('claim_next_step', p_lease_duration);
+  return query select * from public._claim_steps(p_worker_id, p_lease_duration, 1, null);
+end;
+$$;
+
+comment on function public.claim_next_step(text, interval) is
+  'Claims the oldest claimable step for p_worker_id under a lease of p_lease_duration, or returns no row.';
+
+revoke all on function
+  public._fail_job(uuid, jsonb),
+  public._cancel_unfinished_steps(uuid, jsonb),
+  public._expire_leases(),
+  public._claim_steps(text, interval, int, text[])
+  from public, anon, authenticated, service_role;
+revoke all on function
+  public.claim_steps(text, interval, int, text[]),
+  public.claim_next_step(text, interval)
+  from public, anon, authenticated;
+grant execute on function
+  public.claim_steps(text, interval, int, text[]),
+  public.claim_next_step(text, interval)
+  to service_role;

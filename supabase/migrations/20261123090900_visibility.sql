@@ -1,0 +1,163 @@
+-- leaseflow: what users and operators see: a job's place in the queue, and Studio-friendly
+-- views. The views are security_invoker, so RLS applies: an authenticated user sees its own
+-- tenant's rows and figures only.
+
+-- Jobs completed per second over the last 5 minutes: the rate that turns a queue position
+-- into a wait. Null when nothing completed recently.
+create or replace function public._recent_completions_per_second(p_type text)
+returns float8
+language sql stable
+set search_path = ''
+as $$
+  select nullif(count(*), 0) / 300.0
+    from public.jobs j
+   where j.finished_at > now() - interval '5 minutes'
+     and j.status = 'completed'
+     and (p_type is null or j.type = p_type)
+$$;
+
+create or replace function public.job_queue_position(p_job_id uuid)
+returns table (queue_position int, estimated_wait interval)
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+  fn constant text := 'job_queue_position';
+  v_tenant uuid;
+  v_job public.jobs;
+  v_first public.job_steps;
+  v_ahead int;
+  v_rate float8;
+  v_avg_seconds float8;
+  v_concurrency int;
+begin
+  perform public._require_id(fn, 'p_job_id', p_job_id);
+  v_tenant := public._caller_tenant(fn);
+  select * into v_job from public.jobs j where j.id = p_job_id and (v_tenant is null or j.tenant_id = v_tenant);
+  if not found then
+    raise exception '%: job % not found', fn, p_job_id using errcode = 'PT404';
+  end if;
+
+  -- Finished, or already being worked on: nothing ahead of it.
+  if v_job.status in ('completed', 'failed', 'cancelled')
+     or exists (select 1 from public.job_steps s where s.job_id = p_job_id and s.status <> 'pending') then
+    return query select 0, interval '0';
+    return;
+  end if;
+
+  if v_job.status = 'pending' and v_job.group_key is not null then
+    -- Waiting for its turn in its key: the key's unfinished jobs ahead of it run first, a
+    -- type's recent average duration each, `group_concurrency` at a time.
+    select count(*) into v_ahead
+      from public.jobs j
+     where public._lane_tenant(j.tenant_id) = public._lane_tenant(v_job.tenant_id)
+       and j.group_key = v_job.group_key
+       and j.status in ('pending', 'running')
+       and j.enqueue_order < v_job.enqueue_order;
+    select avg(extract(epoch from j.finished_at - j.started_at)) into v_avg_seconds
+      from public.jobs j
+     where j.type = v_job.type and j.status = 'completed' and j.finished_at > now() - interval '1 hour';
+    select t.group_concurrency into v_concurrency from public.job_types t where t.type = v_job.type;
+    return query select v_ahead + 1,
+      case when v_ahead = 0 then interval '0'
+           when v_avg_seconds is null then null
+           else make_interval(secs => v_ahead * v_avg_seconds / coalesce(v_concurrency, 1)) end;
+    return;
+  end if;
+
+  -- In the global order: the claimable steps that come before its first step.
+  select * into v_first from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  select count(*) into v_ahead
+    from public.job_steps s
+   where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+     and s.job_id <> p_job_id
+     and (s.priority > v_job.priority
+          or (s.priority = v_job.priority
+              and (s.run_at, s.created_at, s.step_order) < (v_job.run_at, v_first.created_at, v_first.step_order)));
+  v_rate := public._recent_completions_per_second(null);
+  return query select v_ahead + 1,
+    greatest(v_job.run_at - now(), case when v_ahead = 0 then interval '0'
+                                        when v_rate is null then null
+                                        else make_interval(secs => v_ahead / v_rate) end);
+end;
+$$;
+
+comment on function public.job_queue_position(uuid) is
+  'Where a job waits: 1 + the unfinished jobs ahead of it in its group key (or the claimable steps ahead of it globally), and the wait that recent throughput predicts (null when unknown). 0 once it runs or finished.';
+
+create view public.job_timeline with (security_invoker = true) as
+select s.job_id, s.id as step_id, s.seq, s.name as step_name, a.attempt, a.worker_id,
+       a.started_at, a.finished_at, a.outcome, a.error
+  from public.step_attempts a
+  join public.job_steps s on s.id = a.step_id
+union all
+select s.job_id, s.id, s.seq, s.name, s.attempt, s.locked_by, s.started_at, null, 'running', null
+  from public.job_steps s
+ where s.status = 'running';
+
+comment on view public.job_timeline is
+  'Every attempt of every step (one row each; the attempt in progress has outcome running): filter by job_id, order by started_at.';
+
+create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'failed';
+
+create view public.dead_letter with (security_invoker = true) as
+select j.id as job_id, j.type, j.tenant_id, j.group_key, j.payload, j.error,
+       j.error ->> 'message' as last_error, j.finished_at as failed_at, j.created_at,
+       (select count(*) from public.step_attempts a where a.job_id = j.id) as attempts
+  from public.jobs j
+ where j.status = 'failed';
+
+comment on view public.dead_letter is
+  'Failed jobs with their last error; redrive one with retry_job(job_id).';
+
+create view public.queue_stats with (security_invoker = true) as
+with attempts as (
+  select j.type,
+         count(*) filter (where a.outcome = 'retried') as retries_60m,
+         count(*) filter (where a.outcome = 'lease_expired') as lease_expiries_60m
+    from public.step_attempts a
+    join public.jobs j on j.id = a.job_id
+   where a.finished_at > now() - interval '1 hour'
+   group by j.type
+), jobs as (
+  select j.type,
+         count(*) filter (where j.status = 'pending') as pending,
+         count(*) filter (where j.status = 'running') as running,
+         count(*) filter (where j.status = 'completed') as completed,
+         count(*) filter (where j.status = 'failed') as failed,
+         count(*) filter (where j.status = 'cancelled') as cancelled,
+         round((avg(extract(epoch from j.finished_at - j.started_at) * 1000)
+                filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour'))::numeric, 1)
+           as avg_processing_ms_60m,
+         count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 minute')::numeric
+           as throughput_per_min_1m,
+         round(count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '5 minutes') / 5.0, 2)
+           as throughput_per_min_5m,
+         round(count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour') / 60.0, 2)
+           as throughput_per_min_60m,
+         round(count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour')::numeric
+               / nullif(count(*) filter (where j.status in ('completed', 'failed') and j.finished_at > now() - interval '1 hour'), 0), 4)
+           as success_rate_60m,
+         now() - min(j.created_at) filter (where j.status = 'pending') as oldest_pending_age
+    from public.jobs j
+   group by j.type
+)
+select jobs.type, jobs.pending, jobs.running, jobs.completed, jobs.failed, jobs.cancelled,
+       jobs.avg_processing_ms_60m, jobs.throughput_per_min_1m, jobs.throughput_per_min_5m,
+       jobs.throughput_per_min_60m, jobs.success_rate_60m,
+       coalesce(attempts.retries_60m, 0) as retries_60m,
+       coalesce(attempts.lease_expiries_60m, 0) as lease_expiries_60m,
+       jobs.oldest_pending_age
+  from jobs
+  left join attempts on attempts.type is not distinct from jobs.type;
+
+comment on view public.queue_stats is
+  'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age.';
+
+revoke all on function public._recent_completions_per_second(text) from public, anon, authenticated, service_role;
+revoke all on function public.job_queue_position(uuid) from public, anon;
+grant execute on function public.job_queue_position(uuid) to authenticated, service_role;
+
+revoke all on table public.job_timeline, public.dead_letter, public.queue_stats from public, anon, authenticated;
+grant select on table public.job_timeline, public.dead_letter, public.queue_stats to authenticated, service_role;
