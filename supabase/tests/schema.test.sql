@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(36);
+select plan(40);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -62,6 +62,13 @@ select table_privs_are('public', 'jobs', 'anon', array[]::text[], 'anon has no p
 select table_privs_are('public', 'jobs', 'authenticated', array['SELECT'], 'authenticated may only read jobs (RLS limits it to its tenant)');
 select table_privs_are('public', 'job_steps', 'anon', array[]::text[], 'anon has no privilege on job_steps');
 select table_privs_are('public', 'job_steps', 'authenticated', array['SELECT'], 'authenticated may only read job_steps (RLS limits it to its tenant)');
+
+select ok((select bool_and(relrowsecurity) from pg_class
+            where oid in ('public.step_attempts'::regclass, 'public.job_types'::regclass, 'public.leaseflow_settings'::regclass)),
+  'RLS is enabled on step_attempts, job_types and leaseflow_settings');
+select table_privs_are('public', 'job_types', 'authenticated', array[]::text[], 'authenticated has no privilege on job_types');
+select table_privs_are('public', 'leaseflow_settings', 'authenticated', array[]::text[], 'authenticated has no privilege on leaseflow_settings');
+select table_privs_are('public', 'step_attempts', 'anon', array[]::text[], 'anon has no privilege on step_attempts');
 
 set local role anon;
 select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied for table jobs', 'anon cannot read jobs');
