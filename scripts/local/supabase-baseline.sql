@@ -91,3 +91,7 @@ alter function auth.jwt() owner to supabase_admin;
 alter function auth.uid() owner to supabase_admin;
 alter function auth.role() owner to supabase_admin;
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
+
+-- Supabase enables pg_stat_statements in `extensions` (the stack preloads it, tracking nested
+-- statements, so the functions' inner statements can be profiled).
+create extension if not exists pg_stat_statements with schema extensions;

@@ -40,9 +40,13 @@ $$;
 -- claim index nothing. Returns how many jobs got new steps.
 create or replace function public._create_next_steps(p_job_ids uuid[])
 returns int
-language sql volatile
+language plpgsql volatile
 set search_path = ''
 as $$
+declare
+  v_jobs int;
+begin
+  -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   with next_group as (
     select j.id as job_id, j.enqueue_order, j.priority, j.run_at,
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
@@ -62,7 +66,9 @@ as $$
      order by g.enqueue_order, n.name_order
     returning job_id
   )
-  select count(distinct job_id)::int from created
+  select count(distinct created.job_id) into v_jobs from created;
+  return v_jobs;
+end;
 $$;
 
 -- Starts pending jobs: running, started_at, and their next step group created. The caller

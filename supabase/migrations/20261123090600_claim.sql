@@ -39,9 +39,10 @@ $$;
 -- Cancels a job's pending and running steps, recording the running attempts as cancelled.
 create or replace function public._cancel_unfinished_steps(p_job_id uuid, p_reason jsonb)
 returns void
-language sql volatile
+language plpgsql volatile
 set search_path = ''
 as $$
+begin
   with unfinished as (
     select s.id, s.locked_by, s.started_at, s.attempt, s.status
       from public.job_steps s
@@ -58,7 +59,8 @@ as $$
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
   select u.id, p_job_id, u.attempt, u.locked_by, u.started_at, 'cancelled', p_reason
     from unfinished u
-   where u.status = 'running'
+   where u.status = 'running';
+end;
 $$;
 
 -- Resets every lapsed lease: back to pending while attempts remain, failed (with its job)
@@ -135,6 +137,9 @@ $$;
 create or replace function public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit int, p_types text[])
 returns setof public.job_steps
 language plpgsql volatile
+-- The planner's guess for a set-returning function is 1000 rows; with that, claim_steps joined
+-- its result to jobs with a full scan (18 ms a claim on a 10 000-job queue). A batch is small.
+rows 10
 set search_path = ''
 as $$
 begin
@@ -202,6 +207,7 @@ returns table (
   previous_outputs jsonb
 )
 language plpgsql volatile
+rows 10
 security definer
 set search_path = ''
 as $$

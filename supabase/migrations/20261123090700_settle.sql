@@ -156,16 +156,24 @@ comment on function public.complete_step(uuid, text, jsonb) is
 -- its max, spread by ±jitter so that failures which happened together do not retry together.
 create or replace function public._retry_delay(p_type text, p_attempt int)
 returns interval
-language sql volatile
+language plpgsql volatile
 set search_path = ''
 as $$
-  select least(o.backoff_max, o.backoff_base * power(2, least(greatest(p_attempt, 1) - 1, 30)))
-         * (1 + o.backoff_jitter * (2 * random() - 1))
-    from (select coalesce(t.backoff_base, interval '1 second') as backoff_base,
-                 coalesce(t.backoff_max, interval '1 hour') as backoff_max,
-                 coalesce(t.backoff_jitter, 0.2)::float8 as backoff_jitter
-            from (select 1) one
-            left join public.job_types t on t.type = p_type) o
+declare
+  v_base interval := interval '1 second';
+  v_max interval := interval '1 hour';
+  v_jitter float8 := 0.2;
+begin
+  select t.backoff_base, t.backoff_max, t.backoff_jitter into v_base, v_max, v_jitter
+    from public.job_types t where t.type = p_type;
+  if not found then
+    v_base := interval '1 second';
+    v_max := interval '1 hour';
+    v_jitter := 0.2;
+  end if;
+  return least(v_max, v_base * power(2, least(greatest(p_attempt, 1) - 1, 30)))
+         * (1 + v_jitter * (2 * random() - 1));
+end;
 $$;
 
 create or replace function public.fail_step(
