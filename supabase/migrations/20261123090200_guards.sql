@@ -135,16 +135,17 @@ as $$
 declare
   v_interval interval;
 begin
-  if jsonb_typeof(p_value) is distinct from 'string' then
+  if jsonb_typeof(p_value) = 'string' then
+    begin
+      v_interval := (p_value #>> '{}')::interval;
+    exception when invalid_datetime_format or datetime_field_overflow or interval_field_overflow then
+      v_interval := null;
+    end;
+  end if;
+  if v_interval is null then
     raise exception '%: % must be a duration string such as ''30 seconds'', got %', p_function, p_path, public._json_preview(p_value)
       using errcode = 'invalid_parameter_value';
   end if;
-  begin
-    v_interval := (p_value #>> '{}')::interval;
-  exception when invalid_datetime_format or datetime_field_overflow or interval_field_overflow then
-    raise exception '%: % must be a duration string such as ''30 seconds'', got %', p_function, p_path, public._json_preview(p_value)
-      using errcode = 'invalid_parameter_value';
-  end;
   if v_interval <= interval '0' then
     raise exception '%: % must be a positive duration, got %', p_function, p_path, public._json_preview(p_value)
       using errcode = 'invalid_parameter_value';
@@ -158,17 +159,21 @@ returns timestamptz
 language plpgsql stable
 set search_path = ''
 as $$
+declare
+  v_timestamp timestamptz;
 begin
-  if jsonb_typeof(p_value) is distinct from 'string' then
+  if jsonb_typeof(p_value) = 'string' then
+    begin
+      v_timestamp := (p_value #>> '{}')::timestamptz;
+    exception when invalid_datetime_format or datetime_field_overflow then
+      v_timestamp := null;
+    end;
+  end if;
+  if v_timestamp is null then
     raise exception '%: % must be an ISO 8601 timestamp string, got %', p_function, p_path, public._json_preview(p_value)
       using errcode = 'invalid_parameter_value';
   end if;
-  begin
-    return (p_value #>> '{}')::timestamptz;
-  exception when invalid_datetime_format or datetime_field_overflow then
-    raise exception '%: % must be an ISO 8601 timestamp string, got %', p_function, p_path, public._json_preview(p_value)
-      using errcode = 'invalid_parameter_value';
-  end;
+  return v_timestamp;
 end;
 $$;
 

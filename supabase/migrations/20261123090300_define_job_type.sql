@@ -5,7 +5,7 @@
 -- p_options (every key optional, defaults in brackets):
 --   max_attempts   attempts per step, 1..100 [3]
 --   backoff        {base [''1 second''], max [''1 hour''], jitter 0..1 [0.2]}: the retry delay is
---                  base * 2^(attempt - 1), capped at max, then spread by ±jitter
+--                  base * 2^(attempt - 1), spread by ±jitter, capped at max
 --   timeout        how long one attempt of a step may run [''5 minutes'']
 --   priority       default priority of the type's jobs, 1..5, higher first [3]
 --   concurrency    jobs of one group key running at once, 1..1000 [1]

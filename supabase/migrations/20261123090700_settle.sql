@@ -12,6 +12,9 @@ create or replace function public._complete_steps(p_worker_id text, p_step_ids u
 returns setof public.job_steps
 language plpgsql volatile
 set search_path = ''
+-- As for the claim: custom plans meant planning the job-completion update on every call (0.46 ms
+-- planning, 0.14 ms execution). Every statement here looks rows up by primary key or job id.
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_lane record;
@@ -152,8 +155,8 @@ $$;
 comment on function public.complete_step(uuid, text, jsonb) is
   'Completes a step p_worker_id holds, storing p_output; returns no row when it no longer holds it. Completes the job with its last step.';
 
--- The wait before retry attempt p_attempt + 1: the type's base * 2^(p_attempt - 1), capped at
--- its max, spread by ±jitter so that failures which happened together do not retry together.
+-- The wait before retry attempt p_attempt + 1: the type's base * 2^(p_attempt - 1), spread by
+-- ±jitter (failures that happened together should not retry together), capped at its max.
 create or replace function public._retry_delay(p_type text, p_attempt int)
 returns interval
 language plpgsql volatile
@@ -171,8 +174,9 @@ begin
     v_max := interval '1 hour';
     v_jitter := 0.2;
   end if;
-  return least(v_max, v_base * power(2, least(greatest(p_attempt, 1) - 1, 30)))
-         * (1 + v_jitter * (2 * random() - 1));
+  -- Jitter before the cap, so that max really is the longest wait.
+  return least(v_max, v_base * power(2, least(greatest(p_attempt, 1) - 1, 30))
+                      * (1 + v_jitter * (2 * random() - 1)));
 end;
 $$;
 

@@ -4,10 +4,11 @@
 -- its own tenant; another tenant's job is "not found". Errors: PT404 (not found), PT409 (the job
 -- is not in a state the transition starts from); PostgREST answers them with HTTP 404 / 409.
 
--- The job p_job_id as the caller may see it, with its lane locked (lock order: lane, job).
-create or replace function public._lock_job_for_caller(p_function text, p_job_id uuid)
+-- The job p_job_id as the caller may see it: service_role sees every job, an authenticated
+-- user its own tenant's; anything else is "not found" (PT404), so ids of other tenants leak nothing.
+create or replace function public._visible_job(p_function text, p_job_id uuid)
 returns public.jobs
-language plpgsql volatile
+language plpgsql stable
 set search_path = ''
 as $$
 declare
@@ -21,6 +22,19 @@ begin
   if not found then
     raise exception '%: job % not found', p_function, p_job_id using errcode = 'PT404';
   end if;
+  return v_job;
+end;
+$$;
+
+-- The visible job p_job_id, locked for a transition (lock order: its lane, then the job).
+create or replace function public._lock_job_for_caller(p_function text, p_job_id uuid)
+returns public.jobs
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_job public.jobs := public._visible_job(p_function, p_job_id);
+begin
   if v_job.group_key is not null then
     perform public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, true);
   end if;
@@ -116,6 +130,7 @@ $$;
 comment on function public.retry_job(uuid) is
   'Runs a failed or cancelled job again from the step that stopped it (completed steps keep their output); returns it.';
 
-revoke all on function public._lock_job_for_caller(text, uuid) from public, anon, authenticated, service_role;
+revoke all on function public._visible_job(text, uuid), public._lock_job_for_caller(text, uuid)
+  from public, anon, authenticated, service_role;
 revoke all on function public.cancel_job(uuid, text), public.retry_job(uuid) from public, anon;
 grant execute on function public.cancel_job(uuid, text), public.retry_job(uuid) to authenticated, service_role;

@@ -24,7 +24,6 @@ set search_path = ''
 as $$
 declare
   fn constant text := 'job_queue_position';
-  v_tenant uuid;
   v_job public.jobs;
   v_first public.job_steps;
   v_ahead int;
@@ -32,12 +31,7 @@ declare
   v_avg_seconds float8;
   v_concurrency int;
 begin
-  perform public._require_id(fn, 'p_job_id', p_job_id);
-  v_tenant := public._caller_tenant(fn);
-  select * into v_job from public.jobs j where j.id = p_job_id and (v_tenant is null or j.tenant_id = v_tenant);
-  if not found then
-    raise exception '%: job % not found', fn, p_job_id using errcode = 'PT404';
-  end if;
+  v_job := public._visible_job(fn, p_job_id);
 
   -- Finished, or already being worked on: nothing ahead of it.
   if v_job.status in ('completed', 'failed', 'cancelled')

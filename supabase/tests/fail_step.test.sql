@@ -3,7 +3,7 @@
 -- the step and the job and cancel the rest; every attempt recorded; holder guard; errors.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(22);
+select plan(25);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -62,6 +62,16 @@ select is((select status from public.job_steps where id = (select step_id from c
 select is_empty($$ select * from public.complete_step((select step_id from c3 where step_name = 'tag'), 'w1', '{}') $$,
   'so the sibling''s late completion changes nothing');
 select is((select status from public.jobs where id = (select id from job2)), 'failed', 'the job fails');
+
+-- The backoff itself, over many draws: jitter spreads the delay, max bounds it.
+select ok((select min(d) >= interval '5 seconds' and max(d) <= interval '15 seconds' and max(d) - min(d) > interval '2 seconds'
+             from (select public._retry_delay('mail', 1) as d from generate_series(1, 200)) draws),
+  'attempt 1 waits base ± jitter: 10 s ± 50 %, spread out');
+select is((select max(public._retry_delay('mail', 6)) from generate_series(1, 200)), interval '25 seconds',
+  'a late attempt never waits longer than max, jitter included');
+select ok((select min(d) >= interval '0.5 seconds' and max(d) <= interval '1.2 seconds'
+             from (select public._retry_delay(null, 1) as d from generate_series(1, 200)) draws),
+  'a hand-made job uses the default backoff (1 s ± 20 %)');
 
 -- Holder guard and argument errors.
 select is_empty($$ select * from public.fail_step((select step_id from c3 where step_name = 'crm'), 'w1', '{"message": "again"}') $$,
