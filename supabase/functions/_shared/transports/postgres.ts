@@ -1,0 +1,93 @@
+// The direct transport: postgres.js on SUPABASE_DB_URL, or LEASEFLOW_DB_URL for Supabase's
+// transaction pooler (port 6543), which is why statements are not prepared. Each method is one
+// round trip to one SQL function.
+import postgres from "postgres";
+import type { ClaimedStep, JobTypeOptions, StepErrorRecord, StepResult, Transport } from "../types.ts";
+import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlOptions } from "./contract.ts";
+
+/** Connection settings for {@link PostgresTransport.connect}. */
+export interface PostgresTransportOptions {
+  /** Connections in the pool; an Edge Function invocation needs few. (Default: 4) */
+  maxConnections?: number;
+}
+
+/** Transport over a direct (or pooled) Postgres connection. */
+export class PostgresTransport implements Transport {
+  /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. */
+  constructor(
+    readonly sql: postgres.Sql,
+    private readonly ownsClient = false,
+  ) {}
+
+  /** Opens a pool on `url` (prepare: false, so it also works through the transaction pooler). */
+  static connect(url: string, options: PostgresTransportOptions = {}): PostgresTransport {
+    const sql = postgres(url, { max: options.maxConnections ?? 4, prepare: false, onnotice: () => {} });
+    return new PostgresTransport(sql, true);
+  }
+
+  async defineJobType(type: string, steps: (string | string[])[], options: JobTypeOptions): Promise<void> {
+    await this.sql`
+      select public.define_job_type(${type}, ${this.sql.json(steps)}, ${this.sql.json(toSqlOptions(options) as postgres.JSONValue)})`;
+  }
+
+  async claimSteps(params: { workerId: string; leaseMs: number; limit: number; types?: string[] }): Promise<ClaimedStep[]> {
+    const rows = await this.sql<ClaimStepsRow[]>`
+      select step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms,
+             payload, previous_outputs
+        from public.claim_steps(${params.workerId}, ${interval(params.leaseMs)}::interval, ${params.limit},
+                                ${params.types ?? null}::text[])`;
+    return rows.map(toClaimedStep);
+  }
+
+  async completeSteps(params: { workerId: string; results: StepResult[] }): Promise<string[]> {
+    const results = params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null }));
+    const rows = await this.sql<{ id: string }[]>`
+      select id from public.complete_steps(${params.workerId}, ${this.sql.json(results as postgres.JSONValue)})`;
+    return rows.map((row) => row.id);
+  }
+
+  async failStep(params: {
+    stepId: string;
+    workerId: string;
+    error: StepErrorRecord;
+    retryInMs?: number;
+    permanent: boolean;
+  }): Promise<"retried" | "failed" | "lost"> {
+    const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
+    const [row] = await this.sql<{ status: string }[]>`
+      select status from public.fail_step(${params.stepId}, ${params.workerId},
+                                          ${this.sql.json(params.error as unknown as postgres.JSONValue)},
+                                          ${retryIn}::interval, ${params.permanent})`;
+    return settledAs(row?.status);
+  }
+
+  async extendLease(params: { stepId: string; workerId: string; leaseMs: number }): Promise<boolean> {
+    const rows = await this.sql`
+      select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`;
+    return rows.length > 0;
+  }
+
+  async releaseSteps(params: { workerId: string; stepIds?: string[] }): Promise<number> {
+    const rows = await this.sql`
+      select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`;
+    return rows.length;
+  }
+
+  async registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void> {
+    await this.sql`
+      select 1 from public.register_worker(${params.workerId}, ${params.kind},
+                                           ${this.sql.json((params.metadata ?? {}) as postgres.JSONValue)})`;
+  }
+
+  async heartbeatWorker(workerId: string): Promise<void> {
+    await this.sql`select 1 from public.heartbeat_worker(${workerId})`;
+  }
+
+  async stopWorker(workerId: string, metadata: Record<string, unknown> = {}): Promise<void> {
+    await this.sql`select 1 from public.stop_worker(${workerId}, ${this.sql.json(metadata as postgres.JSONValue)})`;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,146 @@
+// The runtime's vocabulary, shared by the core, the transports and the entries. Row shapes
+// from SQL are snake_case and stay inside the transports; everything here is camelCase.
+
+/** A step claimed by this worker, with everything its handler needs (one claim_steps row). */
+export interface ClaimedStep {
+  /** The step's id; stable across retries of the step, so it doubles as the idempotency key. */
+  stepId: string;
+  /** The job the step belongs to. */
+  jobId: string;
+  /** The job's type; selects the handler together with stepName. */
+  jobType: string;
+  /** The step's name within its job type. */
+  stepName: string;
+  /** The step's group index in the job (0 first). */
+  seq: number;
+  /** This attempt's number, 1 for the first. */
+  attempt: number;
+  /** Attempts the step may use in all. */
+  maxAttempts: number;
+  /** When the lease lapses unless extended. */
+  leaseExpiresAt: Date;
+  /** How long one attempt may run before it is aborted (the type's timeout). */
+  timeoutMs: number;
+  /** The job's payload. */
+  payload: Record<string, unknown>;
+  /** Outputs of the job's completed steps, by step name. */
+  previousOutputs: Record<string, unknown>;
+}
+
+/** The JSON a failed attempt records (step_attempts.error, jobs.error). */
+export interface StepErrorRecord {
+  /** A short machine-readable code (transient, permanent, retry_after, timeout, ...). */
+  code: string;
+  /** Human-readable message, the thrown error's message. */
+  message: string;
+  /** The thrown error's class name. */
+  name?: string;
+  /** Extra details the error carried. */
+  details?: unknown;
+}
+
+/** One step's successful result for complete_steps. */
+export interface StepResult {
+  /** The completed step. */
+  stepId: string;
+  /** What the handler returned (JSON). */
+  output: unknown;
+}
+
+/** Step groups and options as define_job_type takes them (camelCase; the transport maps them). */
+export interface JobTypeOptions {
+  /** Attempts per step, 1..100. (Default: 3) */
+  maxAttempts?: number;
+  /** Retry delay base × 2^(attempt − 1), spread by ±jitter, capped at maxMs. (Default: 1 s, 1 h, 0.2) */
+  backoff?: { baseMs?: number; maxMs?: number; jitter?: number };
+  /** How long one attempt of a step may run. (Default: 5 minutes) */
+  timeoutMs?: number;
+  /** Default priority of the type's jobs, 1..5, higher first. (Default: 3) */
+  priority?: number;
+  /** Jobs of one group key running at once. (Default: 1) */
+  concurrency?: number;
+  /** At most `max` jobs of one group key start per `perMs`. (Default: none) */
+  rateLimit?: { max: number; perMs: number };
+}
+
+/** The driver: one method per SQL function the runtime calls. Implementations: postgres.js, supabase-js. */
+export interface Transport {
+  /** define_job_type: publishes a job type's steps and options. */
+  defineJobType(type: string, steps: (string | string[])[], options: JobTypeOptions): Promise<void>;
+  /** claim_steps: claims up to `limit` steps of `types` (all types when omitted) under a lease. */
+  claimSteps(params: { workerId: string; leaseMs: number; limit: number; types?: string[] }): Promise<ClaimedStep[]>;
+  /** complete_steps: completes the held steps; returns the ids it completed (a lost lease is left out). */
+  completeSteps(params: { workerId: string; results: StepResult[] }): Promise<string[]>;
+  /** fail_step: retry later (after retryInMs, or the type's backoff) or fail for good; "lost" when the lease was. */
+  failStep(params: {
+    stepId: string;
+    workerId: string;
+    error: StepErrorRecord;
+    retryInMs?: number;
+    permanent: boolean;
+  }): Promise<"retried" | "failed" | "lost">;
+  /** extend_lease: false when the worker no longer holds the step. */
+  extendLease(params: { stepId: string; workerId: string; leaseMs: number }): Promise<boolean>;
+  /** release_steps: gives steps back without consuming their attempt; returns how many. */
+  releaseSteps(params: { workerId: string; stepIds?: string[] }): Promise<number>;
+  /** register_worker. */
+  registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void>;
+  /** heartbeat_worker. */
+  heartbeatWorker(workerId: string): Promise<void>;
+  /** stop_worker, merging `metadata` (e.g. the drain summary) into the worker's. */
+  stopWorker(workerId: string, metadata?: Record<string, unknown>): Promise<void>;
+  /** Releases the transport's connections. */
+  close(): Promise<void>;
+}
+
+/** Structured log lines; the entries decide where they go. */
+export interface Logger {
+  /** Progress a person follows. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong but the worker carries on. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** Something went wrong. */
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Time, injected so tests can drive it. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or early (without rejecting) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};
+
+/** A logger that writes one JSON-free line per event to the console. */
+export const consoleLogger: Logger = {
+  info: (message, fields) => console.log(formatLine(message, fields)),
+  warn: (message, fields) => console.warn(formatLine(message, fields)),
+  error: (message, fields) => console.error(formatLine(message, fields)),
+};
+
+/** A logger that drops everything (tests, benchmarks). */
+export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+
+function formatLine(message: string, fields?: Record<string, unknown>): string {
+  if (!fields || Object.keys(fields).length === 0) return message;
+  const rendered = Object.entries(fields)
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+    .join(" ");
+  return `${message} ${rendered}`;
+}

@@ -1,0 +1,330 @@
+import type postgres from "postgres";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  LeaseLostError,
+  PermanentError,
+  RetryAfterError,
+  ShutdownError,
+  StepTimeoutError,
+  TransientError,
+} from "../supabase/functions/_shared/errors.ts";
+import { Registry, type StepContext } from "../supabase/functions/_shared/registry.ts";
+import { drain } from "../supabase/functions/_shared/runtime.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+
+const admin = connect();
+const transport = PostgresTransport.connect(DB_URL);
+afterAll(async () => {
+  await transport.close();
+  await admin.end();
+});
+beforeEach(() => emptyQueue(admin));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}
+
+async function enqueue(type: string, payloads: Record<string, unknown>[]): Promise<string[]> {
+  const rows = await admin<{ id: string }[]>`
+    select id from public.enqueue_jobs(${type}, ${admin.json(payloads as postgres.JSONValue)}) as id`;
+  return rows.map((row) => row.id);
+}
+
+async function stepRows(type: string) {
+  return admin<{ status: string; attempt: number; run_at: Date; error: { code?: string } | null; name: string }[]>`
+    select s.status, s.attempt, s.run_at, s.error, s.name
+      from public.job_steps s join public.jobs j on j.id = s.job_id
+     where j.type = ${type} order by j.enqueue_order, s.seq, s.step_order`;
+}
+
+describe("Registry", () => {
+  it("refuses a type whose handlers do not match its steps one to one", () => {
+    const noop = () => null;
+    expect(() => new Registry().define({ type: "t", steps: ["a", "b"], handlers: { a: noop } })).toThrow(
+      'Registry: job type "t" has no handler for step(s) "b"',
+    );
+    expect(() => new Registry().define({ type: "t", steps: ["a"], handlers: { a: noop, z: noop } })).toThrow(
+      'Registry: job type "t" has handler(s) for unknown step(s) "z"',
+    );
+    expect(() => new Registry().define({ type: "t", steps: ["a", ["b", "a"]], handlers: { a: noop, b: noop } })).toThrow(
+      'Registry: job type "t" names step "a" twice',
+    );
+    expect(() => new Registry().define({ type: "t", steps: ["a"], handlers: { a: noop } }).define({
+      type: "t", steps: ["a"], handlers: { a: noop },
+    })).toThrow('Registry: job type "t" is defined twice');
+  });
+
+  it("publishes steps and options with define_job_type", async () => {
+    const registry = new Registry().define({
+      type: "rt.publish",
+      steps: ["a", ["b", "c"]],
+      options: { maxAttempts: 7, backoff: { baseMs: 250, maxMs: 60_000, jitter: 0.1 }, timeoutMs: 1_500, priority: 4, concurrency: 2, rateLimit: { max: 5, perMs: 60_000 } },
+      handlers: { a: () => 1, b: () => 2, c: () => 3 },
+    });
+    await registry.publish(transport);
+    const [row] = await admin`
+      select steps, max_attempts, backoff_base, backoff_max, backoff_jitter::float8 as jitter, step_timeout, priority,
+             group_concurrency, group_rate_limit, group_rate_interval
+        from public.job_types where type = 'rt.publish'`;
+    expect(row).toEqual({
+      steps: [["a"], ["b", "c"]],
+      max_attempts: 7,
+      backoff_base: "00:00:00.25",
+      backoff_max: "00:01:00",
+      jitter: 0.1,
+      step_timeout: "00:00:01.5",
+      priority: 4,
+      group_concurrency: 2,
+      group_rate_limit: 5,
+      group_rate_interval: "00:01:00",
+    });
+  });
+});
+
+describe("drain", () => {
+  it("runs every step of multi-step jobs with parallel groups and reports what it did", async () => {
+    const seen: StepContext[] = [];
+    const registry = new Registry().define({
+      type: "rt.flow",
+      steps: ["load", ["csv", "pdf"], "upload"],
+      handlers: {
+        load: (ctx) => { seen.push(ctx); return { rows: ctx.payload.n }; },
+        csv: (ctx) => { seen.push(ctx); return `${ctx.jobId}.csv`; },
+        pdf: (ctx) => { seen.push(ctx); return `${ctx.jobId}.pdf`; },
+        upload: (ctx) => { seen.push(ctx); return { files: Object.keys(ctx.previousOutputs).sort() }; },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.flow", Array.from({ length: 20 }, (_, n) => ({ n })));
+
+    const summary = await drain({ workerId: "rt-flow", transport, registry, concurrency: 4, batchSize: 4 });
+
+    expect(summary).toMatchObject({ claimed: 80, completed: 80, retried: 0, failed: 0, lost: 0, released: 0, stoppedBy: "idle" });
+    const results = await admin`select status, result from public.jobs where type = 'rt.flow'`;
+    expect(results).toHaveLength(20);
+    for (const job of results) expect(job).toEqual({ status: "completed", result: { files: ["csv", "load", "pdf"] } });
+    const upload = seen.find((ctx) => ctx.stepName === "upload")!;
+    expect(upload.previousOutputs.csv).toBe(`${upload.jobId}.csv`);
+    for (const ctx of seen) {
+      expect(ctx.idempotencyKey).toBe(ctx.stepId);
+      expect(ctx.attempt).toBe(1);
+      expect(ctx.signal.aborted).toBe(false);
+    }
+  });
+
+  it("settles by error class: transient with backoff, retry-after exactly, permanent at once, anything else transient", async () => {
+    const registry = new Registry().define({
+      type: "rt.errors",
+      steps: ["go"],
+      options: { maxAttempts: 3, backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } },
+      handlers: {
+        go: (ctx) => {
+          switch (ctx.payload.mode) {
+            case "transient": throw new TransientError("socket hang up", { details: { host: "smtp" } });
+            case "retry_after": throw new RetryAfterError(1_500, "429 Too Many Requests");
+            case "permanent": throw new PermanentError("invalid address");
+            case "string": throw "plain string";
+            default: throw new Error("unexpected");
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.errors", [{ mode: "transient" }, { mode: "retry_after" }, { mode: "permanent" }, { mode: "string" }, { mode: "other" }]);
+    const before = Date.now();
+
+    const summary = await drain({ workerId: "rt-errors", transport, registry });
+
+    expect(summary).toMatchObject({ claimed: 5, completed: 0, retried: 4, failed: 1, stoppedBy: "idle" });
+    const [transient, retryAfter, permanent, plain, other] = await stepRows("rt.errors");
+    expect(transient).toMatchObject({ status: "pending", attempt: 1, error: { code: "transient", message: "socket hang up", name: "TransientError", details: { host: "smtp" } } });
+    expect(transient!.run_at.getTime()).toBeGreaterThan(before + 55_000);
+    expect(retryAfter).toMatchObject({ status: "pending", error: { code: "retry_after", message: "429 Too Many Requests" } });
+    expect(retryAfter!.run_at.getTime()).toBeGreaterThan(before + 1_000);
+    expect(retryAfter!.run_at.getTime()).toBeLessThan(Date.now() + 1_600);
+    expect(permanent).toMatchObject({ status: "failed", attempt: 1, error: { code: "permanent", message: "invalid address" } });
+    expect(plain).toMatchObject({ status: "pending", error: { code: "transient", message: "plain string" } });
+    expect(other).toMatchObject({ status: "pending", error: { code: "transient", message: "unexpected", name: "Error" } });
+    const [job] = await admin`select status from public.jobs where payload = '{"mode": "permanent"}'`;
+    expect(job?.status).toBe("failed");
+  });
+
+  it("aborts a step that outlives its timeout (its signal fires) and settles it as transient", async () => {
+    const reasons: unknown[] = [];
+    const registry = new Registry().define({
+      type: "rt.timeout",
+      steps: ["slow"],
+      options: { timeoutMs: 200 },
+      handlers: {
+        slow: async (ctx) => {
+          if (ctx.payload.ignoresSignal) return new Promise(() => {}); // never settles by itself
+          try {
+            await sleepUnlessAborted(10_000, ctx.signal);
+          } catch (reason) {
+            reasons.push(reason);
+            throw reason;
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.timeout", [{ ignoresSignal: false }, { ignoresSignal: true }]);
+
+    const summary = await drain({ workerId: "rt-timeout", transport, registry });
+
+    expect(summary).toMatchObject({ claimed: 2, retried: 2, stoppedBy: "idle" });
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(StepTimeoutError);
+    for (const step of await stepRows("rt.timeout")) {
+      expect(step).toMatchObject({ status: "pending", error: { code: "timeout", message: "step timed out after 200 ms" } });
+    }
+  });
+
+  it("keeps extending the lease of a long step, so nobody else can take it", async () => {
+    const registry = new Registry().define({
+      type: "rt.long",
+      steps: ["work"],
+      handlers: { work: async () => { await sleep(1_500); return "done"; } },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.long", [{}]);
+
+    const draining = drain({ workerId: "rt-long", transport, registry, leaseMs: 500, heartbeatMs: 100, marginMs: 0 });
+    await sleep(900); // past the first lease
+    const rival = await transport.claimSteps({ workerId: "rival", leaseMs: 60_000, limit: 10, types: ["rt.long"] });
+    const summary = await draining;
+
+    expect(rival).toEqual([]);
+    expect(summary).toMatchObject({ claimed: 1, completed: 1, lost: 0 });
+    const outcomes = await admin`select outcome from public.step_attempts`;
+    expect(outcomes).toEqual([{ outcome: "completed" }]);
+  });
+
+  it("stops working on a step whose lease was taken over and discards its result", async () => {
+    const reasons: unknown[] = [];
+    const registry = new Registry().define({
+      type: "rt.stolen",
+      steps: ["work"],
+      handlers: {
+        work: async (ctx) => {
+          try {
+            await sleepUnlessAborted(5_000, ctx.signal);
+          } catch (reason) {
+            reasons.push(reason);
+            throw reason;
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.stolen", [{}]);
+
+    const draining = drain({ workerId: "rt-victim", transport, registry, heartbeatMs: 100 });
+    await sleep(300);
+    // Another worker takes the step over (as after a lapsed lease).
+    await admin`update public.job_steps set locked_by = 'rt-thief' where status = 'running'`;
+    const summary = await draining;
+
+    expect(reasons[0]).toBeInstanceOf(LeaseLostError);
+    expect(summary).toMatchObject({ claimed: 1, completed: 0, retried: 0, lost: 1 });
+    const [step] = await admin`select status, locked_by from public.job_steps`;
+    expect(step).toEqual({ status: "running", locked_by: "rt-thief" });
+  });
+
+  it("ends within its budget with slow handlers, and loses nothing", async () => {
+    const registry = new Registry().define({
+      type: "rt.budget",
+      steps: ["work"],
+      handlers: { work: async () => { await sleep(400); return "ok"; } },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.budget", Array.from({ length: 40 }, (_, n) => ({ n })));
+
+    const summary = await drain({ workerId: "rt-budget", transport, registry, budgetMs: 3_000, leaseMs: 1_000, marginMs: 500, concurrency: 2, batchSize: 2 });
+
+    expect(summary.stoppedBy).toBe("budget");
+    expect(summary.durationMs).toBeLessThanOrEqual(3_000);
+    expect(summary.completed).toBe(summary.claimed);
+    const [counts] = await admin`
+      select count(*) filter (where status = 'completed')::int as completed,
+             count(*) filter (where status = 'pending' and attempt = 0)::int as untouched,
+             count(*) filter (where status = 'running')::int as running
+        from public.job_steps`;
+    expect(counts).toEqual({ completed: summary.completed, untouched: 40 - summary.completed, running: 0 });
+  });
+
+  it("on abort, stops its handlers and releases their steps without consuming the attempt", async () => {
+    const reasons: unknown[] = [];
+    const registry = new Registry().define({
+      type: "rt.abort",
+      steps: ["work"],
+      handlers: {
+        work: async (ctx) => {
+          try {
+            await sleepUnlessAborted(10_000, ctx.signal);
+          } catch (reason) {
+            reasons.push(reason);
+            throw reason;
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.abort", [{}, {}, {}]);
+    const shutdown = new AbortController();
+
+    const draining = drain({ workerId: "rt-abort", transport, registry, abortSignal: shutdown.signal });
+    await sleep(300);
+    shutdown.abort();
+    const summary = await draining;
+
+    expect(summary).toMatchObject({ claimed: 3, completed: 0, retried: 0, released: 3, stoppedBy: "abort" });
+    expect(reasons).toHaveLength(3);
+    for (const reason of reasons) expect(reason).toBeInstanceOf(ShutdownError);
+    for (const step of await stepRows("rt.abort")) expect(step).toMatchObject({ status: "pending", attempt: 0 });
+  });
+
+  it("on a graceful stop, claims nothing more and lets the steps in flight finish", async () => {
+    const registry = new Registry().define({
+      type: "rt.stop",
+      steps: ["work"],
+      handlers: { work: async () => { await sleep(300); return "ok"; } },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.stop", Array.from({ length: 10 }, () => ({})));
+    const stop = new AbortController();
+
+    const draining = drain({ workerId: "rt-stop", transport, registry, stopSignal: stop.signal, concurrency: 2, batchSize: 2 });
+    await sleep(100);
+    stop.abort();
+    const summary = await draining;
+
+    expect(summary).toMatchObject({ claimed: 2, completed: 2, released: 0, stoppedBy: "stop" });
+    const [counts] = await admin`
+      select count(*) filter (where status = 'completed')::int as completed,
+             count(*) filter (where status = 'pending')::int as pending from public.job_steps`;
+    expect(counts).toEqual({ completed: 2, pending: 8 });
+  });
+
+  it("fails a step whose type this worker has no handler for, permanently", async () => {
+    await admin`select public.define_job_type('rt.unknown', '["work"]')`;
+    await enqueue("rt.unknown", [{}]);
+    const summary = await drain({ workerId: "rt-unknown", transport, registry: new Registry(), types: ["rt.unknown"] });
+    expect(summary).toMatchObject({ claimed: 1, failed: 1 });
+    const [step] = await stepRows("rt.unknown");
+    expect(step).toMatchObject({
+      status: "failed",
+      error: { code: "no_handler", message: 'worker rt-unknown has no handler for step "work" of job type "rt.unknown"' },
+    });
+  });
+});
