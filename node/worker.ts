@@ -1,0 +1,56 @@
+// `npm run worker`: the long-running Node worker. It runs the same drain loop as the Edge
+// Function, polling with backoff while the queue is empty. SIGTERM or SIGINT: stop claiming,
+// finish the steps in flight, release the rest, exit 0. A second signal: release the steps in
+// flight at once and exit 0.
+import { hostname } from "node:os";
+import { readWorkerEnv } from "../supabase/functions/_shared/env.ts";
+import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
+import { poll } from "../supabase/functions/_shared/poll.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { consoleLogger } from "../supabase/functions/_shared/types.ts";
+
+let env;
+try {
+  env = readWorkerEnv((name) => process.env[name]);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+
+const workerId = `node-${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+const log = consoleLogger;
+log.info(`leaseflow worker ${workerId} starting`, { batch: env.batchSize, concurrency: env.concurrency, lease_ms: env.leaseMs });
+
+const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 4 });
+const registry = createRegistry();
+await registry.publish(transport);
+
+const stop = new AbortController();
+const abort = new AbortController();
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (!stop.signal.aborted) {
+      log.info(`${signal}: no more claims; finishing the steps in flight (send it again to stop at once)`);
+      stop.abort();
+    } else {
+      log.info(`${signal}: releasing the steps in flight and stopping now`);
+      abort.abort();
+    }
+  });
+}
+
+const totals = await poll({
+  workerId,
+  transport,
+  registry,
+  leaseMs: env.leaseMs,
+  batchSize: env.batchSize,
+  concurrency: env.concurrency,
+  stopSignal: stop.signal,
+  abortSignal: abort.signal,
+  log,
+  metadata: { host: hostname(), pid: process.pid },
+});
+log.info(`leaseflow worker ${workerId} stopped`, totals);
+await transport.close();
+process.exit(0);

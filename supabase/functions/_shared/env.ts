@@ -1,0 +1,42 @@
+// Worker settings from the environment, read and checked once; every problem is reported in one
+// error, so a misconfigured deployment says all that is wrong at once.
+
+/** What a worker needs from its environment. */
+export interface WorkerEnv {
+  /** Postgres URL: LEASEFLOW_DB_URL (e.g. the transaction pooler) or SUPABASE_DB_URL. */
+  dbUrl: string;
+  /** LEASEFLOW_LEASE_MS: lease per claim. (Default: 30 000) */
+  leaseMs: number;
+  /** LEASEFLOW_BATCH_SIZE: steps per claim. (Default: 10) */
+  batchSize: number;
+  /** LEASEFLOW_CONCURRENCY: handlers at once. (Default: 10) */
+  concurrency: number;
+  /** LEASEFLOW_BUDGET_MS: one Edge Function invocation's budget. (Default: 140 000, under the free tier's 150 s) */
+  budgetMs: number;
+}
+
+/** Reads and checks the worker settings; throws one error listing every problem. */
+export function readWorkerEnv(get: (name: string) => string | undefined): WorkerEnv {
+  const problems: string[] = [];
+  const dbUrl = get("LEASEFLOW_DB_URL") || get("SUPABASE_DB_URL");
+  if (!dbUrl) problems.push("SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set");
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      return fallback;
+    }
+    return value;
+  };
+  const env: WorkerEnv = {
+    dbUrl: dbUrl ?? "",
+    leaseMs: integer("LEASEFLOW_LEASE_MS", 30_000, 1_000, 3_600_000),
+    batchSize: integer("LEASEFLOW_BATCH_SIZE", 10, 1, 1_000),
+    concurrency: integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000),
+    budgetMs: integer("LEASEFLOW_BUDGET_MS", 140_000, 5_000, 3_600_000),
+  };
+  if (problems.length > 0) throw new Error(`leaseflow worker settings:\n  - ${problems.join("\n  - ")}`);
+  return env;
+}

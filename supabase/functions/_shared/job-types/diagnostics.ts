@@ -1,0 +1,28 @@
+// leaseflow.sleep: a one-step job that waits payload.ms (0..60 000) and returns it. Operators
+// use it to check the whole path (enqueue → tick → worker → settle) on a real project; the
+// tests and benchmarks use it as a handler of known duration.
+import { PermanentError } from "../errors.ts";
+import type { JobTypeDefinition } from "../registry.ts";
+
+/** The diagnostic job type. */
+export const sleepJobType: JobTypeDefinition = {
+  type: "leaseflow.sleep",
+  steps: ["sleep"],
+  options: { maxAttempts: 3, timeoutMs: 90_000 },
+  handlers: {
+    sleep: async ({ payload, signal }) => {
+      const ms = payload.ms ?? 0;
+      if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > 60_000) {
+        throw new PermanentError(`leaseflow.sleep: payload.ms must be an integer from 0 to 60000, got ${JSON.stringify(ms)}`);
+      }
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, ms);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        }, { once: true });
+      });
+      return { slept_ms: ms };
+    },
+  },
+};
