@@ -1,0 +1,145 @@
+// The `worker` Edge Function's request handling, with every platform global (env,
+// EdgeRuntime.waitUntil, beforeunload) behind the small EdgePlatform object, so it runs and is
+// tested under Node as well as Deno.
+//
+// One POST = one invocation: register in `workers`, drain for at most the budget, stop with the
+// summary. Where EdgeRuntime.waitUntil exists (hosted Supabase, `supabase functions serve`) the
+// request is answered at once with 202 and the drain continues in the background; elsewhere
+// (plain Deno) the drain runs first and the answer carries its summary. beforeunload (the
+// platform is about to kill the instance) aborts every drain in progress: no more claims, the
+// steps in flight are released without consuming their attempt.
+import { readWorkerEnv, type WorkerEnv } from "./env.ts";
+import type { Registry } from "./registry.ts";
+import { drain, type DrainSummary } from "./runtime.ts";
+import { PostgresTransport } from "./transports/postgres.ts";
+import type { Clock, Logger, Transport } from "./types.ts";
+
+/** What the handler needs from the platform it runs on. */
+export interface EdgePlatform {
+  /** Reads an environment variable. */
+  env(name: string): string | undefined;
+  /** EdgeRuntime.waitUntil, where the platform has it. */
+  waitUntil?: (work: Promise<unknown>) => void;
+  /** Registers a callback for the platform's shutdown notice (beforeunload). */
+  onShutdown(listener: (reason: string) => void): void;
+  /** The job types this function runs. */
+  registry: Registry;
+  /** Where log lines go. */
+  log: Logger;
+  /** Time source. (Default: the system clock) */
+  clock?: Clock;
+  /** Builds the transport. (Default: postgres.js on LEASEFLOW_DB_URL or SUPABASE_DB_URL) */
+  createTransport?: (env: WorkerEnv) => Transport;
+}
+
+/** The JSON body of a worker response. */
+export type WorkerResponseBody =
+  | { ok: true; data: { invocation_id: string; worker_id: string; summary?: DrainSummary } }
+  | { ok: false; error: { code: string; message: string } };
+
+/** Builds the function's request handler; state (transport, shutdown) lives per instance. */
+export function createWorkerHandler(platform: EdgePlatform): (request: Request) => Promise<Response> {
+  const { log } = platform;
+  const shutdown = new AbortController();
+  platform.onShutdown((reason) => {
+    log.warn("Shutting down: no more claims, releasing the steps in flight", { reason });
+    shutdown.abort();
+  });
+  let instance: { env: WorkerEnv; secret: string; transport: Transport; published: Promise<void> } | undefined;
+
+  function setUp(): typeof instance {
+    if (instance) return instance;
+    const secret = platform.env("LEASEFLOW_WORKER_SECRET") ?? "";
+    const problems: string[] = [];
+    let env: WorkerEnv | undefined;
+    try {
+      env = readWorkerEnv((name) => platform.env(name));
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+    if (secret.length < 16) problems.push("LEASEFLOW_WORKER_SECRET must be set to a secret of at least 16 characters");
+    if (problems.length > 0 || !env) throw new Error(problems.join("\n"));
+    const transport = platform.createTransport?.(env) ?? PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+    const published = platform.registry.publish(transport);
+    // A failed publish is retried by the next request rather than poisoning the instance.
+    published.catch(() => {
+      instance = undefined;
+    });
+    instance = { env, secret, transport, published };
+    return instance;
+  }
+
+  async function invoke(setup: NonNullable<typeof instance>, invocationId: string, workerId: string): Promise<DrainSummary> {
+    await setup.published;
+    await setup.transport.registerWorker({ workerId, kind: "edge", metadata: { invocation_id: invocationId, budget_ms: setup.env.budgetMs } });
+    let summary: DrainSummary | undefined;
+    try {
+      summary = await drain({
+        workerId,
+        transport: setup.transport,
+        registry: platform.registry,
+        budgetMs: setup.env.budgetMs,
+        leaseMs: setup.env.leaseMs,
+        batchSize: setup.env.batchSize,
+        concurrency: setup.env.concurrency,
+        abortSignal: shutdown.signal,
+        clock: platform.clock,
+        log,
+      });
+      log.info(`Invocation ${invocationId} done`, { ...summary });
+      return summary;
+    } finally {
+      await setup.transport
+        .stopWorker(workerId, summary ? { summary } : { error: "the drain did not finish" })
+        .catch((error) => log.error("Could not mark the invocation stopped", { error: String(error) }));
+    }
+  }
+
+  return async (request: Request): Promise<Response> => {
+    if (request.method !== "POST") {
+      return json(405, { ok: false, error: { code: "method_not_allowed", message: `use POST, not ${request.method}` } }, { Allow: "POST" });
+    }
+    let setup: NonNullable<typeof instance>;
+    try {
+      setup = setUp()!;
+    } catch (error) {
+      log.error("The worker function is misconfigured", { error: (error as Error).message });
+      return json(503, { ok: false, error: { code: "misconfigured", message: (error as Error).message } });
+    }
+    const presented = /^Bearer (.+)$/.exec(request.headers.get("Authorization") ?? "")?.[1] ?? "";
+    if (!constantTimeEqual(presented, setup.secret)) {
+      return json(401, { ok: false, error: { code: "unauthorized", message: "Authorization: Bearer <LEASEFLOW_WORKER_SECRET> is required" } });
+    }
+    if (shutdown.signal.aborted) {
+      return json(503, { ok: false, error: { code: "shutting_down", message: "this instance is shutting down; call again" } });
+    }
+
+    const invocationId = crypto.randomUUID();
+    const workerId = `edge-${invocationId}`;
+    const work = invoke(setup, invocationId, workerId);
+    if (platform.waitUntil) {
+      platform.waitUntil(work.catch((error) => log.error(`Invocation ${invocationId} failed`, { error: String(error) })));
+      return json(202, { ok: true, data: { invocation_id: invocationId, worker_id: workerId } });
+    }
+    try {
+      const summary = await work;
+      return json(200, { ok: true, data: { invocation_id: invocationId, worker_id: workerId, summary } });
+    } catch (error) {
+      log.error(`Invocation ${invocationId} failed`, { error: String(error) });
+      return json(500, { ok: false, error: { code: "drain_failed", message: String(error) } });
+    }
+  };
+}
+
+/** Compares two strings in time that depends only on their lengths, not on where they differ. */
+export function constantTimeEqual(presented: string, expected: string): boolean {
+  const a = new TextEncoder().encode(presented);
+  const b = new TextEncoder().encode(expected);
+  let difference = a.length ^ b.length;
+  for (let index = 0; index < b.length; index++) difference |= (a[index % Math.max(a.length, 1)] ?? 0) ^ b[index]!;
+  return difference === 0 && a.length === b.length;
+}
+
+function json(status: number, body: WorkerResponseBody, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+}

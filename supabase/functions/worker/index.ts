@@ -1,0 +1,22 @@
+// The `worker` Edge Function: woken by pg_cron (through pg_net) with
+// `Authorization: Bearer <LEASEFLOW_WORKER_SECRET>`, it drains the queue for one invocation.
+// Everything but the platform wiring lives in ../_shared/edge-worker.ts.
+import { createWorkerHandler } from "../_shared/edge-worker.ts";
+import { createRegistry } from "../_shared/job-types/index.ts";
+import { consoleLogger } from "../_shared/types.ts";
+
+// Present on Supabase's edge runtime (hosted and `supabase functions serve`), absent in plain Deno.
+const edgeRuntime = (globalThis as { EdgeRuntime?: { waitUntil(work: Promise<unknown>): void } }).EdgeRuntime;
+
+Deno.serve(
+  createWorkerHandler({
+    env: (name) => Deno.env.get(name),
+    waitUntil: edgeRuntime ? (work) => edgeRuntime.waitUntil(work) : undefined,
+    onShutdown: (listener) =>
+      globalThis.addEventListener("beforeunload", (event) => {
+        listener(String((event as Event & { detail?: { reason?: unknown } }).detail?.reason ?? "beforeunload"));
+      }),
+    registry: createRegistry(),
+    log: consoleLogger,
+  }),
+);

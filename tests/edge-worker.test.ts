@@ -1,0 +1,155 @@
+import { spawn } from "node:child_process";
+import type postgres from "postgres";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { constantTimeEqual, createWorkerHandler, type EdgePlatform } from "../supabase/functions/_shared/edge-worker.ts";
+import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { silentLogger } from "../supabase/functions/_shared/types.ts";
+import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+
+const SECRET = "test-worker-secret-0123456789";
+const admin = connect();
+const transports: PostgresTransport[] = [];
+afterAll(async () => {
+  await Promise.all(transports.map((transport) => transport.close()));
+  await admin.end();
+});
+beforeEach(async () => {
+  await emptyQueue(admin);
+  await admin`delete from public.workers`;
+});
+
+async function enqueueSleeps(count: number, ms: number): Promise<void> {
+  const payloads = Array.from({ length: count }, () => ({ ms }));
+  await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${admin.json(payloads as postgres.JSONValue)})`;
+}
+
+function platform(overrides: Partial<EdgePlatform> & { vars?: Record<string, string> } = {}): EdgePlatform & { shutdown(): void } {
+  const listeners: ((reason: string) => void)[] = [];
+  const vars = overrides.vars ?? { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET };
+  return {
+    env: (name) => vars[name],
+    onShutdown: (listener) => listeners.push(listener),
+    registry: createRegistry(),
+    log: silentLogger,
+    createTransport: (env) => {
+      const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+      transports.push(transport);
+      return transport;
+    },
+    shutdown: () => listeners.forEach((listener) => listener("wall clock")),
+    ...overrides,
+  };
+}
+
+const post = (secret?: string) =>
+  new Request("http://localhost/functions/v1/worker", {
+    method: "POST",
+    headers: secret === undefined ? {} : { Authorization: `Bearer ${secret}` },
+  });
+
+describe("the worker function's handler", () => {
+  it("drains before answering where there is no waitUntil, and reports the summary", async () => {
+    await enqueueSleeps(5, 0);
+    const response = await createWorkerHandler(platform())(post(SECRET));
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.ok).toBe(true);
+    expect(body.data.summary).toMatchObject({ claimed: 5, completed: 5, stoppedBy: "idle" });
+    expect(body.data.worker_id).toBe(`edge-${body.data.invocation_id}`);
+    const [worker] = await admin`select kind, stopped_at is not null as stopped, metadata -> 'summary' ->> 'completed' as completed from public.workers`;
+    expect(worker).toEqual({ kind: "edge", stopped: true, completed: "5" });
+  });
+
+  it("answers 202 at once and drains inside waitUntil where the platform has it", async () => {
+    await enqueueSleeps(3, 200);
+    const background: Promise<unknown>[] = [];
+    const response = await createWorkerHandler(platform({ waitUntil: (work) => background.push(work) }))(post(SECRET));
+    expect(response.status).toBe(202);
+    const body = await response.json();
+    expect(body).toMatchObject({ ok: true, data: { invocation_id: expect.any(String) } });
+    expect(background).toHaveLength(1);
+    await background[0];
+    const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed from public.jobs`;
+    expect(counts).toEqual({ completed: 3 });
+  });
+
+  it("on the platform's shutdown notice, stops claiming and releases the steps in flight", async () => {
+    await enqueueSleeps(3, 10_000);
+    const host = platform();
+    const answering = createWorkerHandler(host)(post(SECRET));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    host.shutdown();
+    const body = await (await answering).json();
+    expect(body.data.summary).toMatchObject({ claimed: 3, completed: 0, released: 3, stoppedBy: "abort" });
+    const [counts] = await admin`select count(*) filter (where status = 'pending' and attempt = 0)::int as pending from public.job_steps`;
+    expect(counts).toEqual({ pending: 3 });
+  });
+
+  it("refuses requests without the worker secret, other methods, and a misconfigured instance", async () => {
+    const handle = createWorkerHandler(platform());
+    for (const secret of [undefined, "", "wrong-secret-0123456789", `${SECRET}x`]) {
+      const response = await handle(post(secret));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        ok: false,
+        error: { code: "unauthorized", message: "Authorization: Bearer <LEASEFLOW_WORKER_SECRET> is required" },
+      });
+    }
+    const get = await handle(new Request("http://localhost/functions/v1/worker"));
+    expect(get.status).toBe(405);
+    expect(get.headers.get("Allow")).toBe("POST");
+
+    const misconfigured = await createWorkerHandler(platform({ vars: { LEASEFLOW_WORKER_SECRET: "short" } }))(post("short"));
+    expect(misconfigured.status).toBe(503);
+    expect((await misconfigured.json()).error).toEqual({
+      code: "misconfigured",
+      message:
+        "leaseflow worker settings:\n  - SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set\nLEASEFLOW_WORKER_SECRET must be set to a secret of at least 16 characters",
+    });
+    expect(await admin`select 1 from public.workers`).toHaveLength(0);
+  });
+
+  it("compares secrets without an early exit", () => {
+    expect(constantTimeEqual(SECRET, SECRET)).toBe(true);
+    expect(constantTimeEqual("", SECRET)).toBe(false);
+    expect(constantTimeEqual(SECRET.slice(0, -1), SECRET)).toBe(false);
+    expect(constantTimeEqual(`${SECRET}!`, SECRET)).toBe(false);
+    expect(constantTimeEqual(SECRET.replace(/.$/, "?"), SECRET)).toBe(false);
+  });
+});
+
+describe("supabase/functions/worker/index.ts under Deno", () => {
+  it("serves POSTs: 401 without the secret, 200 with the drain's summary with it", async () => {
+    await enqueueSleeps(4, 0);
+    const port = 8930 + Math.floor(Math.random() * 50);
+    const child = spawn("node_modules/.bin/deno", ["run", "--allow-net", "--allow-env", "--allow-read", "supabase/functions/worker/index.ts"], {
+      env: {
+        ...process.env,
+        DENO_DIR: ".deno",
+        DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
+        SUPABASE_DB_URL: DB_URL,
+        LEASEFLOW_WORKER_SECRET: SECRET,
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes("Listening on") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(output).toContain(`Listening on http://127.0.0.1:${port}/`);
+
+      const refused = await fetch(`http://127.0.0.1:${port}/`, { method: "POST" });
+      expect(refused.status).toBe(401);
+      const served = await fetch(`http://127.0.0.1:${port}/`, { method: "POST", headers: { Authorization: `Bearer ${SECRET}` } });
+      expect(served.status).toBe(200);
+      const body = await served.json();
+      expect(body.data.summary).toMatchObject({ claimed: 4, completed: 4 });
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+});
