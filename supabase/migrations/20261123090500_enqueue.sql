@@ -58,6 +58,7 @@ declare
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
+  v_started int;
   v_lane text;
   v_result uuid[];
 begin
@@ -177,18 +178,26 @@ begin
            where dedupe_key is not null and status in ('pending', 'running')
         do nothing
     returning id, status, run_at, enqueue_order
+  ), first_steps as (
+    insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at)
+    select v_step_ids[row_number() over (order by j.enqueue_order, n.o)],
+           j.id, 0, n.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, j.run_at
+      from new_jobs j
+     cross join unnest(v_first_group) with ordinality as n(name, o)
+     where j.status = 'running'
+     order by j.enqueue_order, n.o
+    returning 1
   )
-  insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at)
-  select v_step_ids[row_number() over (order by j.enqueue_order, n.o)],
-         j.id, 0, n.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, j.run_at
-    from new_jobs j
-   cross join unnest(v_first_group) with ordinality as n(name, o)
-   where j.status = 'running'
-   order by j.enqueue_order, n.o;
+  select count(*) into v_started from new_jobs where new_jobs.status = 'running';
 
   for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
-    perform public._advance_lane(public._lane_tenant(v_tenant), v_lane);
+    v_started := v_started + public._advance_lane(public._lane_tenant(v_tenant), v_lane);
   end loop;
+
+  -- Claimable work appeared: wake a worker now rather than at the next tick (scheduling migration).
+  if v_started > 0 then
+    perform public._kick_workers();
+  end if;
 
   if not exists (select 1 from unnest(v_dedupe_keys) k where k is not null) then
     return v_ids;

@@ -111,6 +111,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   // Wakes the loop when it waits for a free slot and a stop or abort arrives.
   const interrupted = new AbortController();
   const onInterrupt = () => interrupted.abort();
+  // One promise for the whole drain: a listener per wait would pile up on long runs.
+  const whenInterrupted = untilAborted(interrupted.signal);
   stopSignal?.addEventListener("abort", onInterrupt, { once: true });
   abortSignal?.addEventListener("abort", onInterrupt, { once: true });
   const workerHeartbeat = setInterval(() => {
@@ -222,7 +224,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
       const free = concurrency - running.size;
       if (free <= 0) {
-        await Promise.race([...[...running.values()].map((entry) => entry.done), untilAborted(interrupted.signal)]);
+        await Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
         continue;
       }
       let claimed: ClaimedStep[];
@@ -238,7 +240,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
           summary.stoppedBy = "idle";
           break;
         }
-        await Promise.race([...[...running.values()].map((entry) => entry.done), untilAborted(interrupted.signal)]);
+        await Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
         continue;
       }
       summary.claimed += claimed.length;

@@ -1,0 +1,77 @@
+-- tick() and the enqueue kick: the cron schedule, no wake-up on an idle queue, enough wake-ups
+-- for the backlog (capped, minus those alive or on their way), one debounced kick per enqueue
+-- into an idle queue, nothing without the Vault secrets, grants.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(17);
+
+delete from public.jobs;
+delete from public.job_types;
+delete from public.workers;
+delete from public.worker_wakeups;
+delete from net.http_request_queue;
+delete from vault.secrets where name like 'leaseflow_%';
+update public.leaseflow_settings set worker_batch_size = 10, max_invocations = 10, last_kick_at = null;
+select public.define_job_type('mail', '["send"]');
+
+select is(
+  (select schedule from cron.job where jobname = 'leaseflow-tick'),
+  case when string_to_array(substring((select extversion from pg_extension where extname = 'pg_cron') from '^[0-9]+\.[0-9]+'), '.')::int[] >= array[1, 5]
+       then '5 seconds' else '* * * * *' end,
+  'leaseflow-tick runs every 5 seconds, or every minute where pg_cron has no second schedules');
+select is((select command from cron.job where jobname = 'leaseflow-tick'), 'select public.tick()', 'it runs tick()');
+
+-- Without the Vault secrets nothing is sent (and nothing fails).
+select public.enqueue_jobs('mail', '[{}, {}]');
+select is((public.tick() ->> 'invocations_started')::int, 0, 'without the Vault secrets, tick starts nothing');
+select is((select count(*) from net.http_request_queue), 0::bigint, 'and sends nothing');
+
+select vault.create_secret('http://127.0.0.1:54321/', 'leaseflow_project_url');
+select vault.create_secret('worker-secret-for-tests-123', 'leaseflow_worker_secret');
+delete from public.jobs;
+update public.leaseflow_settings set last_kick_at = null;
+
+-- Idle queue.
+select is((public.tick() ->> 'invocations_started')::int, 0, 'an idle queue starts no invocation');
+select is((select count(*) from net.http_request_queue), 0::bigint, 'and sends no request');
+
+-- Enqueue into an idle queue: one kick, debounced.
+select public.enqueue_jobs('mail', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1000)));
+select is((select count(*) from net.http_request_queue), 1::bigint, 'a 1 000-job enqueue into an idle queue sends one request');
+select row_eq(
+  $$ select method, url, headers ->> 'Authorization', convert_from(body, 'UTF8')::jsonb from net.http_request_queue $$,
+  row('POST'::text, 'http://127.0.0.1:54321/functions/v1/worker'::text, 'Bearer worker-secret-for-tests-123'::text, '{"reason": "enqueue"}'::jsonb),
+  'it POSTs to the worker function with the secret from Vault');
+select public.enqueue_job('mail', '{}');
+select is((select count(*) from net.http_request_queue), 1::bigint, 'another enqueue inside the debounce window sends nothing');
+
+-- tick: the backlog needs max_invocations (1 001 steps / 10 per batch, capped at 10), minus the one on its way.
+select is((public.tick() ->> 'invocations_started')::int, 9, 'tick starts enough invocations for the backlog, minus those on their way');
+select is((select count(*) from public.worker_wakeups where reason = 'tick'), 9::bigint, 'each wake-up is recorded');
+select is((public.tick() ->> 'invocations_started')::int, 0, 'the next tick sees them on their way and starts none');
+
+-- Live workers count; the cap holds.
+delete from public.worker_wakeups;
+select public.register_worker('edge-a', 'edge');
+select public.register_worker('edge-b', 'edge');
+update public.leaseflow_settings set max_invocations = 3;
+select is((public.tick() ->> 'invocations_started')::int, 1, 'with 2 live workers and a cap of 3, one more starts');
+update public.workers set last_heartbeat_at = now() - interval '1 minute';
+delete from public.worker_wakeups;
+select is((public.tick() ->> 'live_invocations')::int, 0, 'workers with a stale heartbeat are not counted as alive');
+
+-- Turned off.
+update public.leaseflow_settings set max_invocations = 0, last_kick_at = null;
+delete from public.worker_wakeups;
+select public.enqueue_job('mail', '{}');
+select is((select count(*) from public.worker_wakeups), 0::bigint, 'max_invocations = 0 turns the wake-ups off');
+
+set local role authenticated;
+select throws_ok($$ select public.tick() $$, '42501', 'permission denied for function tick', 'authenticated cannot tick');
+reset role;
+set local role anon;
+select throws_ok($$ select public.tick() $$, '42501', 'permission denied for function tick', 'anon cannot tick');
+reset role;
+
+select * from finish();
+rollback;
