@@ -26,3 +26,15 @@ export const sleepJobType: JobTypeDefinition = {
     },
   },
 };
+
+/** leaseflow.pipeline: three steps that hand a counter along (the end-to-end tests' workload). */
+export const pipelineJobType: JobTypeDefinition = {
+  type: "leaseflow.pipeline",
+  steps: ["start", "middle", "finish"],
+  options: { maxAttempts: 3, timeoutMs: 30_000 },
+  handlers: {
+    start: ({ payload }) => ({ count: typeof payload.n === "number" ? payload.n : 0 }),
+    middle: ({ previousOutputs }) => ({ count: (previousOutputs.start as { count: number }).count + 1 }),
+    finish: ({ previousOutputs }) => ({ count: (previousOutputs.middle as { count: number }).count + 1 }),
+  },
+};

@@ -1,0 +1,113 @@
+// LOCAL STAND-IN: `/functions/v1/<name>` as Supabase's edge gateway serves it. Each function
+// runs in its own Deno process (started on first use, started again if it died), serving
+// supabase/functions/<name>/index.ts with the environment a hosted function gets. verify_jwt
+// comes from supabase/config.toml ([functions.<name>] verify_jwt, default true).
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** What every function process gets in its environment. */
+export interface FunctionEnv {
+  SUPABASE_URL: string;
+  SUPABASE_ANON_KEY: string;
+  SUPABASE_SERVICE_ROLE_KEY: string;
+  SUPABASE_DB_URL: string;
+  [name: string]: string;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  ready: Promise<void>;
+}
+
+/** Starts, reuses and restarts the Deno processes of the project's functions. */
+export class FunctionHost {
+  readonly #running = new Map<string, Running>();
+  #nextPort: number;
+
+  constructor(
+    private readonly root: string,
+    private readonly env: FunctionEnv,
+    firstPort: number,
+    private readonly log: (line: string) => void,
+  ) {
+    this.#nextPort = firstPort;
+  }
+
+  /** Whether supabase/functions/<name>/index.ts exists. */
+  exists(name: string): boolean {
+    return /^[a-z0-9][a-z0-9_-]*$/i.test(name) && existsSync(join(this.root, "supabase/functions", name, "index.ts"));
+  }
+
+  /** [functions.<name>] verify_jwt from supabase/config.toml (default true, as the CLI's). */
+  verifyJwt(name: string): boolean {
+    const config = readFileSync(join(this.root, "supabase/config.toml"), "utf8");
+    const section = config.split(/^\[/m).find((block) => block.startsWith(`functions.${name}]`));
+    const setting = section && /^verify_jwt\s*=\s*(true|false)/m.exec(section);
+    return setting ? setting[1] === "true" : true;
+  }
+
+  /** The port the function listens on, starting its process if needed. */
+  async port(name: string): Promise<number> {
+    let running = this.#running.get(name);
+    if (!running || running.child.exitCode !== null || running.child.signalCode !== null) {
+      running = this.#start(name);
+      this.#running.set(name, running);
+    }
+    await running.ready;
+    return running.port;
+  }
+
+  /** The pid of a function's process (tests kill it to simulate a crash). */
+  pid(name: string): number | undefined {
+    return this.#running.get(name)?.child.pid;
+  }
+
+  /** Stops every function process. */
+  stopAll(): void {
+    for (const running of this.#running.values()) running.child.kill("SIGTERM");
+    this.#running.clear();
+  }
+
+  #start(name: string): Running {
+    const port = this.#nextPort++;
+    const fileEnv = readEnvFile(join(this.root, "supabase/functions/.env"));
+    const child = spawn(
+      join(this.root, "node_modules/.bin/deno"),
+      ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", `supabase/functions/${name}/index.ts`],
+      {
+        cwd: this.root,
+        env: { ...process.env, ...fileEnv, ...this.env, DENO_DIR: join(this.root, ".deno"), DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`, NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const ready = new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        const text = chunk.toString();
+        for (const line of text.split("\n").filter(Boolean)) this.log(`[fn:${name}] ${line}`);
+        if (text.includes("Listening on")) resolve();
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.on("exit", (code, signal) => {
+        this.log(`[fn:${name}] exited (${signal ?? code})`);
+        reject(new Error(`function ${name} exited before listening (${signal ?? code})`));
+      });
+    });
+    ready.catch(() => {});
+    this.log(`[fn:${name}] starting on 127.0.0.1:${port}`);
+    return { child, port, ready };
+  }
+}
+
+/** KEY=value lines (the file `supabase functions serve --env-file` reads); missing file: {}. */
+function readEnvFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  const entries = readFileSync(path, "utf8")
+    .split("\n")
+    .map((line) => /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => [match[1]!, match[2]!.replace(/^(['"])(.*)\1$/, "$2")]);
+  return Object.fromEntries(entries);
+}

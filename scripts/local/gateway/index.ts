@@ -1,0 +1,146 @@
+// LOCAL STAND-IN for Supabase's API gateway on 127.0.0.1:54321 (started by `scripts/stack up`):
+//   POST /rest/v1/rpc/<fn>      PostgREST's RPC slice (rpc.ts), connected as `authenticator`
+//   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
+//   GET  /health                liveness for scripts/stack
+// and pg_net's delivery loop (net-delivery.ts). It writes the API keys to <stack dir>/gateway.env.
+// Production code talks to it exactly as to Supabase: nothing in supabase/ knows it exists.
+import { writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { join, resolve } from "node:path";
+import postgres from "postgres";
+import { FunctionHost } from "./functions.ts";
+import { JwtError, LOCAL_JWT_SECRET, signJwt, verifyJwt, type JwtClaims } from "./jwt.ts";
+import { deliverNetRequests } from "./net-delivery.ts";
+import { callRpc } from "./rpc.ts";
+
+const root = resolve(import.meta.dirname, "../../..");
+const stackDir = process.env.LEASEFLOW_STACK_DIR ?? join(root, ".stack");
+const port = Number(process.env.LEASEFLOW_GATEWAY_PORT ?? 54321);
+const dbUrl = process.env.SUPABASE_DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const jwtSecret = process.env.LEASEFLOW_JWT_SECRET ?? LOCAL_JWT_SECRET;
+const apiUrl = `http://127.0.0.1:${port}`;
+
+// The same claims as the CLI's well-known local keys, so the tokens are stable across restarts.
+const anonKey = signJwt({ iss: "supabase-demo", role: "anon", exp: 1983812996 }, jwtSecret);
+const serviceRoleKey = signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, jwtSecret);
+
+const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+const authenticatorUrl = new URL(dbUrl);
+authenticatorUrl.username = "authenticator";
+const api = postgres(authenticatorUrl.toString(), { max: 10, prepare: false, onnotice: () => {} });
+const admin = postgres(dbUrl, { max: 4, onnotice: () => {} });
+const functions = new FunctionHost(
+  root,
+  { SUPABASE_URL: apiUrl, SUPABASE_ANON_KEY: anonKey, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey, SUPABASE_DB_URL: dbUrl },
+  port + 1000,
+  log,
+);
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "Content-Type": "application/json", ...headers });
+  response.end(JSON.stringify(body));
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The caller's token: Authorization: Bearer, else the apikey header; none means anon. */
+function claimsOf(request: IncomingMessage): JwtClaims | undefined {
+  const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? "")?.[1];
+  const token = bearer ?? (request.headers.apikey as string | undefined);
+  return token ? verifyJwt(token, jwtSecret) : undefined;
+}
+
+async function handleRpc(request: IncomingMessage, response: ServerResponse, name: string): Promise<void> {
+  if (request.method !== "POST") return send(response, 405, { code: "PGRST117", message: `Unsupported HTTP method: ${request.method}`, details: null, hint: null });
+  let claims: JwtClaims;
+  try {
+    claims = claimsOf(request) ?? { role: "anon" };
+  } catch (error) {
+    if (error instanceof JwtError) return send(response, 401, { code: error.code, message: error.message, details: null, hint: null });
+    throw error;
+  }
+  if (!["anon", "authenticated", "service_role"].includes(claims.role)) {
+    return send(response, 401, { code: "PGRST301", message: `role "${claims.role}" does not exist`, details: null, hint: null });
+  }
+  const raw = (await readBody(request)).toString() || "{}";
+  let args: unknown;
+  try {
+    args = JSON.parse(raw);
+  } catch {
+    return send(response, 400, { code: "PGRST102", message: "Empty or invalid json", details: null, hint: null });
+  }
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    return send(response, 400, { code: "PGRST102", message: "the body must be a JSON object of named arguments", details: null, hint: null });
+  }
+  const result = await callRpc(api, name, args as Record<string, unknown>, claims.role, claims);
+  send(response, result.status, result.body);
+}
+
+async function handleFunction(request: IncomingMessage, response: ServerResponse, name: string, rest: string): Promise<void> {
+  if (!functions.exists(name)) return send(response, 404, { code: "NOT_FOUND", message: "Requested function was not found" });
+  if (functions.verifyJwt(name)) {
+    try {
+      if (!claimsOf(request)) throw new JwtError("PGRST301", "Missing authorization header");
+    } catch {
+      return send(response, 401, { code: 401, message: "Invalid JWT" });
+    }
+  }
+  const body = request.method === "GET" || request.method === "HEAD" ? undefined : await readBody(request);
+  let upstream: Response;
+  try {
+    const target = `http://127.0.0.1:${await functions.port(name)}/${name}${rest}`;
+    upstream = await fetch(target, { method: request.method, headers: endToEnd(request.headers as Record<string, string>), body: body && new Uint8Array(body) });
+  } catch (error) {
+    return send(response, 502, { code: "BOOT_ERROR", message: `function ${name} failed: ${(error as Error).message}` });
+  }
+  response.writeHead(upstream.status, endToEnd(Object.fromEntries(upstream.headers)));
+  response.end(Buffer.from(await upstream.arrayBuffer()));
+}
+
+const HOP_BY_HOP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade"]);
+/** Headers without the hop-by-hop ones, which belong to each connection, not to the message. */
+function endToEnd(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+}
+
+const server = createServer((request, response) => {
+  const path = new URL(request.url ?? "/", apiUrl).pathname;
+  const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
+  const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(path);
+  const handled = path === "/health"
+    ? Promise.resolve(send(response, 200, { ok: true }))
+    : rpc ? handleRpc(request, response, decodeURIComponent(rpc[1]!))
+    : fn ? handleFunction(request, response, fn[1]!, fn[2] ?? "")
+    : Promise.resolve(send(response, 404, { code: "NOT_FOUND", message: `no route for ${request.method} ${path}` }));
+  handled.catch((error) => {
+    log(`error on ${request.method} ${path}: ${(error as Error).stack ?? error}`);
+    if (!response.headersSent) send(response, 500, { code: "INTERNAL", message: String((error as Error).message ?? error) });
+  });
+});
+
+const stopping = new AbortController();
+const delivery = deliverNetRequests(admin, stopping.signal, log).catch((error) => log(`[net] delivery loop stopped: ${error}`));
+
+server.listen(port, "127.0.0.1", () => {
+  writeFileSync(
+    join(stackDir, "gateway.env"),
+    `SUPABASE_URL=${apiUrl}\nSUPABASE_ANON_KEY=${anonKey}\nSUPABASE_SERVICE_ROLE_KEY=${serviceRoleKey}\n`,
+  );
+  log(`gateway listening on ${apiUrl}`);
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, async () => {
+    log(`${signal}: stopping`);
+    stopping.abort();
+    functions.stopAll();
+    server.close();
+    await delivery;
+    await Promise.all([api.end({ timeout: 2 }), admin.end({ timeout: 2 })]);
+    process.exit(0);
+  });
+}

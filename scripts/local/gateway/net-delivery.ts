@@ -1,0 +1,69 @@
+// LOCAL STAND-IN: pg_net's background worker. Requests queued by net.http_post are sent once
+// their transaction commits (the NOTIFY that wakes this loop is delivered at commit; a poll
+// every second catches anything missed), one attempt each, with their timeout; the outcome is
+// written to net._http_response, as pg_net does.
+import type postgres from "postgres";
+
+interface QueuedRequest {
+  id: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer | null;
+  timeout_milliseconds: number;
+}
+
+/** Runs the delivery loop until `signal` aborts. */
+export async function deliverNetRequests(sql: postgres.Sql, signal: AbortSignal, log: (line: string) => void): Promise<void> {
+  let wake: () => void = () => {};
+  const listener = await sql.listen("net_http_request_queue", () => wake());
+  signal.addEventListener("abort", () => wake(), { once: true });
+  const inFlight = new Set<Promise<void>>();
+  try {
+    while (!signal.aborted) {
+      const requests = await sql<QueuedRequest[]>`
+        delete from net.http_request_queue
+         where id in (select id from net.http_request_queue order by id limit 20 for update skip locked)
+        returning id, method, url, headers, body, timeout_milliseconds`;
+      for (const request of requests) {
+        const sending = send(sql, request, log).finally(() => inFlight.delete(sending));
+        inFlight.add(sending);
+      }
+      if (requests.length > 0) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    await listener.unlisten();
+    await Promise.allSettled(inFlight);
+  }
+}
+
+async function send(sql: postgres.Sql, request: QueuedRequest, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  try {
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body ? new Uint8Array(request.body) : undefined,
+      signal: AbortSignal.timeout(request.timeout_milliseconds),
+    });
+    const content = await response.text();
+    await sql`
+      insert into net._http_response (id, status_code, content_type, headers, content, timed_out)
+      values (${request.id}, ${response.status}, ${response.headers.get("content-type")},
+              ${sql.json(Object.fromEntries(response.headers))}, ${content}, false)`;
+    log(`[net] ${request.method} ${request.url} → ${response.status} (${Date.now() - started} ms)`);
+  } catch (error) {
+    const timedOut = (error as Error).name === "TimeoutError";
+    const message = timedOut ? `Timeout of ${request.timeout_milliseconds} ms reached` : String((error as Error).message ?? error);
+    await sql`
+      insert into net._http_response (id, timed_out, error_msg) values (${request.id}, ${timedOut}, ${message})`;
+    log(`[net] ${request.method} ${request.url} → ${message}`);
+  }
+}

@@ -1,0 +1,137 @@
+// End to end through the local stack: enqueue → (kick | tick) → net.http_post after commit →
+// gateway → the `worker` Edge Function in Deno → claim, run, settle.
+import type postgres from "postgres";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
+import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+
+const API_URL = process.env.SUPABASE_URL ?? "http://127.0.0.1:54321";
+const SERVICE_ROLE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET);
+const ANON_KEY = process.env.SUPABASE_ANON_KEY ?? signJwt({ iss: "supabase-demo", role: "anon", exp: 1983812996 }, LOCAL_JWT_SECRET);
+
+const admin = connect();
+const transport = PostgresTransport.connect(DB_URL);
+afterAll(async () => {
+  await transport.close();
+  await admin.end();
+});
+beforeEach(async () => {
+  await emptyQueue(admin);
+  await admin`delete from public.workers`;
+  await admin`delete from public.worker_wakeups`;
+  await admin`delete from net._http_response`;
+  await admin`update public.leaseflow_settings set max_invocations = 10, worker_batch_size = 10, last_kick_at = null`;
+  await createRegistry().publish(transport);
+});
+
+async function rpc(name: string, args: Record<string, unknown>, key: string): Promise<Response> {
+  return fetch(`${API_URL}/rest/v1/rpc/${name}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", apikey: key, Authorization: `Bearer ${key}` },
+    body: JSON.stringify(args),
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function allCompleted(count: number): Promise<boolean> {
+  const [row] = await admin<{ completed: number }[]>`select count(*)::int as completed from public.jobs where status = 'completed'`;
+  return row?.completed === count;
+}
+
+async function runTheCronCommand(): Promise<void> {
+  const [job] = await admin<{ command: string }[]>`select command from cron.job where jobname = 'leaseflow-tick'`;
+  await admin.unsafe(job!.command);
+}
+
+describe("the worker path end to end", () => {
+  it("an enqueue (through the API) into an idle queue wakes a worker at once, without a tick", async () => {
+    const payloads = Array.from({ length: 20 }, (_, n) => ({ n }));
+    const response = await rpc("enqueue_jobs", { p_type: "leaseflow.pipeline", p_payloads: payloads }, SERVICE_ROLE_KEY);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toHaveLength(20);
+
+    await waitFor("20 pipeline jobs to complete", () => allCompleted(20));
+    const wakeups = await admin`select reason from public.worker_wakeups where reason = 'enqueue'`;
+    expect(wakeups).toHaveLength(1);
+    const results = await admin`select (payload ->> 'n')::int as n, (result ->> 'count')::int as count from public.jobs`;
+    for (const job of results) expect(job.count).toBe(job.n + 2);
+  });
+
+  it("the cron job's command wakes enough workers for 500 three-step jobs, and every step runs once", async () => {
+    // Keep the enqueue from kicking, so the tick does all the waking.
+    await admin`update public.leaseflow_settings set last_kick_at = now()`;
+    const payloads = Array.from({ length: 500 }, (_, n) => ({ n }));
+    await admin`select count(*) from public.enqueue_jobs('leaseflow.pipeline', ${admin.json(payloads as postgres.JSONValue)})`;
+    expect(await admin`select 1 from public.worker_wakeups`).toHaveLength(0);
+
+    await runTheCronCommand();
+    const [woken] = await admin<{ count: number }[]>`select count(*)::int as count from public.worker_wakeups where reason = 'tick'`;
+    expect(woken?.count).toBe(10);
+
+    await waitFor("500 pipeline jobs to complete", () => allCompleted(500), 120_000);
+    const [attempts] = await admin`
+      select count(*)::int as completed, count(distinct step_id)::int as steps
+        from public.step_attempts where outcome = 'completed'`;
+    expect(attempts).toEqual({ completed: 1_500, steps: 1_500 });
+    const [workers] = await admin`select count(*)::int as edge from public.workers where kind = 'edge'`;
+    expect(workers?.edge).toBeGreaterThan(0);
+  });
+
+  it("a tick on an idle queue sends no request", async () => {
+    await runTheCronCommand();
+    expect(await admin`select 1 from public.worker_wakeups`).toHaveLength(0);
+    expect(await admin`select 1 from net.http_request_queue`).toHaveLength(0);
+  });
+});
+
+describe("security through the gateway", () => {
+  it("answers the anon key and an authenticated user with PostgREST's 401 / 403 for the worker functions", async () => {
+    const anon = await rpc("claim_steps", { p_worker_id: "intruder", p_lease_duration: "30 seconds" }, ANON_KEY);
+    expect(anon.status).toBe(401);
+    expect(await anon.json()).toEqual({ code: "42501", message: "permission denied for function claim_steps", details: null, hint: null });
+
+    const userToken = signJwt({ role: "authenticated", sub: "aaaaaaaa-0000-4000-8000-000000000000", exp: Math.floor(Date.now() / 1000) + 600 }, LOCAL_JWT_SECRET);
+    const user = await rpc("complete_steps", { p_worker_id: "intruder", p_results: [] }, userToken);
+    expect(user.status).toBe(403);
+
+    const forged = await rpc("claim_steps", { p_worker_id: "x", p_lease_duration: "1 minute" }, signJwt({ role: "service_role" }, "not-the-secret-but-32-characters-long!!"));
+    expect(forged.status).toBe(401);
+    expect((await forged.json()).code).toBe("PGRST301");
+
+    const unknown = await rpc("no_such_function", {}, SERVICE_ROLE_KEY);
+    expect(unknown.status).toBe(404);
+    expect((await unknown.json()).code).toBe("PGRST202");
+  });
+
+  it("lets an authenticated user enqueue only as itself", async () => {
+    const sub = "aaaaaaaa-0000-4000-8000-000000000001";
+    const userToken = signJwt({ role: "authenticated", sub, exp: Math.floor(Date.now() / 1000) + 600 }, LOCAL_JWT_SECRET);
+    await admin`update public.leaseflow_settings set max_invocations = 0`;
+    const created = await rpc("enqueue_job", { p_type: "leaseflow.sleep", p_payload: { ms: 0 } }, userToken);
+    expect(created.status).toBe(200);
+    expect((await created.json()).tenant_id).toBe(sub);
+    const spoofed = await rpc("enqueue_job", { p_type: "leaseflow.sleep", p_options: { tenant_id: "bbbbbbbb-0000-4000-8000-000000000000" } }, userToken);
+    expect(spoofed.status).toBe(403);
+  });
+
+  it("the worker function refuses a caller without the worker secret, even with the service-role key", async () => {
+    for (const authorization of [undefined, `Bearer ${SERVICE_ROLE_KEY}`, "Bearer not-the-worker-secret"]) {
+      const response = await fetch(`${API_URL}/functions/v1/worker`, {
+        method: "POST",
+        headers: authorization ? { Authorization: authorization } : {},
+      });
+      expect(response.status).toBe(401);
+      expect((await response.json()).error.code).toBe("unauthorized");
+    }
+  });
+});
