@@ -1,5 +1,7 @@
 // End to end through the local stack: enqueue → (kick | tick) → net.http_post after commit →
 // gateway → the `worker` Edge Function in Deno → claim, run, settle.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
@@ -10,6 +12,8 @@ import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
 const API_URL = process.env.SUPABASE_URL ?? "http://127.0.0.1:54321";
 const SERVICE_ROLE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET);
 const ANON_KEY = process.env.SUPABASE_ANON_KEY ?? signJwt({ iss: "supabase-demo", role: "anon", exp: 1983812996 }, LOCAL_JWT_SECRET);
+
+const WORKER_SECRET = process.env.LEASEFLOW_WORKER_SECRET ?? readFileSync(".stack/worker-secret", "utf8");
 
 const admin = connect();
 const transport = PostgresTransport.connect(DB_URL);
@@ -92,6 +96,44 @@ describe("the worker path end to end", () => {
     expect(await admin`select 1 from public.worker_wakeups`).toHaveLength(0);
     expect(await admin`select 1 from net.http_request_queue`).toHaveLength(0);
   });
+});
+
+describe("crashes and the real schedule", () => {
+  it("when the function process is killed mid-batch, a later invocation completes its steps once their leases lapse", async () => {
+    await admin`update public.leaseflow_settings set max_invocations = 1, last_kick_at = now()`;
+    await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', '[{"ms": 4000}, {"ms": 4000}, {"ms": 4000}]')`;
+    // Wake one invocation by hand and kill its process once it holds the steps.
+    const invocation = fetch(`${API_URL}/functions/v1/worker`, { method: "POST", headers: { Authorization: `Bearer ${WORKER_SECRET}` } }).catch(() => undefined);
+    await waitFor("the steps to be claimed", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 3, 30_000);
+    execFileSync("pkill", ["-KILL", "-f", "supabase/functions/worker/index.ts"]);
+    await invocation;
+    const held = await admin`select locked_by from public.job_steps where status = 'running'`;
+    expect(held).toHaveLength(3);
+
+    // Nothing happens until the leases (30 s) lapse; then the tick reclaims and wakes a worker.
+    await waitFor("the leases to lapse", async () => (await admin`select 1 from public.job_steps where lease_expires_at < now()`).length === 3, 40_000);
+    await runTheCronCommand();
+    await waitFor("the jobs to complete", () => allCompleted(3), 40_000);
+    const attempts = await admin`
+      select step_id, array_agg(outcome order by id) as outcomes from public.step_attempts group by step_id`;
+    expect(attempts).toHaveLength(3);
+    for (const step of attempts) expect(step.outcomes).toEqual(["lease_expired", "completed"]);
+  }, 120_000);
+
+  it("pg_cron itself fires leaseflow-tick, which wakes a worker for work no enqueue kicked", async () => {
+    await admin`update public.leaseflow_settings set last_kick_at = now(), kick_debounce = '1 hour'`;
+    await admin`select count(*) from public.enqueue_jobs('leaseflow.pipeline', '[{"n": 1}, {"n": 2}]')`;
+    try {
+      // Every minute here (pg_cron 1.4 has no second schedules): wait for the next one.
+      await waitFor("pg_cron to run the tick and the jobs to complete", () => allCompleted(2), 75_000);
+    } finally {
+      await admin`update public.leaseflow_settings set kick_debounce = '5 seconds'`;
+    }
+    const ticks = await admin`select 1 from public.worker_wakeups where reason = 'tick'`;
+    expect(ticks.length).toBeGreaterThan(0);
+    const runs = await admin`select status from cron.job_run_details d join cron.job j on j.jobid = d.jobid where j.jobname = 'leaseflow-tick'`;
+    expect(runs.map((run) => run.status)).toContain("succeeded");
+  }, 90_000);
 });
 
 describe("security through the gateway", () => {
