@@ -1,4 +1,5 @@
-// `npm run worker`: the long-running Node worker. It runs the same drain loop as the Edge
+// `npm run worker`: the long-running Node worker, over postgres.js (SUPABASE_DB_URL) or over the
+// API (LEASEFLOW_TRANSPORT=api, SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY). It runs the same drain loop as the Edge
 // Function, polling with backoff while the queue is empty. SIGTERM or SIGINT: stop claiming,
 // finish the steps in flight, release the rest, exit 0. A second signal: release the steps in
 // flight at once and exit 0.
@@ -7,6 +8,7 @@ import { readWorkerEnv } from "../supabase/functions/_shared/env.ts";
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { poll } from "../supabase/functions/_shared/poll.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { SupabaseTransport } from "../supabase/functions/_shared/transports/supabase.ts";
 import { consoleLogger } from "../supabase/functions/_shared/types.ts";
 
 let env;
@@ -19,9 +21,17 @@ try {
 
 const workerId = `node-${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const log = consoleLogger;
-log.info(`leaseflow worker ${workerId} starting`, { batch: env.batchSize, concurrency: env.concurrency, lease_ms: env.leaseMs });
+log.info(`leaseflow worker ${workerId} starting`, {
+  transport: env.transport.kind,
+  batch: env.batchSize,
+  concurrency: env.concurrency,
+  lease_ms: env.leaseMs,
+});
 
-const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 4 });
+const transport =
+  env.transport.kind === "postgres"
+    ? PostgresTransport.connect(env.transport.dbUrl, { maxConnections: 4 })
+    : SupabaseTransport.connect(env.transport.supabaseUrl, env.transport.serviceRoleKey);
 const registry = createRegistry();
 await registry.publish(transport);
 

@@ -6,6 +6,7 @@ import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts
 import { IdleBackoff, poll } from "../supabase/functions/_shared/poll.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
 import type { Clock, Logger } from "../supabase/functions/_shared/types.ts";
+import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();
@@ -108,6 +109,28 @@ describe("npm run worker (a real process)", () => {
     expect(worker).toEqual({ stopped: true });
   });
 
+  it("runs over the API transport too (LEASEFLOW_TRANSPORT=api)", async () => {
+    await enqueueSleeps(3, 0);
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      LEASEFLOW_TRANSPORT: "api",
+      SUPABASE_URL: process.env.SUPABASE_URL ?? "http://127.0.0.1:54321",
+      SUPABASE_SERVICE_ROLE_KEY: process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET),
+    };
+    delete env.SUPABASE_DB_URL;
+    const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const deadline = Date.now() + 20_000;
+    while ((output.match(/Completed step/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(output).toContain("transport=api");
+    const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed from public.jobs`;
+    expect(counts).toEqual({ completed: 3 });
+  });
+
   it("refuses to start without a database URL, naming every bad setting", async () => {
     expect(() => readWorkerEnv((name) => ({ LEASEFLOW_BATCH_SIZE: "0" })[name])).toThrow(
       "leaseflow worker settings:\n  - SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set\n  - LEASEFLOW_BATCH_SIZE must be an integer from 1 to 1000, got \"0\"",
@@ -115,6 +138,7 @@ describe("npm run worker (a real process)", () => {
     const env = { ...process.env };
     delete env.SUPABASE_DB_URL;
     delete env.LEASEFLOW_DB_URL;
+    delete env.SUPABASE_URL;
     const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));

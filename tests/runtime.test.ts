@@ -11,12 +11,27 @@ import {
 import { Registry, type StepContext } from "../supabase/functions/_shared/registry.ts";
 import { drain } from "../supabase/functions/_shared/runtime.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { SupabaseTransport } from "../supabase/functions/_shared/transports/supabase.ts";
+import type { Transport } from "../supabase/functions/_shared/types.ts";
+import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();
-const transport = PostgresTransport.connect(DB_URL);
+const postgresTransport = PostgresTransport.connect(DB_URL);
+// The same suite over both transports: the direct connection, and supabase-js through the
+// local API gateway (PostgREST's RPC), as a worker outside the database network would run.
+const TRANSPORTS: [string, Transport][] = [
+  ["postgres.js", postgresTransport],
+  [
+    "supabase-js",
+    SupabaseTransport.connect(
+      process.env.SUPABASE_URL ?? "http://127.0.0.1:54321",
+      process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET),
+    ),
+  ],
+];
 afterAll(async () => {
-  await transport.close();
+  await postgresTransport.close();
   await admin.end();
 });
 beforeEach(() => emptyQueue(admin));
@@ -64,7 +79,7 @@ describe("Registry", () => {
     })).toThrow('Registry: job type "t" is defined twice');
   });
 
-  it("publishes steps and options with define_job_type", async () => {
+  it.each(TRANSPORTS)("publishes steps and options with define_job_type (%s)", async (_name, transport) => {
     const registry = new Registry().define({
       type: "rt.publish",
       steps: ["a", ["b", "c"]],
@@ -91,7 +106,7 @@ describe("Registry", () => {
   });
 });
 
-describe("drain", () => {
+describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
   it("runs every step of multi-step jobs with parallel groups and reports what it did", async () => {
     const seen: StepContext[] = [];
     const registry = new Registry().define({

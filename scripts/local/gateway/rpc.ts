@@ -82,7 +82,8 @@ export async function callRpc(
     const type = match.argTypes[match.argNames.indexOf(arg)]!;
     const value = `($1::text::jsonb -> '${arg.replace(/'/g, "''")}')`;
     const cast = type === "jsonb" || type === "json" ? `(${value})::${type}`
-      : type.endsWith("[]") ? `(select array_agg(e) from jsonb_array_elements_text(${value}) e)::${type}`
+      : type.endsWith("[]")
+        ? `(case when jsonb_typeof(${value}) = 'array' then coalesce((select array_agg(e) from jsonb_array_elements_text(${value}) e), '{}') end)::${type}`
       : `(${value} #>> '{}')::${type}`;
     return `"${arg.replace(/"/g, '""')}" => ${cast}`;
   }).join(", ");

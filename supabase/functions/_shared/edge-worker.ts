@@ -12,6 +12,7 @@ import { readWorkerEnv, type WorkerEnv } from "./env.ts";
 import type { Registry } from "./registry.ts";
 import { drain, type DrainSummary } from "./runtime.ts";
 import { PostgresTransport } from "./transports/postgres.ts";
+import { SupabaseTransport } from "./transports/supabase.ts";
 import type { Clock, Logger, Transport } from "./types.ts";
 
 /** What the handler needs from the platform it runs on. */
@@ -28,7 +29,7 @@ export interface EdgePlatform {
   log: Logger;
   /** Time source. (Default: the system clock) */
   clock?: Clock;
-  /** Builds the transport. (Default: postgres.js on LEASEFLOW_DB_URL or SUPABASE_DB_URL) */
+  /** Builds the transport. (Default: as LEASEFLOW_TRANSPORT says; postgres.js on SUPABASE_DB_URL on Supabase) */
   createTransport?: (env: WorkerEnv) => Transport;
 }
 
@@ -59,7 +60,11 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     }
     if (secret.length < 16) problems.push("LEASEFLOW_WORKER_SECRET must be set to a secret of at least 16 characters");
     if (problems.length > 0 || !env) throw new Error(problems.join("\n"));
-    const transport = platform.createTransport?.(env) ?? PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+    const transport =
+      platform.createTransport?.(env) ??
+      (env.transport.kind === "postgres"
+        ? PostgresTransport.connect(env.transport.dbUrl, { maxConnections: 2 })
+        : SupabaseTransport.connect(env.transport.supabaseUrl, env.transport.serviceRoleKey));
     const published = platform.registry.publish(transport);
     // A failed publish is retried by the next request rather than poisoning the instance.
     published.catch(() => {

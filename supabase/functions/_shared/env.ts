@@ -1,10 +1,18 @@
 // Worker settings from the environment, read and checked once; every problem is reported in one
 // error, so a misconfigured deployment says all that is wrong at once.
 
+/** How the worker reaches the SQL functions. */
+export type TransportSettings =
+  | { kind: "postgres"; dbUrl: string }
+  | { kind: "api"; supabaseUrl: string; serviceRoleKey: string };
+
 /** What a worker needs from its environment. */
 export interface WorkerEnv {
-  /** Postgres URL: LEASEFLOW_DB_URL (e.g. the transaction pooler) or SUPABASE_DB_URL. */
+  /** Postgres URL: LEASEFLOW_DB_URL (e.g. the transaction pooler) or SUPABASE_DB_URL ("" with the API transport). */
   dbUrl: string;
+  /** LEASEFLOW_TRANSPORT: "postgres" (direct) or "api" (supabase-js RPC with SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY).
+   * (Default: "postgres" when a database URL is set, else "api") */
+  transport: TransportSettings;
   /** LEASEFLOW_LEASE_MS: lease per claim. (Default: 30 000) */
   leaseMs: number;
   /** LEASEFLOW_BATCH_SIZE: steps per claim. (Default: 10) */
@@ -19,7 +27,19 @@ export interface WorkerEnv {
 export function readWorkerEnv(get: (name: string) => string | undefined): WorkerEnv {
   const problems: string[] = [];
   const dbUrl = get("LEASEFLOW_DB_URL") || get("SUPABASE_DB_URL");
-  if (!dbUrl) problems.push("SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set");
+  const supabaseUrl = get("SUPABASE_URL");
+  const serviceRoleKey = get("SUPABASE_SERVICE_ROLE_KEY");
+  const kind = get("LEASEFLOW_TRANSPORT") || (dbUrl || !supabaseUrl ? "postgres" : "api");
+  let transport: TransportSettings = { kind: "postgres", dbUrl: dbUrl ?? "" };
+  if (kind === "postgres") {
+    if (!dbUrl) problems.push("SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set");
+  } else if (kind === "api") {
+    if (!supabaseUrl) problems.push("SUPABASE_URL is not set (LEASEFLOW_TRANSPORT=api)");
+    if (!serviceRoleKey) problems.push("SUPABASE_SERVICE_ROLE_KEY is not set (LEASEFLOW_TRANSPORT=api)");
+    transport = { kind: "api", supabaseUrl: supabaseUrl ?? "", serviceRoleKey: serviceRoleKey ?? "" };
+  } else {
+    problems.push(`LEASEFLOW_TRANSPORT must be "postgres" or "api", got ${JSON.stringify(kind)}`);
+  }
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = get(name);
     if (raw === undefined || raw === "") return fallback;
@@ -32,6 +52,7 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
   };
   const env: WorkerEnv = {
     dbUrl: dbUrl ?? "",
+    transport,
     leaseMs: integer("LEASEFLOW_LEASE_MS", 30_000, 1_000, 3_600_000),
     batchSize: integer("LEASEFLOW_BATCH_SIZE", 10, 1, 1_000),
     concurrency: integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000),
