@@ -7,11 +7,8 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue } from "./helpers/db.ts";
 
-const API_URL = process.env.SUPABASE_URL ?? "http://127.0.0.1:54321";
-const SERVICE_ROLE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET);
-const ANON_KEY = process.env.SUPABASE_ANON_KEY ?? signJwt({ iss: "supabase-demo", role: "anon", exp: 1983812996 }, LOCAL_JWT_SECRET);
 
 const WORKER_SECRET = process.env.LEASEFLOW_WORKER_SECRET ?? readFileSync(".stack/worker-secret", "utf8");
 

@@ -5,7 +5,7 @@ import { constantTimeEqual, createWorkerHandler, type EdgePlatform } from "../su
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
 import { silentLogger } from "../supabase/functions/_shared/types.ts";
-import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps } from "./helpers/db.ts";
 
 const SECRET = "test-worker-secret-0123456789";
 const admin = connect();
@@ -21,10 +21,6 @@ beforeEach(async () => {
   await admin`update public.leaseflow_settings set max_invocations = 0`;
 });
 
-async function enqueueSleeps(count: number, ms: number): Promise<void> {
-  const payloads = Array.from({ length: count }, () => ({ ms }));
-  await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${admin.json(payloads as postgres.JSONValue)})`;
-}
 
 function platform(overrides: Partial<EdgePlatform> & { vars?: Record<string, string> } = {}): EdgePlatform & { shutdown(): void } {
   const listeners: ((reason: string) => void)[] = [];
@@ -52,7 +48,7 @@ const post = (secret?: string) =>
 
 describe("the worker function's handler", () => {
   it("drains before answering where there is no waitUntil, and reports the summary", async () => {
-    await enqueueSleeps(5, 0);
+    await enqueueSleeps(admin, 5, 0);
     const response = await createWorkerHandler(platform())(post(SECRET));
     expect(response.status).toBe(200);
     const body = await response.json();
@@ -64,7 +60,7 @@ describe("the worker function's handler", () => {
   });
 
   it("answers 202 at once and drains inside waitUntil where the platform has it", async () => {
-    await enqueueSleeps(3, 200);
+    await enqueueSleeps(admin, 3, 200);
     const background: Promise<unknown>[] = [];
     const response = await createWorkerHandler(platform({ waitUntil: (work) => background.push(work) }))(post(SECRET));
     expect(response.status).toBe(202);
@@ -77,7 +73,7 @@ describe("the worker function's handler", () => {
   });
 
   it("on the platform's shutdown notice, stops claiming and releases the steps in flight", async () => {
-    await enqueueSleeps(3, 10_000);
+    await enqueueSleeps(admin, 3, 10_000);
     const host = platform();
     const answering = createWorkerHandler(host)(post(SECRET));
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -123,7 +119,7 @@ describe("the worker function's handler", () => {
 
 describe("supabase/functions/worker/index.ts under Deno", () => {
   it("serves POSTs: 401 without the secret, 200 with the drain's summary with it", async () => {
-    await enqueueSleeps(4, 0);
+    await enqueueSleeps(admin, 4, 0);
     const port = 8930 + Math.floor(Math.random() * 50);
     const child = spawn("node_modules/.bin/deno", ["run", "--allow-net", "--allow-env", "--allow-read", "supabase/functions/worker/index.ts"], {
       env: {

@@ -6,8 +6,7 @@ import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts
 import { IdleBackoff, poll } from "../supabase/functions/_shared/poll.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
 import type { Clock, Logger } from "../supabase/functions/_shared/types.ts";
-import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
-import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps } from "./helpers/db.ts";
 
 const admin = connect();
 const transport = PostgresTransport.connect(DB_URL);
@@ -23,10 +22,6 @@ beforeEach(async () => {
   await createRegistry().publish(transport);
 });
 
-async function enqueueSleeps(count: number, ms: number): Promise<void> {
-  const payloads = Array.from({ length: count }, () => ({ ms }));
-  await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${admin.json(payloads as postgres.JSONValue)})`;
-}
 
 describe("IdleBackoff", () => {
   it("waits 1 s, doubling to a 30 s cap, and starts over after a reset", () => {
@@ -51,7 +46,7 @@ describe("poll", () => {
       now: () => Date.now(),
       sleep: async (ms) => {
         waits.push(ms);
-        if (waits.length === 4) await enqueueSleeps(1, 0);
+        if (waits.length === 4) await enqueueSleeps(admin, 1, 0);
         if (waits.length === 6) stop.abort();
       },
     };
@@ -77,7 +72,7 @@ describe("poll", () => {
 
 describe("npm run worker (a real process)", () => {
   it("on SIGTERM stops claiming, finishes the steps in flight, releases the rest and exits 0", async () => {
-    await enqueueSleeps(10, 1_500);
+    await enqueueSleeps(admin, 10, 1_500);
     const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], {
       env: { ...process.env, SUPABASE_DB_URL: DB_URL, LEASEFLOW_BATCH_SIZE: "2", LEASEFLOW_CONCURRENCY: "2" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -110,12 +105,12 @@ describe("npm run worker (a real process)", () => {
   });
 
   it("runs over the API transport too (LEASEFLOW_TRANSPORT=api)", async () => {
-    await enqueueSleeps(3, 0);
+    await enqueueSleeps(admin, 3, 0);
     const env: Record<string, string | undefined> = {
       ...process.env,
       LEASEFLOW_TRANSPORT: "api",
-      SUPABASE_URL: process.env.SUPABASE_URL ?? "http://127.0.0.1:54321",
-      SUPABASE_SERVICE_ROLE_KEY: process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET),
+      SUPABASE_URL: API_URL,
+      SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
     };
     delete env.SUPABASE_DB_URL;
     const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });

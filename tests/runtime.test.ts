@@ -13,8 +13,7 @@ import { drain } from "../supabase/functions/_shared/runtime.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
 import { SupabaseTransport } from "../supabase/functions/_shared/transports/supabase.ts";
 import type { Transport } from "../supabase/functions/_shared/types.ts";
-import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
-import { DB_URL, connect, emptyQueue } from "./helpers/db.ts";
+import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();
 const postgresTransport = PostgresTransport.connect(DB_URL);
@@ -25,8 +24,8 @@ const TRANSPORTS: [string, Transport][] = [
   [
     "supabase-js",
     SupabaseTransport.connect(
-      process.env.SUPABASE_URL ?? "http://127.0.0.1:54321",
-      process.env.SUPABASE_SERVICE_ROLE_KEY ?? signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, LOCAL_JWT_SECRET),
+      API_URL,
+      SERVICE_ROLE_KEY,
     ),
   ],
 ];
@@ -37,6 +36,18 @@ afterAll(async () => {
 beforeEach(() => emptyQueue(admin));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A handler that waits `ms` unless its signal aborts, recording the abort reason it got. */
+function waitRecordingAborts(ms: number, reasons: unknown[]) {
+  return async (ctx: StepContext) => {
+    try {
+      await sleepUnlessAborted(ms, ctx.signal);
+    } catch (reason) {
+      reasons.push(reason);
+      throw reason;
+    }
+  };
+}
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
 function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
@@ -231,14 +242,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
       type: "rt.stolen",
       steps: ["work"],
       handlers: {
-        work: async (ctx) => {
-          try {
-            await sleepUnlessAborted(5_000, ctx.signal);
-          } catch (reason) {
-            reasons.push(reason);
-            throw reason;
-          }
-        },
+        work: waitRecordingAborts(5_000, reasons),
       },
     });
     await registry.publish(transport);
@@ -284,14 +288,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
       type: "rt.abort",
       steps: ["work"],
       handlers: {
-        work: async (ctx) => {
-          try {
-            await sleepUnlessAborted(10_000, ctx.signal);
-          } catch (reason) {
-            reasons.push(reason);
-            throw reason;
-          }
-        },
+        work: waitRecordingAborts(10_000, reasons),
       },
     });
     await registry.publish(transport);

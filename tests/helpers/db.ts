@@ -1,8 +1,14 @@
 import postgres from "postgres";
+import { localApiKey } from "../../scripts/local/gateway/jwt.ts";
 
 /** The local stack's database (`scripts/stack up` prints it); overridable for another target. */
 export const DB_URL =
   process.env.SUPABASE_DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+
+/** The local API gateway and its keys (`scripts/stack up` prints them; these are its defaults). */
+export const API_URL = process.env.SUPABASE_URL ?? "http://127.0.0.1:54321";
+export const SERVICE_ROLE_KEY = process.env.SUPABASE_SERVICE_ROLE_KEY ?? localApiKey("service_role");
+export const ANON_KEY = process.env.SUPABASE_ANON_KEY ?? localApiKey("anon");
 
 /** A step row as `claim_next_step` / `complete_step` return it (snake_case, as stored). */
 export interface JobStepRow {
@@ -60,4 +66,10 @@ export async function completeStep(
   const rows = await sql<JobStepRow[]>`
     select * from public.complete_step(${stepId}, ${workerId}, ${sql.json(output as postgres.JSONValue)})`;
   return rows[0];
+}
+
+/** Enqueues `count` leaseflow.sleep jobs of `ms` each. */
+export async function enqueueSleeps(sql: postgres.Sql, count: number, ms: number): Promise<void> {
+  const payloads = Array.from({ length: count }, () => ({ ms }));
+  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${sql.json(payloads as postgres.JSONValue)})`;
 }

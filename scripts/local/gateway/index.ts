@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { FunctionHost } from "./functions.ts";
-import { JwtError, LOCAL_JWT_SECRET, signJwt, verifyJwt, type JwtClaims } from "./jwt.ts";
+import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
 import { deliverNetRequests } from "./net-delivery.ts";
 import { callRpc } from "./rpc.ts";
 
@@ -21,8 +21,8 @@ const jwtSecret = process.env.LEASEFLOW_JWT_SECRET ?? LOCAL_JWT_SECRET;
 const apiUrl = `http://127.0.0.1:${port}`;
 
 // The same claims as the CLI's well-known local keys, so the tokens are stable across restarts.
-const anonKey = signJwt({ iss: "supabase-demo", role: "anon", exp: 1983812996 }, jwtSecret);
-const serviceRoleKey = signJwt({ iss: "supabase-demo", role: "service_role", exp: 1983812996 }, jwtSecret);
+const anonKey = localApiKey("anon", jwtSecret);
+const serviceRoleKey = localApiKey("service_role", jwtSecret);
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
 const authenticatorUrl = new URL(dbUrl);

@@ -52,3 +52,8 @@ export function verifyJwt(token: string, secret: string, nowSeconds = Math.floor
   if (typeof claims.role !== "string") throw new JwtError("PGRST301", "JWT has no role claim");
   return claims;
 }
+
+/** The API key of a role as `supabase start` issues it (same claims, so the same token). */
+export function localApiKey(role: "anon" | "service_role", secret = LOCAL_JWT_SECRET): string {
+  return signJwt({ iss: "supabase-demo", role, exp: 1983812996 }, secret);
+}
