@@ -17,20 +17,36 @@
 --
 -- Jobs made by hand (type is null) are never admitted automatically.
 
--- Takes the lane's lock for the rest of the transaction; with p_wait = false, only if free.
-create or replace function public._lock_lane(p_lane_tenant uuid, p_group_key text, p_wait boolean)
+-- Takes the lock of the lane (p_tenant_id, p_group_key) for the rest of the transaction; with
+-- p_wait = false, only if it is free.
+create or replace function public._lock_lane(p_tenant_id uuid, p_group_key text, p_wait boolean)
 returns boolean
 language plpgsql volatile
 set search_path = ''
 as $$
 declare
-  v_key bigint := hashtextextended('leaseflow.lane/' || p_lane_tenant::text || '/' || p_group_key, 0);
+  v_key bigint := hashtextextended('leaseflow.lane/' || public._lane_tenant(p_tenant_id)::text || '/' || p_group_key, 0);
 begin
   if p_wait then
     perform pg_advisory_xact_lock(v_key);
     return true;
   end if;
   return pg_try_advisory_xact_lock(v_key);
+end;
+$$;
+
+-- Locks a job for a transition in the one order every transition uses: its lane (when it has
+-- a group key), then its row.
+create or replace function public._lock_job(p_job_id uuid, p_tenant_id uuid, p_group_key text)
+returns void
+language plpgsql volatile
+set search_path = ''
+as $$
+begin
+  if p_group_key is not null then
+    perform public._lock_lane(p_tenant_id, p_group_key, true);
+  end if;
+  perform 1 from public.jobs j where j.id = p_job_id for update;
 end;
 $$;
 
@@ -97,21 +113,26 @@ begin
 end;
 $$;
 
--- Starts as many of a lane's pending jobs as its rules allow. The caller holds the lane lock.
-create or replace function public._advance_lane(p_lane_tenant uuid, p_group_key text)
+-- Starts as many of the lane's (p_tenant_id, p_group_key) pending jobs as its rules allow; a
+-- job without a group key has no lane (0). The caller holds the lane lock.
+create or replace function public._advance_lane(p_tenant_id uuid, p_group_key text)
 returns int
 language plpgsql volatile
 set search_path = ''
 as $$
 declare
+  v_lane_tenant uuid := public._lane_tenant(p_tenant_id);
   v_running int;
   v_started int := 0;
   v_recent int;
   v_next record;
 begin
+  if p_group_key is null then
+    return 0;
+  end if;
   select count(*) into v_running
     from public.jobs j
-   where public._lane_tenant(j.tenant_id) = p_lane_tenant
+   where public._lane_tenant(j.tenant_id) = v_lane_tenant
      and j.group_key = p_group_key
      and j.status = 'running';
 
@@ -119,7 +140,7 @@ begin
     select j.id, j.run_at, t.group_concurrency, t.group_rate_limit, t.group_rate_interval
       from public.jobs j
       join public.job_types t on t.type = j.type
-     where public._lane_tenant(j.tenant_id) = p_lane_tenant
+     where public._lane_tenant(j.tenant_id) = v_lane_tenant
        and j.group_key = p_group_key
        and j.status = 'pending'
      order by j.enqueue_order
@@ -130,7 +151,7 @@ begin
     if v_next.group_rate_limit is not null then
       select count(*) into v_recent
         from public.jobs j
-       where public._lane_tenant(j.tenant_id) = p_lane_tenant
+       where public._lane_tenant(j.tenant_id) = v_lane_tenant
          and j.group_key = p_group_key
          and j.started_at > now() - v_next.group_rate_interval;
       exit when v_recent >= v_next.group_rate_limit;
@@ -178,15 +199,15 @@ declare
   v_started int := 0;
 begin
   for v_lane in
-    select distinct public._lane_tenant(j.tenant_id) as lane_tenant, j.group_key
+    select distinct j.tenant_id, j.group_key
       from public.jobs j
      where j.group_key is not null
        and j.status = 'pending'
        and j.type is not null
        and j.run_at <= now()
   loop
-    if public._lock_lane(v_lane.lane_tenant, v_lane.group_key, false) then
-      v_started := v_started + public._advance_lane(v_lane.lane_tenant, v_lane.group_key);
+    if public._lock_lane(v_lane.tenant_id, v_lane.group_key, false) then
+      v_started := v_started + public._advance_lane(v_lane.tenant_id, v_lane.group_key);
     end if;
   end loop;
   return v_started;
@@ -195,6 +216,7 @@ $$;
 
 revoke all on function
   public._lock_lane(uuid, text, boolean),
+  public._lock_job(uuid, uuid, text),
   public._create_next_steps(uuid[]),
   public._start_jobs(uuid[]),
   public._advance_lane(uuid, text),

@@ -147,7 +147,7 @@ begin
   -- Write --------------------------------------------------------------------------------
   -- Lanes first (sorted), as every multi-row transition does: lane → job → steps.
   for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
-    perform public._lock_lane(public._lane_tenant(v_tenant), v_lane, true);
+    perform public._lock_lane(v_tenant, v_lane, true);
   end loop;
 
   -- Jobs that may start now get their first group's steps in the same statement; the others
@@ -191,7 +191,7 @@ begin
   select count(*) into v_started from new_jobs where new_jobs.status = 'running';
 
   for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
-    v_started := v_started + public._advance_lane(public._lane_tenant(v_tenant), v_lane);
+    v_started := v_started + public._advance_lane(v_tenant, v_lane);
   end loop;
 
   -- Claimable work appeared: wake a worker now rather than at the next tick (scheduling migration).

@@ -29,10 +29,7 @@ begin
   end if;
   perform public._cancel_unfinished_steps(p_job_id,
     jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
-  if v_job.group_key is not null then
-    perform public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, true);
-    perform public._advance_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key);
-  end if;
+  perform public._advance_lane(v_job.tenant_id, v_job.group_key);
 end;
 $$;
 
@@ -84,7 +81,7 @@ begin
      order by j.id
   loop
     if v_job.group_key is not null
-       and not public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, false) then
+       and not public._lock_lane(v_job.tenant_id, v_job.group_key, false) then
       continue;
     end if;
     perform 1 from public.jobs j where j.id = v_job.id for update skip locked;

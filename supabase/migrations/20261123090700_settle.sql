@@ -24,14 +24,14 @@ begin
   -- Lock order: lanes, then jobs (by id), then steps. Locking the job also serialises two
   -- parallel steps finishing at once, so the second sees the first and closes the job.
   for v_lane in
-    select distinct public._lane_tenant(j.tenant_id) as lane_tenant, j.group_key
+    select distinct j.tenant_id, j.group_key
       from public.job_steps s
       join public.jobs j on j.id = s.job_id
      where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
        and j.group_key is not null
      order by 1, 2
   loop
-    perform public._lock_lane(v_lane.lane_tenant, v_lane.group_key, true);
+    perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
   end loop;
   perform 1
      from public.jobs j
@@ -76,9 +76,7 @@ begin
        and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
     returning j.tenant_id, j.group_key
   loop
-    if v_finished.group_key is not null then
-      perform public._advance_lane(public._lane_tenant(v_finished.tenant_id), v_finished.group_key);
-    end if;
+    perform public._advance_lane(v_finished.tenant_id, v_finished.group_key);
   end loop;
 
   return query select * from unnest(v_done);
@@ -225,10 +223,7 @@ begin
   if not found then
     return;
   end if;
-  if v_job.group_key is not null then
-    perform public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, true);
-  end if;
-  perform 1 from public.jobs j where j.id = v_job.id for update;
+  perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
 
   select * into v_step
     from public.job_steps s

@@ -35,10 +35,9 @@ as $$
 declare
   v_job public.jobs := public._visible_job(p_function, p_job_id);
 begin
-  if v_job.group_key is not null then
-    perform public._lock_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key, true);
-  end if;
-  select * into v_job from public.jobs j where j.id = p_job_id for update;
+  perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
+  -- Read again under the lock: the row may have changed while we waited for it.
+  select * into v_job from public.jobs j where j.id = p_job_id;
   return v_job;
 end;
 $$;
@@ -70,9 +69,7 @@ begin
    where j.id = p_job_id
   returning * into v_job;
   perform public._cancel_unfinished_steps(p_job_id, v_error);
-  if v_job.group_key is not null then
-    perform public._advance_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key);
-  end if;
+  perform public._advance_lane(v_job.tenant_id, v_job.group_key);
   return v_job;
 end;
 $$;
@@ -117,7 +114,7 @@ begin
    where s.job_id = p_job_id and s.status in ('failed', 'cancelled');
 
   if v_job.group_key is not null and v_job.type is not null then
-    perform public._advance_lane(public._lane_tenant(v_job.tenant_id), v_job.group_key);
+    perform public._advance_lane(v_job.tenant_id, v_job.group_key);
   elsif v_job.type is null or v_job.run_at <= now() then
     perform public._start_jobs(array[p_job_id]);
   end if;
