@@ -20,8 +20,6 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await emptyQueue(admin);
-  await admin`delete from public.workers`;
-  await admin`delete from public.worker_wakeups`;
   await admin`delete from net._http_response`;
   await admin`update public.leaseflow_settings set max_invocations = 10, worker_batch_size = 10, last_kick_at = null`;
   await createRegistry().publish(transport);

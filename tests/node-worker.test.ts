@@ -16,7 +16,6 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await emptyQueue(admin);
-  await admin`delete from public.workers`;
   // These tests run the drain themselves: the worker function woken by enqueue must not compete.
   await admin`update public.leaseflow_settings set max_invocations = 0`;
   await createRegistry().publish(transport);

@@ -29,9 +29,9 @@ export function connect(options: postgres.Options<{}> = {}): postgres.Sql {
   return postgres(DB_URL, { max: 1, onnotice: () => {}, ...options });
 }
 
-/** Removes every job and step, so a test starts from an empty queue. */
+/** Removes every job, step, attempt, worker and wake-up, so a test starts from an empty queue. */
 export async function emptyQueue(sql: postgres.Sql): Promise<void> {
-  await sql`truncate public.jobs cascade`;
+  await sql`truncate public.jobs, public.workers, public.worker_wakeups cascade`;
 }
 
 /** Inserts `count` running jobs of one step each, in one statement; returns nothing. */

@@ -113,6 +113,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const onInterrupt = () => interrupted.abort();
   // One promise for the whole drain: a listener per wait would pile up on long runs.
   const whenInterrupted = untilAborted(interrupted.signal);
+  const untilAStepEnds = () => Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
   stopSignal?.addEventListener("abort", onInterrupt, { once: true });
   abortSignal?.addEventListener("abort", onInterrupt, { once: true });
   const workerHeartbeat = setInterval(() => {
@@ -224,7 +225,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
       const free = concurrency - running.size;
       if (free <= 0) {
-        await Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
+        await untilAStepEnds();
         continue;
       }
       let claimed: ClaimedStep[];
@@ -240,7 +241,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
           summary.stoppedBy = "idle";
           break;
         }
-        await Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
+        await untilAStepEnds();
         continue;
       }
       summary.claimed += claimed.length;
@@ -266,11 +267,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     stopSignal?.removeEventListener("abort", onInterrupt);
     abortSignal?.removeEventListener("abort", onInterrupt);
     // Whatever this worker still holds (aborted steps, settles that could not be written) goes
-    // back to the queue without consuming an attempt.
-    try {
-      summary.released = await transport.releaseSteps({ workerId });
-    } catch (error) {
-      log.error("Could not release this worker's steps; their leases will lapse", { error: String(error) });
+    // back to the queue without consuming an attempt. A drain that claimed nothing holds nothing:
+    // an idle poll or an empty invocation skips the round trip.
+    if (summary.claimed > 0) {
+      try {
+        summary.released = await transport.releaseSteps({ workerId });
+      } catch (error) {
+        log.error("Could not release this worker's steps; their leases will lapse", { error: String(error) });
+      }
     }
     summary.durationMs = clock.now() - started;
   }
