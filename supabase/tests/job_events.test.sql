@@ -1,0 +1,41 @@
+-- job_events: a job's status changes in order, with stable ids, through retry, lease expiry,
+-- completion of every step and the job.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(5);
+
+delete from public.jobs;
+delete from public.job_types;
+update public.leaseflow_settings set max_invocations = 0;
+select public.define_job_type('two', '["a", "b"]');
+create temp table j on commit drop as select * from public.enqueue_job('two', '{}');
+
+select is(jsonb_path_query_array(public.job_events((select id from j)), '$[*].id'), '["job:pending", "job:running"]'::jsonb,
+  'an enqueued job: pending, then running');
+
+-- The clock advances between transitions as it would between transactions.
+select public.fail_step((select step_id from public.claim_steps('w', '1 minute')), 'w', '{"message": "busy"}', interval '0');
+update public.step_attempts set started_at = started_at + interval '1 ms', finished_at = finished_at + interval '2 ms';
+update public.job_steps set run_at = now();
+select public.claim_steps('w', '1 minute');
+update public.job_steps set started_at = started_at + interval '3 ms' where status = 'running';
+select is(jsonb_path_query_array(public.job_events((select id from j)), '$[*] ? (@.scope == "step").status'),
+  '["running", "retried", "running"]'::jsonb, 'a retried attempt, then the running one');
+
+select public.complete_step((select id from public.job_steps where status = 'running'), 'w', '{"ok": 1}');
+update public.step_attempts set finished_at = now() + interval '4 ms' where outcome = 'completed';
+update public.job_steps set started_at = now() + interval '5 ms' where status = 'running';
+select public.complete_steps('w', jsonb_build_array(jsonb_build_object('step_id', (select step_id from public.claim_steps('w', '1 minute')), 'output', '{}')));
+update public.step_attempts set started_at = now() + interval '5 ms', finished_at = now() + interval '6 ms'
+ where step_id = (select id from public.job_steps where name = 'b');
+update public.jobs set finished_at = now() + interval '7 ms';
+
+create temp table e on commit drop as select public.job_events((select id from j)) as doc;
+select is((select jsonb_path_query_array(doc, '$[*].status') from e),
+  '["pending", "running", "running", "retried", "running", "completed", "running", "completed", "completed"]'::jsonb,
+  'every change, oldest first, ending with the job''s terminal status');
+select is((select doc -> -1 ->> 'id' from e), 'job:completed', 'the last event is the job''s');
+select is((select count(distinct x ->> 'id') from e, jsonb_array_elements(doc) x), 9::bigint, 'event ids are distinct');
+
+select * from finish();
+rollback;

@@ -1,0 +1,42 @@
+-- job_stats: totals, processing time, throughput windows, success rate, retries, lease
+-- expiries, oldest pending age, the type filter and RLS.
+begin;
+create extension if not exists pgtap with schema extensions;
+select plan(9);
+
+delete from public.jobs;
+delete from public.job_types;
+update public.leaseflow_settings set max_invocations = 0;
+select public.define_job_type('mail', '["send"]', '{"max_attempts": 2}');
+select public.define_job_type('other', '["x"]');
+select public.enqueue_jobs('mail', '[{"n": 1}, {"n": 2}, {"n": 3}]');
+select public.enqueue_job('mail', '{"n": 4}', jsonb_build_object('run_at', now() + interval '1 hour'));
+select public.enqueue_job('other', '{}');
+
+-- n1 completes after a retry; n2 fails for good; n3 loses its lease once.
+create temp table c on commit drop as select c.*, j.payload ->> 'n' as n from public.claim_steps('w', '1 minute', 10, '{mail}') c join public.jobs j on j.id = c.job_id;
+select public.fail_step((select step_id from c where n = '1'), 'w', '{"message": "busy"}', interval '0');
+select public.fail_step((select step_id from c where n = '2'), 'w', '{"message": "invalid"}', null, true);
+update public.job_steps set lease_expires_at = now() - interval '1 second' where id = (select step_id from c where n = '3');
+select public.claim_steps('w2', '1 minute', 10, '{mail}');
+select public.complete_step((select id from public.job_steps where job_id = (select job_id from c where n = '1')), 'w2', '{}');
+update public.jobs set started_at = now() - interval '2 seconds' where payload ->> 'n' = '1';
+
+create temp table s on commit drop as select public.job_stats('mail') as doc;
+select is((select doc -> 'totals' from s), '{"all": 4, "pending": 1, "running": 1, "completed": 1, "failed": 1, "cancelled": 0}'::jsonb,
+  'totals by status for the type');
+select is((select (doc ->> 'avgProcessingMs')::numeric from s), 2000.0, 'average processing time of completed jobs');
+select is((select doc -> 'completed' from s), '{"1m": 1, "5m": 1, "60m": 1}'::jsonb, 'completions per window');
+select is((select (doc #>> '{throughputPerSecond,1m}')::numeric from s), 0.02, 'throughput per second over a minute');
+select is((select (doc ->> 'successRate')::numeric from s), 0.5, 'success rate over finished jobs');
+select is((select (doc ->> 'retries')::int from s), 1, 'retries');
+select is((select (doc ->> 'leaseExpiries')::int from s), 1, 'lease expiries');
+select is((public.job_stats() #>> '{totals,all}')::int, 5, 'without a type: every job');
+
+set local role authenticated;
+select set_config('request.jwt.claims', '{"sub": "aaaaaaaa-0000-4000-8000-000000000000", "role": "authenticated"}', true);
+select is((public.job_stats() #>> '{totals,all}')::int, 0, 'a tenant''s figures cover only its jobs');
+reset role;
+
+select * from finish();
+rollback;
