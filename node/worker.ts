@@ -56,6 +56,7 @@ const totals = await poll({
   leaseMs: env.leaseMs,
   batchSize: env.batchSize,
   concurrency: env.concurrency,
+  lingerMs: env.lingerMs,
   stopSignal: stop.signal,
   abortSignal: abort.signal,
   log,

@@ -169,7 +169,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await enqueue("rt.errors", [{ mode: "transient" }, { mode: "retry_after" }, { mode: "permanent" }, { mode: "string" }, { mode: "other" }]);
     const before = Date.now();
 
-    const summary = await drain({ workerId: "rt-errors", transport, registry });
+    const summary = await drain({ workerId: "rt-errors", transport, registry, lingerMs: 0 });
 
     expect(summary).toMatchObject({ claimed: 5, completed: 0, retried: 4, failed: 1, stoppedBy: "idle" });
     const [transient, retryAfter, permanent, plain, other] = await stepRows("rt.errors");
@@ -183,6 +183,33 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(other).toMatchObject({ status: "pending", error: { code: "transient", message: "unexpected", name: "Error" } });
     const [job] = await admin`select status from public.jobs where payload = '{"mode": "permanent"}'`;
     expect(job?.status).toBe("failed");
+  });
+
+  it("waits for a retry due within lingerMs instead of stopping, and runs it", async () => {
+    const attempts: number[] = [];
+    const registry = new Registry().define({
+      type: "rt.linger",
+      steps: ["go"],
+      handlers: {
+        go: (ctx) => {
+          attempts.push(ctx.attempt);
+          if (ctx.attempt === 1) throw new RetryAfterError(800, "busy");
+          return "done";
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.linger", [{}]);
+
+    const lingering = await drain({ workerId: "rt-linger", transport, registry, lingerMs: 5_000 });
+    expect(lingering).toMatchObject({ claimed: 2, retried: 1, completed: 1, stoppedBy: "idle" });
+    expect(attempts).toEqual([1, 2]);
+
+    await enqueue("rt.linger", [{}]);
+    attempts.length = 0;
+    const short = await drain({ workerId: "rt-linger", transport, registry, lingerMs: 500 });
+    expect(short).toMatchObject({ claimed: 1, retried: 1, completed: 0, stoppedBy: "idle" });
+    expect(attempts).toEqual([1]);
   });
 
   it("aborts a step that outlives its timeout (its signal fires) and settles it as transient", async () => {
@@ -206,7 +233,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await registry.publish(transport);
     await enqueue("rt.timeout", [{ ignoresSignal: false }, { ignoresSignal: true }]);
 
-    const summary = await drain({ workerId: "rt-timeout", transport, registry });
+    const summary = await drain({ workerId: "rt-timeout", transport, registry, lingerMs: 0 });
 
     expect(summary).toMatchObject({ claimed: 2, retried: 2, stoppedBy: "idle" });
     expect(reasons).toHaveLength(1);

@@ -87,6 +87,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         leaseMs: setup.env.leaseMs,
         batchSize: setup.env.batchSize,
         concurrency: setup.env.concurrency,
+        lingerMs: setup.env.lingerMs,
         abortSignal: shutdown.signal,
         clock: platform.clock,
         log,

@@ -19,6 +19,8 @@ export interface WorkerEnv {
   batchSize: number;
   /** LEASEFLOW_CONCURRENCY: handlers at once. (Default: 10) */
   concurrency: number;
+  /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry that is about to be due. (Default: 10 000) */
+  lingerMs: number;
   /** LEASEFLOW_BUDGET_MS: one Edge Function invocation's budget. (Default: 140 000, under the free tier's 150 s) */
   budgetMs: number;
 }
@@ -56,6 +58,7 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
     leaseMs: integer("LEASEFLOW_LEASE_MS", 30_000, 1_000, 3_600_000),
     batchSize: integer("LEASEFLOW_BATCH_SIZE", 10, 1, 1_000),
     concurrency: integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000),
+    lingerMs: integer("LEASEFLOW_LINGER_MS", 10_000, 0, 60_000),
     budgetMs: integer("LEASEFLOW_BUDGET_MS", 140_000, 5_000, 3_600_000),
   };
   if (problems.length > 0) throw new Error(`leaseflow worker settings:\n  - ${problems.join("\n  - ")}`);

@@ -41,6 +41,9 @@ export interface DrainOptions {
   heartbeatMs?: number;
   /** Completions arriving within this window share one complete_steps call. (Default: 5) */
   settleDelayMs?: number;
+  /** With nothing to claim and nothing running, wait for a retry or delayed job due within this
+   * long instead of stopping (next_claimable_at). 0 stops at once. (Default: 10 000) */
+  lingerMs?: number;
   /** Pause after a failed claim before trying again. (Default: 1 000) */
   claimErrorPauseMs?: number;
   /** Job types to claim. (Default: every type in the registry) */
@@ -88,6 +91,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     concurrency = 10,
     settleDelayMs = 5,
     claimErrorPauseMs = 1_000,
+    lingerMs = 10_000,
     stopSignal,
     abortSignal,
     clock = systemClock,
@@ -209,6 +213,23 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     }
   }
 
+  // How long to wait for the next retry or delayed job: 0 when none is due within lingerMs and
+  // the budget, or when it is due already (then something else holds it: stopping is right).
+  async function lingerFor(): Promise<number> {
+    if (lingerMs <= 0) return 0;
+    let next: Date | null;
+    try {
+      next = await transport.nextClaimableAt(types);
+    } catch (error) {
+      log.warn("next_claimable_at failed; stopping as idle", { error: String(error) });
+      return 0;
+    }
+    if (!next) return 0;
+    const waitMs = next.getTime() - clock.now();
+    const spareMs = budgetMs - (clock.now() - started) - leaseMs - marginMs;
+    return waitMs > 0 && waitMs <= lingerMs && waitMs < spareMs ? waitMs : 0;
+  }
+
   try {
     for (;;) {
       if (abortSignal?.aborted) {
@@ -238,6 +259,11 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
       if (claimed.length === 0) {
         if (running.size === 0) {
+          const waitMs = await lingerFor();
+          if (waitMs > 0) {
+            await clock.sleep(waitMs, interrupted.signal);
+            continue;
+          }
           summary.stoppedBy = "idle";
           break;
         }

@@ -83,6 +83,8 @@ export interface Transport {
   extendLease(params: { stepId: string; workerId: string; leaseMs: number }): Promise<boolean>;
   /** release_steps: gives steps back without consuming their attempt; returns how many. */
   releaseSteps(params: { workerId: string; stepIds?: string[] }): Promise<number>;
+  /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable; null when none waits. */
+  nextClaimableAt(types?: string[]): Promise<Date | null>;
   /** register_worker. */
   registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void>;
   /** heartbeat_worker. */

@@ -73,6 +73,11 @@ export class PostgresTransport implements Transport {
     return rows.length;
   }
 
+  async nextClaimableAt(types?: string[]): Promise<Date | null> {
+    const [row] = await this.sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`;
+    return row?.at ?? null;
+  }
+
   async registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void> {
     await this.sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},

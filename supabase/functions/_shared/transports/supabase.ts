@@ -87,6 +87,11 @@ export class SupabaseTransport implements Transport {
     return rows.length;
   }
 
+  async nextClaimableAt(types?: string[]): Promise<Date | null> {
+    const at = await this.#rpc<string | null>("next_claimable_at", { p_types: types ?? null });
+    return at === null ? null : new Date(at);
+  }
+
   async registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void> {
     await this.#rpc("register_worker", { p_worker_id: params.workerId, p_kind: params.kind, p_metadata: params.metadata ?? {} });
   }
