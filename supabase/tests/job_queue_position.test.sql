@@ -2,7 +2,7 @@
 -- estimated from recent throughput, 0 once running or finished, errors.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(10);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -33,6 +33,9 @@ create temp table flood on commit drop as
 select row_eq($$ select * from public.job_queue_position((select id from flood where n = 5)) $$,
   row(5, interval '600 seconds'),
   'a job without a key counts the claimable steps ahead of it; the wait uses completions per second over 5 minutes (2 in 300 s: 4 ahead take 600 s)');
+update public.jobs set finished_at = now() - interval '1 hour' where status = 'completed';
+select row_eq($$ select * from public.job_queue_position((select id from flood where n = 5)) $$,
+  row(5, null::interval), 'with jobs ahead and no recent completions the wait is unknown (null), never negative');
 create temp table urgent on commit drop as select * from public.enqueue_job('build', '{}', '{"priority": 5}');
 select row_eq($$ select queue_position from public.job_queue_position((select id from urgent)) $$,
   row(1), 'a higher priority job goes to the front');

@@ -2,7 +2,9 @@
 //   POST /rest/v1/rpc/<fn>      PostgREST's RPC slice (rpc.ts), connected as `authenticator`
 //   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
 //   GET  /health                liveness for scripts/stack
-// and pg_net's delivery loop (net-delivery.ts). It writes the API keys to <stack dir>/gateway.env.
+// and pg_net's delivery loop (net-delivery.ts). It also hosts the example job types' outside
+// services (../simulators.ts) on their own port. It writes the API keys and the services' URLs
+// to <stack dir>/gateway.env.
 // Production code talks to it exactly as to Supabase: nothing in supabase/ knows it exists.
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -12,6 +14,7 @@ import { FunctionHost } from "./functions.ts";
 import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
 import { deliverNetRequests } from "./net-delivery.ts";
 import { callRpc } from "./rpc.ts";
+import { startSimulators } from "../simulators.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const stackDir = process.env.LEASEFLOW_STACK_DIR ?? join(root, ".stack");
@@ -19,6 +22,12 @@ const port = Number(process.env.LEASEFLOW_GATEWAY_PORT ?? 54321);
 const dbUrl = process.env.SUPABASE_DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const jwtSecret = process.env.LEASEFLOW_JWT_SECRET ?? LOCAL_JWT_SECRET;
 const apiUrl = `http://127.0.0.1:${port}`;
+const simulatorsPort = Number(process.env.LEASEFLOW_SIMULATORS_PORT ?? port + 9);
+const servicesEnv = {
+  LEASEFLOW_MESSAGES_API_URL: `http://127.0.0.1:${simulatorsPort}/messages-api`,
+  LEASEFLOW_SENTIMENT_API_URL: `http://127.0.0.1:${simulatorsPort}/sentiment-api`,
+  LEASEFLOW_SIMULATORS_URL: `http://127.0.0.1:${simulatorsPort}`,
+};
 
 // The same claims as the CLI's well-known local keys, so the tokens are stable across restarts.
 const anonKey = localApiKey("anon", jwtSecret);
@@ -31,7 +40,7 @@ const api = postgres(authenticatorUrl.toString(), { max: 10, prepare: false, onn
 const admin = postgres(dbUrl, { max: 4, onnotice: () => {} });
 const functions = new FunctionHost(
   root,
-  { SUPABASE_URL: apiUrl, SUPABASE_ANON_KEY: anonKey, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey, SUPABASE_DB_URL: dbUrl },
+  { SUPABASE_URL: apiUrl, SUPABASE_ANON_KEY: anonKey, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey, SUPABASE_DB_URL: dbUrl, ...servicesEnv },
   port + 1000,
   log,
 );
@@ -80,7 +89,7 @@ async function handleRpc(request: IncomingMessage, response: ServerResponse, nam
   send(response, result.status, result.body);
 }
 
-async function handleFunction(request: IncomingMessage, response: ServerResponse, name: string, rest: string): Promise<void> {
+async function handleFunction(request: IncomingMessage, response: ServerResponse, name: string, rest: string, query: string): Promise<void> {
   if (!functions.exists(name)) return send(response, 404, { code: "NOT_FOUND", message: "Requested function was not found" });
   if (functions.verifyJwt(name)) {
     try {
@@ -90,15 +99,31 @@ async function handleFunction(request: IncomingMessage, response: ServerResponse
     }
   }
   const body = request.method === "GET" || request.method === "HEAD" ? undefined : await readBody(request);
+  // A client that goes away (an SSE reader closing) cancels the function's request too.
+  const gone = new AbortController();
+  response.on("close", () => gone.abort());
   let upstream: Response;
   try {
-    const target = `http://127.0.0.1:${await functions.port(name)}/${name}${rest}`;
-    upstream = await fetch(target, { method: request.method, headers: endToEnd(request.headers as Record<string, string>), body: body && new Uint8Array(body) });
+    const target = `http://127.0.0.1:${await functions.port(name)}/${name}${rest}${query}`;
+    upstream = await fetch(target, {
+      method: request.method,
+      headers: endToEnd(request.headers as Record<string, string>),
+      body: body && new Uint8Array(body),
+      signal: gone.signal,
+    });
   } catch (error) {
+    if (gone.signal.aborted) return;
     return send(response, 502, { code: "BOOT_ERROR", message: `function ${name} failed: ${(error as Error).message}` });
   }
   response.writeHead(upstream.status, endToEnd(Object.fromEntries(upstream.headers)));
-  response.end(Buffer.from(await upstream.arrayBuffer()));
+  // Streamed, not buffered: Server-Sent Events must reach the client as they are written.
+  if (!upstream.body) return void response.end();
+  try {
+    for await (const chunk of upstream.body) response.write(chunk);
+  } catch (error) {
+    if (!gone.signal.aborted) log(`[fn:${name}] response stream failed: ${(error as Error).message}`);
+  }
+  response.end();
 }
 
 const HOP_BY_HOP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade"]);
@@ -108,13 +133,13 @@ function endToEnd(headers: Record<string, string>): Record<string, string> {
 }
 
 const server = createServer((request, response) => {
-  const path = new URL(request.url ?? "/", apiUrl).pathname;
+  const { pathname: path, search } = new URL(request.url ?? "/", apiUrl);
   const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
   const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(path);
   const handled = path === "/health"
     ? Promise.resolve(send(response, 200, { ok: true }))
     : rpc ? handleRpc(request, response, decodeURIComponent(rpc[1]!))
-    : fn ? handleFunction(request, response, fn[1]!, fn[2] ?? "")
+    : fn ? handleFunction(request, response, fn[1]!, fn[2] ?? "", search)
     : Promise.resolve(send(response, 404, { code: "NOT_FOUND", message: `no route for ${request.method} ${path}` }));
   handled.catch((error) => {
     log(`error on ${request.method} ${path}: ${(error as Error).stack ?? error}`);
@@ -122,13 +147,16 @@ const server = createServer((request, response) => {
   });
 });
 
+const { server: simulatorsServer } = startSimulators(simulatorsPort, log);
+
 const stopping = new AbortController();
 const delivery = deliverNetRequests(admin, stopping.signal, log).catch((error) => log(`[net] delivery loop stopped: ${error}`));
 
 server.listen(port, "127.0.0.1", () => {
   writeFileSync(
     join(stackDir, "gateway.env"),
-    `SUPABASE_URL=${apiUrl}\nSUPABASE_ANON_KEY=${anonKey}\nSUPABASE_SERVICE_ROLE_KEY=${serviceRoleKey}\n`,
+    `SUPABASE_URL=${apiUrl}\nSUPABASE_ANON_KEY=${anonKey}\nSUPABASE_SERVICE_ROLE_KEY=${serviceRoleKey}\n` +
+      Object.entries(servicesEnv).map(([key, value]) => `${key}=${value}\n`).join(""),
   );
   log(`gateway listening on ${apiUrl}`);
 });
@@ -139,6 +167,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     stopping.abort();
     functions.stopAll();
     server.close();
+    simulatorsServer.close();
     await delivery;
     await Promise.all([api.end({ timeout: 2 }), admin.end({ timeout: 2 })]);
     process.exit(0);

@@ -34,6 +34,24 @@ export interface StepContext<Payload = Record<string, unknown>> {
 /** One step's code: returns the step's output (JSON), or throws (see errors.ts). */
 export type StepHandler<Payload = Record<string, unknown>> = (context: StepContext<Payload>) => unknown;
 
+/** A validator for a type's payload; a Zod schema is one (only safeParse is used). */
+export interface PayloadSchema<Payload> {
+  /** Checks `data`; on failure each issue names the field (path) and the rule it broke. */
+  safeParse(data: unknown):
+    | { success: true; data: Payload }
+    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+}
+
+/** Enqueue options a type derives from a job's payload (the jobs API applies them). */
+export interface EnqueueDefaults {
+  /** The job's group key, e.g. the chat whose builds must run in order. */
+  groupKey?: string;
+  /** The job's priority, 1..5. */
+  priority?: number;
+  /** The job's dedupe key. */
+  dedupeKey?: string;
+}
+
 /** A job type as the code defines it. */
 export interface JobTypeDefinition<Payload = Record<string, unknown>> {
   /** The type's name (a letter, then letters, digits, _ . : -). */
@@ -44,6 +62,10 @@ export interface JobTypeDefinition<Payload = Record<string, unknown>> {
   options?: JobTypeOptions;
   /** One handler per step name, no more, no fewer. */
   handlers: Record<string, StepHandler<Payload>>;
+  /** What a payload must look like; the jobs API refuses others with the failing field. (Default: any JSON object) */
+  payloadSchema?: PayloadSchema<Payload>;
+  /** Options derived from a valid payload; explicit options of the request win. (Default: none) */
+  enqueueDefaults?: (payload: Payload) => EnqueueDefaults;
 }
 
 /** The job types one worker can run. */
@@ -66,13 +88,18 @@ export class Registry {
     if (extra.length > 0) {
       throw new Error(`Registry: job type "${type}" has handler(s) for unknown step(s) ${extra.map((n) => `"${n}"`).join(", ")}`);
     }
-    this.#types.set(type, definition as JobTypeDefinition<never>);
+    this.#types.set(type, definition as unknown as JobTypeDefinition<never>);
     return this;
   }
 
   /** The handler of a type's step, or undefined when this worker does not know it. */
   handler(type: string, stepName: string): StepHandler<Record<string, unknown>> | undefined {
     return this.#types.get(type)?.handlers[stepName] as StepHandler<Record<string, unknown>> | undefined;
+  }
+
+  /** The definition of a type, or undefined when this registry does not know it. */
+  get(type: string): JobTypeDefinition<Record<string, unknown>> | undefined {
+    return this.#types.get(type) as JobTypeDefinition<Record<string, unknown>> | undefined;
   }
 
   /** The names of every defined type (what this worker claims). */

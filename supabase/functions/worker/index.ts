@@ -16,7 +16,7 @@ Deno.serve(
       globalThis.addEventListener("beforeunload", (event) => {
         listener(String((event as Event & { detail?: { reason?: unknown } }).detail?.reason ?? "beforeunload"));
       }),
-    registry: createRegistry(),
+    registry: createRegistry((name) => Deno.env.get(name)),
     log: consoleLogger,
   }),
 );

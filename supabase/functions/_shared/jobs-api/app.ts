@@ -1,0 +1,328 @@
+// The jobs HTTP API (the `jobs` Edge Function): Hono routes that validate with Zod and call one
+// SQL function each through PostgREST with the caller's own JWT, so the database decides what
+// the caller may see and do (RLS, tenant checks); this layer never widens access.
+//
+//   POST   /jobs                enqueue one job, or a batch {type, payloads: [...]} (≤ 50 000)
+//   GET    /jobs                list: status, type, groupKey, search, sort, order, cursor, limit
+//   GET    /jobs/:id            one job with its steps and attempts, queue position while waiting
+//   DELETE /jobs/:id            cancel (409 when already finished)
+//   POST   /jobs/:id/retry      run a failed or cancelled job again (dead-letter redrive)
+//   GET    /jobs/:id/events     Server-Sent Events, one per status change, until a terminal state
+//   GET    /groups/:key         a group key's jobs by status, in queue order
+//   GET    /stats               totals, processing time, throughput, success rate, retries
+//
+// Every answer is {ok: true, data} or {ok: false, error: {code, message, details?}}.
+import { PostgrestClient } from "@supabase/postgrest-js";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { streamSSE } from "hono/streaming";
+import type { z } from "zod";
+import type { Registry } from "../registry.ts";
+import {
+  cancelBody,
+  enqueueMany,
+  enqueueOne,
+  groupQuery,
+  type Issue,
+  issuesOf,
+  jobId,
+  listQuery,
+  statsQuery,
+} from "./requests.ts";
+
+/** How to build the API. */
+export interface JobsApiOptions {
+  /** The project's URL (SUPABASE_URL); the API calls PostgREST at <url>/rest/v1. */
+  supabaseUrl: string;
+  /** The project's anon key (SUPABASE_ANON_KEY), sent as `apikey` next to the caller's JWT. */
+  anonKey: string;
+  /** The job types: unknown types and payloads that fail their schema are refused. */
+  registry: Registry;
+  /** Largest request body. (Default: 10 MiB, enough for a 50 000-address campaign) */
+  maxBodyBytes?: number;
+  /** How often an event stream re-reads the job. (Default: 250 ms) */
+  eventPollMs?: number;
+  /** An event stream ends (event `timeout`; reconnect with Last-Event-ID) after this long, inside
+   * the Edge Function's wall clock. (Default: 120 000) */
+  eventStreamMs?: number;
+  /** The path the routes live under: the function's name. (Default: "/jobs") */
+  basePath?: string;
+}
+
+/** An error answer: HTTP status, code, message, details and extra headers. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The API's error code for an HTTP status. */
+const CODE_FOR_STATUS: Record<number, string> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  429: "rate_limited",
+};
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+/** One change as job_events reports it. */
+interface JobEvent {
+  id: string;
+  at: string;
+  scope: "job" | "step";
+  status: string;
+}
+
+type Env = { Variables: { db: PostgrestClient } };
+
+/** Calls one SQL function; a PostgREST error becomes an ApiError with PostgREST's status. */
+async function rpc<T>(db: PostgrestClient, fn: string, args: Record<string, unknown>): Promise<T> {
+  const { data, error, status } = await db.rpc(fn, args);
+  if (!error) return data as T;
+  const httpStatus = status >= 400 ? status : 500;
+  if (httpStatus === 429) {
+    let retryAfterMs = 1_000;
+    try {
+      retryAfterMs = Number(JSON.parse(error.details ?? "{}").retry_after_ms) || retryAfterMs;
+    } catch {
+      // No detail: the default wait.
+    }
+    throw new ApiError(429, "rate_limited", error.message, { retryAfterMs }, { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) });
+  }
+  throw new ApiError(httpStatus, CODE_FOR_STATUS[httpStatus] ?? (httpStatus >= 500 ? "internal" : "invalid_request"), error.message,
+    error.details || error.hint ? { details: error.details || undefined, hint: error.hint || undefined } : undefined);
+}
+
+function validationError(issues: Issue[]): ApiError {
+  const shown = issues.slice(0, 5).map((issue) => `${issue.path || "body"}: ${issue.message}`).join("; ");
+  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
+  return new ApiError(400, "validation_failed", `${shown}${more}`, { issues: issues.slice(0, 100) });
+}
+
+/** `value` parsed by `schema`, or a 400 naming every failing field under `prefix`. */
+function parse<S extends z.ZodType>(schema: S, value: unknown, prefix: (string | number)[] = []): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(issuesOf(result.error, prefix));
+  return result.data;
+}
+
+async function jsonBody(c: Context, optional = false): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") {
+    if (optional) return {};
+    throw new ApiError(400, "invalid_json", "the request body must be a JSON object");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ApiError(400, "invalid_json", `the request body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The Hono app of the jobs API. */
+export function createJobsApp(options: JobsApiOptions): Hono<Env> {
+  const missing = [!options.supabaseUrl && "SUPABASE_URL", !options.anonKey && "SUPABASE_ANON_KEY"].filter(Boolean);
+  if (missing.length > 0) throw new Error(`jobs API: ${missing.join(" and ")} must be set`);
+  const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000 } = options;
+  const restUrl = `${options.supabaseUrl.replace(/\/+$/, "")}/rest/v1`;
+
+  /** Checks a type and each payload against its schema; returns the parsed payloads. */
+  function checkPayloads(type: string, payloads: Record<string, unknown>[], prefix: (index: number) => (string | number)[]) {
+    const definition = registry.get(type);
+    if (!definition) {
+      throw validationError([{ path: "type", message: `unknown job type "${type}"; known: ${registry.typeNames().join(", ")}` }]);
+    }
+    const issues: Issue[] = [];
+    const parsed = payloads.map((payload, index) => {
+      if (!definition.payloadSchema) return payload;
+      const result = definition.payloadSchema.safeParse(payload);
+      if (result.success) return result.data;
+      if (issues.length < 100) issues.push(...issuesOf(result.error, prefix(index)));
+      return payload;
+    });
+    if (issues.length > 0) throw validationError(issues);
+    return { definition, payloads: parsed };
+  }
+
+  const app = new Hono<Env>().basePath(options.basePath ?? "/jobs");
+  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "apikey", "content-type", "last-event-id"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
+
+  app.use("*", async (c, next) => {
+    const authorization = c.req.header("Authorization");
+    if (!authorization || !/^Bearer \S+$/i.test(authorization)) {
+      throw new ApiError(401, "unauthorized", "a JWT is required: send Authorization: Bearer <token>");
+    }
+    c.set("db", new PostgrestClient(restUrl, { headers: { apikey: options.anonKey, Authorization: authorization } }));
+    await next();
+  });
+
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `the request body exceeds ${maxBodyBytes} bytes`);
+    },
+  });
+
+  app.post("/jobs", limitBody, async (c) => {
+    const body = await jsonBody(c);
+    const db = c.get("db");
+    const isBatch = typeof body === "object" && body !== null && "payloads" in body;
+    const runAt = (request: { runAt?: string; delayMs?: number }) =>
+      request.runAt ?? (request.delayMs !== undefined ? new Date(Date.now() + request.delayMs).toISOString() : undefined);
+
+    if (!isBatch) {
+      const request = parse(enqueueOne, body);
+      const { definition, payloads: [payload] } = checkPayloads(request.type, [request.payload], () => ["payload"]);
+      const derived = definition.enqueueDefaults?.(payload!) ?? {};
+      const sqlOptions = compact({
+        priority: request.priority ?? derived.priority,
+        run_at: runAt(request),
+        group_key: request.groupKey ?? derived.groupKey,
+        dedupe_key: request.dedupeKey ?? derived.dedupeKey,
+        max_attempts: request.maxAttempts,
+      });
+      const job = await rpc<{ id: string }>(db, "enqueue_job", { p_type: request.type, p_payload: payload, p_options: sqlOptions });
+      const doc = await rpc<{ id: string; status: string; queuePosition: number | null; estimatedWaitMs: number | null }>(db, "get_job", { p_job_id: job.id });
+      return c.json({ ok: true, data: { id: doc.id, status: doc.status, queuePosition: doc.queuePosition, estimatedWaitMs: doc.estimatedWaitMs } }, 201);
+    }
+
+    const request = parse(enqueueMany, body);
+    const { definition, payloads } = checkPayloads(request.type, request.payloads, (index) => ["payloads", index]);
+    const derived = payloads.map((payload) => definition.enqueueDefaults?.(payload) ?? {});
+    const priorities = new Set(derived.map((d) => d.priority));
+    if (request.priority === undefined && priorities.size > 1) {
+      throw validationError([{ path: "priority", message: `the payloads derive different priorities (${[...priorities].join(", ")}); set priority, or send one batch per priority` }]);
+    }
+    const derivedGroupKeys = derived.map((d) => d.groupKey ?? null);
+    const derivedDedupeKeys = derived.map((d) => d.dedupeKey ?? null);
+    const sqlOptions = compact({
+      priority: request.priority ?? derived[0]?.priority,
+      run_at: runAt(request),
+      max_attempts: request.maxAttempts,
+      group_key: request.groupKey,
+      group_keys: request.groupKey ? undefined : request.groupKeys ?? (derivedGroupKeys.some(Boolean) ? derivedGroupKeys : undefined),
+      dedupe_keys: request.dedupeKeys ?? (derivedDedupeKeys.some(Boolean) ? derivedDedupeKeys : undefined),
+    });
+    const ids = await rpc<string[]>(db, "enqueue_jobs", { p_type: request.type, p_payloads: payloads, p_options: sqlOptions });
+    return c.json({ ok: true, data: { ids, count: ids.length } }, 201);
+  });
+
+  app.get("/jobs", async (c) => {
+    const query = parse(listQuery, c.req.query(), ["query"]);
+    const data = await rpc(c.get("db"), "list_jobs", {
+      p_statuses: query.status ?? null,
+      p_type: query.type ?? null,
+      p_group_key: query.groupKey ?? null,
+      p_search: query.search ?? null,
+      p_sort: query.sort,
+      p_direction: query.order,
+      p_cursor: query.cursor ?? null,
+      p_limit: query.limit,
+    });
+    return c.json({ ok: true, data });
+  });
+
+  app.get("/jobs/:id", async (c) => {
+    const id = parse(jobId, c.req.param("id"), ["id"]);
+    return c.json({ ok: true, data: await rpc(c.get("db"), "get_job", { p_job_id: id }) });
+  });
+
+  app.delete("/jobs/:id", limitBody, async (c) => {
+    const id = parse(jobId, c.req.param("id"), ["id"]);
+    const { reason } = parse(cancelBody, await jsonBody(c, true));
+    const db = c.get("db");
+    await rpc(db, "cancel_job", { p_job_id: id, p_reason: reason ?? null });
+    return c.json({ ok: true, data: await rpc(db, "get_job", { p_job_id: id }) });
+  });
+
+  app.post("/jobs/:id/retry", async (c) => {
+    const id = parse(jobId, c.req.param("id"), ["id"]);
+    const db = c.get("db");
+    await rpc(db, "retry_job", { p_job_id: id });
+    return c.json({ ok: true, data: await rpc(db, "get_job", { p_job_id: id }) });
+  });
+
+  app.get("/jobs/:id/events", async (c) => {
+    const id = parse(jobId, c.req.param("id"), ["id"]);
+    const db = c.get("db");
+    // Read once before the stream opens, so an unknown job is a plain 404.
+    let events = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
+    const lastEventId = c.req.header("Last-Event-ID");
+    return streamSSE(c, async (stream) => {
+      const sent = new Set<string>();
+      // A reconnecting client has seen everything up to its last event id.
+      const resumeAt = lastEventId ? events.findIndex((event) => event.id === lastEventId) : -1;
+      for (const event of events.slice(0, resumeAt + 1)) sent.add(event.id);
+      let closed = false;
+      stream.onAbort(() => {
+        closed = true;
+      });
+      const deadline = Date.now() + eventStreamMs;
+      while (!closed) {
+        for (const event of events) {
+          if (sent.has(event.id)) continue;
+          sent.add(event.id);
+          await stream.writeSSE({ event: "status", id: event.id, data: JSON.stringify(event) });
+        }
+        const end = events.find((event) => event.scope === "job" && TERMINAL.has(event.status));
+        if (end) {
+          await stream.writeSSE({ event: "end", data: JSON.stringify({ status: end.status }) });
+          break;
+        }
+        if (Date.now() >= deadline) {
+          await stream.writeSSE({ event: "timeout", data: JSON.stringify({ reconnect: "send Last-Event-ID to resume" }) });
+          break;
+        }
+        await stream.sleep(eventPollMs);
+        try {
+          events = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
+        } catch (error) {
+          const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
+          await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
+          break;
+        }
+      }
+    });
+  });
+
+  app.get("/groups/:key", async (c) => {
+    const groupKey = c.req.param("key");
+    const query = parse(groupQuery, c.req.query(), ["query"]);
+    return c.json({ ok: true, data: await rpc(c.get("db"), "group_jobs", { p_group_key: groupKey, p_finished_limit: query.limit }) });
+  });
+
+  app.get("/stats", async (c) => {
+    const query = parse(statsQuery, c.req.query(), ["query"]);
+    return c.json({ ok: true, data: await rpc(c.get("db"), "job_stats", { p_type: query.type ?? null }) });
+  });
+
+  app.notFound((c) => c.json({ ok: false, error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      const body = { ok: false, error: { code: error.code, message: error.message, ...(error.details !== undefined ? { details: error.details } : {}) } };
+      return c.json(body, error.status as 400);
+    }
+    console.error("jobs API:", error);
+    return c.json({ ok: false, error: { code: "internal", message: "internal error" } }, 500);
+  });
+
+  return app;
+}
+
+/** The object without its undefined entries (the SQL options treat a present key as set). */
+function compact(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,14 @@
+// The `jobs` Edge Function: the jobs HTTP API (routes in ../_shared/jobs-api/app.ts). Callers
+// send their own JWT (a user's, or the service-role key); the function forwards it to PostgREST.
+import { createRegistry } from "../_shared/job-types/index.ts";
+import { createJobsApp } from "../_shared/jobs-api/app.ts";
+
+const env = (name: string) => Deno.env.get(name);
+
+Deno.serve(
+  createJobsApp({
+    supabaseUrl: env("SUPABASE_URL") ?? "",
+    anonKey: env("SUPABASE_ANON_KEY") ?? "",
+    registry: createRegistry(env),
+  }).fetch,
+);
