@@ -32,7 +32,7 @@ const transport =
   env.transport.kind === "postgres"
     ? PostgresTransport.connect(env.transport.dbUrl, { maxConnections: 4 })
     : SupabaseTransport.connect(env.transport.supabaseUrl, env.transport.serviceRoleKey);
-const registry = createRegistry();
+const registry = createRegistry((name) => process.env[name]);
 await registry.publish(transport);
 
 const stop = new AbortController();
