@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(18);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -35,17 +35,24 @@ update public.leaseflow_settings set last_kick_at = null;
 select is((public.tick() ->> 'invocations_started')::int, 0, 'an idle queue starts no invocation');
 select is((select count(*) from net.http_request_queue), 0::bigint, 'and sends no request');
 
--- Enqueue into an idle queue: one kick, debounced.
-select public.enqueue_jobs('mail', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1000)));
-select is((select count(*) from net.http_request_queue), 1::bigint, 'a 1 000-job enqueue into an idle queue sends one request');
+-- Enqueue into an idle queue: one kick, as many wake-ups as the backlog needs, debounced.
+select public.enqueue_job('mail', '{}');
+select is((select count(*) from net.http_request_queue), 1::bigint, 'one job into an idle queue wakes one worker');
 select row_eq(
   $$ select method, url, headers ->> 'Authorization', convert_from(body, 'UTF8')::jsonb from net.http_request_queue $$,
   row('POST'::text, 'http://127.0.0.1:54321/functions/v1/worker'::text, 'Bearer worker-secret-for-tests-123'::text, '{"reason": "enqueue"}'::jsonb),
   'it POSTs to the worker function with the secret from Vault');
-select public.enqueue_job('mail', '{}');
+select public.enqueue_jobs('mail', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1000)));
 select is((select count(*) from net.http_request_queue), 1::bigint, 'another enqueue inside the debounce window sends nothing');
+delete from net.http_request_queue;
+delete from public.worker_wakeups;
+update public.leaseflow_settings set last_kick_at = null;
+select public.enqueue_jobs('mail', (select jsonb_agg('{}'::jsonb) from generate_series(1, 45)));
+select is((select count(*) from net.http_request_queue), 10::bigint,
+  'after the window, a kick wakes what the backlog needs (1 046 steps / 10 per batch, capped at 10)');
+delete from public.worker_wakeups where reason = 'enqueue' and id not in (select min(id) from public.worker_wakeups);
 
--- tick: the backlog needs max_invocations (1 001 steps / 10 per batch, capped at 10), minus the one on its way.
+-- tick: the backlog needs max_invocations (1 046 steps / 10 per batch, capped at 10), minus the one on its way.
 select is((public.tick() ->> 'invocations_started')::int, 9, 'tick starts enough invocations for the backlog, minus those on their way');
 select is((select count(*) from public.worker_wakeups where reason = 'tick'), 9::bigint, 'each wake-up is recorded');
 select is((public.tick() ->> 'invocations_started')::int, 0, 'the next tick sees them on their way and starts none');

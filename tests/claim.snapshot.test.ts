@@ -1,0 +1,48 @@
+// A regression test for a snapshot race in claim_steps: a later step claimed right after another
+// transaction completed the step before it must see that step's output. claim_steps used to
+// read previous outputs in the same statement that called _claim_steps, whose own statement
+// saw the newer commit: the step was claimed, its predecessor's output was missing.
+import { afterAll, expect, it } from "vitest";
+import { PermanentError } from "../supabase/functions/_shared/errors.ts";
+import { Registry } from "../supabase/functions/_shared/registry.ts";
+import { drain } from "../supabase/functions/_shared/runtime.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { connect, emptyQueue } from "./helpers/db.ts";
+
+const admin = connect();
+const transports = Array.from({ length: 6 }, () => new PostgresTransport(connect({ max: 2 }), true));
+afterAll(async () => {
+  await Promise.all(transports.map((t) => t.close()));
+  await admin.end();
+});
+
+it("every later step sees the outputs of the steps before it, under concurrent claims", async () => {
+  await emptyQueue(admin);
+  await admin`update public.leaseflow_settings set max_invocations = 0`;
+  const registry = new Registry().define({
+    type: "snap.chain",
+    steps: ["one", "two", "three"],
+    handlers: {
+      one: ({ payload }) => ({ n: payload.n }),
+      two: ({ previousOutputs }) => {
+        if (!previousOutputs.one) throw new PermanentError("two ran without one's output");
+        return { n: (previousOutputs.one as { n: number }).n + 1 };
+      },
+      three: ({ previousOutputs }) => {
+        if (!previousOutputs.two) throw new PermanentError("three ran without two's output");
+        return { n: (previousOutputs.two as { n: number }).n + 1 };
+      },
+    },
+  });
+  await registry.publish(transports[0]!);
+  await admin`select public.enqueue_jobs('snap.chain', (select jsonb_agg(jsonb_build_object('n', g)) from generate_series(1, 600) g))`;
+
+  const summaries = await Promise.all(transports.map((transport, i) =>
+    drain({ workerId: `snap-${i}`, transport, registry, batchSize: 5, concurrency: 5, settleDelayMs: 0, lingerMs: 0 })));
+
+  const failed = await admin`select error ->> 'message' as message from public.jobs where type = 'snap.chain' and status <> 'completed'`;
+  expect(failed).toEqual([]);
+  expect(summaries.reduce((sum, s) => sum + s.completed, 0)).toBe(1800);
+  const wrong = await admin`select 1 from public.jobs where type = 'snap.chain' and (result ->> 'n')::int <> (payload ->> 'n')::int + 2`;
+  expect(wrong).toHaveLength(0);
+});
