@@ -33,7 +33,8 @@ as $$
 declare
   v_job public.jobs;
   v_steps jsonb;
-  v_position record;
+  v_queue_position int;
+  v_estimated_wait interval;
 begin
   if p_job_id is null then
     raise exception 'get_job: p_job_id must not be null' using errcode = 'null_value_not_allowed';
@@ -65,11 +66,12 @@ begin
    where s.job_id = p_job_id;
 
   if v_job.status in ('pending', 'running') then
-    select * into v_position from public.job_queue_position(p_job_id);
+    select q.queue_position, q.estimated_wait into v_queue_position, v_estimated_wait
+      from public.job_queue_position(p_job_id) q;
   end if;
   return public.job_json(v_job) || jsonb_build_object(
-    'queuePosition', v_position.queue_position,
-    'estimatedWaitMs', round(extract(epoch from v_position.estimated_wait) * 1000),
+    'queuePosition', v_queue_position,
+    'estimatedWaitMs', round(extract(epoch from v_estimated_wait) * 1000),
     'steps', v_steps);
 end;
 $$;

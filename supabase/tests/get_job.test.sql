@@ -2,7 +2,7 @@
 -- unfinished; RLS decides visibility; bad input.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(12);
+select plan(13);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -30,6 +30,10 @@ select is((select jsonb_path_query_array(doc, '$.steps[0].attempts[*].outcome') 
 select is((select doc #>> '{steps,0,attempts,0,error,message}' from got), 'smtp 451', 'a failed attempt keeps its error');
 select is((select doc #>> '{steps,0,attempts,1,workerId}' from got), 'w2', 'the running attempt names its worker');
 select ok((select doc ? 'completedAt' and doc -> 'completedAt' = 'null' from got), 'completedAt is null until it completes');
+
+select public.complete_step((select id from public.job_steps where status = 'running'), 'w2', '{}');
+select public.cancel_job((select id from j));
+select is(public.get_job((select id from j)) -> 'queuePosition', 'null'::jsonb, 'a finished job has no queue position');
 
 -- Another tenant's job is not found; bad input.
 set local role authenticated;
