@@ -230,7 +230,8 @@ describe("GET /jobs/:id/events", () => {
       options: { backoff: { baseMs: 200, maxMs: 200, jitter: 0 } },
     });
     await flaky.publish(transport);
-    const [{ id }] = await admin<{ id: string }[]>`select id from public.enqueue_job('api.flaky', '{}')`;
+    const [job] = await admin<{ id: string }[]>`select id from public.enqueue_job('api.flaky', '{}')`;
+    const id = job!.id;
     const response = await fetch(`${JOBS}/jobs/${id}/events`, { headers: { Authorization: `Bearer ${SERVICE_ROLE_KEY}` } });
     expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
     const reading = (async () => {
