@@ -159,7 +159,7 @@ const retries = await sql<{ type: string; outcome: string; n: number }[]>`
    where j.type = any (${TYPES as unknown as string[]}) and a.outcome in ('retried', 'lease_expired')
    group by 1, 2`;
 const reasons = await sql<{ type: string; reason: string; n: number }[]>`
-  select j.type, coalesce(j.error ->> 'step', '?') || ': ' || regexp_replace(j.error ->> 'message', '\\d+:\\d+: |customer\\d+@|buyer\\d+@', '', 'g') as reason, count(*)::int as n
+  select j.type, coalesce(j.error ->> 'step', '?') || ': ' || regexp_replace(regexp_replace(j.error ->> 'message', '^\\d+:\\d+: ', ''), '\\S+@\\S+', '<address>', 'g') as reason, count(*)::int as n
     from public.jobs j where j.type = any (${TYPES as unknown as string[]}) and j.status = 'failed'
    group by 1, 2 order by 1, 3 desc`;
 const actions = await sql<{ action: string; n: number }[]>`

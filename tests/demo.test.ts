@@ -23,7 +23,7 @@ it("npm start runs a mixed workload end to end and prints the summary", async ()
   // Build 6 of 12 (index 5) has a syntax error; the others compile.
   expect(byType.build).toMatchObject({ jobs: 12, completed: 11, failed: 1, unfinished: 0 });
   expect(byType.notify).toMatchObject({ jobs: 30, unfinished: 0 });
-  for (const reason of summary.reasons) expect(reason.reason).toMatch(/^(compile: |send_email: messages API 422|deliver: messages API 422|send_email: messages API rate limit|.*timed out)/);
+  for (const reason of summary.reasons) expect(reason.reason).toMatch(/^(compile: |send_email: messages API 422: mailbox <address>|deliver: messages API 422: mailbox <address>|send_email: messages API rate limit|.*timed out)/);
   expect(summary.invocations.find((i: { reason: string }) => i.reason === "enqueue")?.n).toBeGreaterThan(0);
   expect(stdout).toContain("All 192 jobs finished in");
   expect(stdout).toMatch(/type\s+jobs\s+completed\s+failed\s+retries\s+p50 \/ p95 ms/);

@@ -152,9 +152,12 @@ describe("campaign_email", () => {
     const completed = jobs.filter((job) => job.status === "completed");
     expect(completed.length).toBe(300 - failed.length);
     expect(new Set(completed.map((job) => job.action))).toEqual(new Set(["alerted_owner", "suppressed", "none"]));
-    // Each completed address got exactly one email (no duplicates above); an invalid one got none.
+    // One email per completed send (no duplicates above), none to an invalid mailbox; a send
+    // whose response was lost and whose retries then ran out may have been delivered too.
     const [emailed] = await admin<{ n: number }[]>`select count(*)::int as n from public.job_steps where name = 'send_email' and status = 'completed'`;
-    expect(delivery.byChannel.email).toBe(emailed!.n);
+    const lostSends = exhausted.filter((job) => job.step === "send_email").length;
+    expect(delivery.byChannel.email).toBeGreaterThanOrEqual(emailed!.n);
+    expect(delivery.byChannel.email).toBeLessThanOrEqual(emailed!.n + lostSends);
     // The kill happened mid-step: some attempts lost their lease and were taken over.
     const [expired] = await admin<{ n: number }[]>`select count(*)::int as n from public.step_attempts where outcome = 'lease_expired'`;
     expect(expired!.n).toBeGreaterThan(0);
