@@ -96,6 +96,18 @@ describe("POST /jobs", () => {
     expect(await admin`select 1 from public.jobs`).toHaveLength(0);
   });
 
+  it("answers 503 type_not_published for a type the code defines but no worker has published yet", async () => {
+    await admin`delete from public.job_types where type = 'notify'`;
+    try {
+      const answer = await call("POST", "/jobs", { body: { type: "notify", payload: { kind: "email", to: "a@b.io", subject: "s", body: "b" } } });
+      expect(answer.status).toBe(503);
+      expect(answer.body.error!.code).toBe("type_not_published");
+      expect(answer.body.error!.message).toMatch(/wake the worker function once/);
+    } finally {
+      await createRegistry().publish(transport);
+    }
+  });
+
   it("answers 413 for a body over the limit", async () => {
     const answer = await call("POST", "/jobs", { raw: JSON.stringify({ type: "build", payload: build("c", "m", "x".repeat(11 * 1024 * 1024)) }) });
     expect(answer.status).toBe(413);

@@ -155,6 +155,20 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     return { definition, payloads: parsed };
   }
 
+  /** enqueue_job(s), with "unknown job type" for a type this code defines explained: the
+   * definitions reach the database when a worker starts (registry.publish). */
+  async function enqueue<T>(db: PostgrestClient, fn: string, type: string, args: Record<string, unknown>): Promise<T> {
+    try {
+      return await rpc<T>(db, fn, args);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400 && error.message.includes("unknown job type")) {
+        throw new ApiError(503, "type_not_published",
+          `job type "${type}" is defined in this project's code but not yet in the database; a worker publishes the job types when it starts: wake the worker function once (POST /functions/v1/worker) or run npm run worker`);
+      }
+      throw error;
+    }
+  }
+
   const app = new Hono<Env>().basePath(options.basePath ?? "/jobs");
   app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "apikey", "content-type", "last-event-id"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
 
@@ -192,7 +206,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
         dedupe_key: request.dedupeKey ?? derived.dedupeKey,
         max_attempts: request.maxAttempts,
       });
-      const job = await rpc<{ id: string }>(db, "enqueue_job", { p_type: request.type, p_payload: payload, p_options: sqlOptions });
+      const job = await enqueue<{ id: string }>(db, "enqueue_job", request.type, { p_type: request.type, p_payload: payload, p_options: sqlOptions });
       const doc = await rpc<{ id: string; status: string; queuePosition: number | null; estimatedWaitMs: number | null }>(db, "get_job", { p_job_id: job.id });
       return c.json({ ok: true, data: { id: doc.id, status: doc.status, queuePosition: doc.queuePosition, estimatedWaitMs: doc.estimatedWaitMs } }, 201);
     }
@@ -214,7 +228,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
       group_keys: request.groupKey ? undefined : request.groupKeys ?? (derivedGroupKeys.some(Boolean) ? derivedGroupKeys : undefined),
       dedupe_keys: request.dedupeKeys ?? (derivedDedupeKeys.some(Boolean) ? derivedDedupeKeys : undefined),
     });
-    const ids = await rpc<string[]>(db, "enqueue_jobs", { p_type: request.type, p_payloads: payloads, p_options: sqlOptions });
+    const ids = await enqueue<string[]>(db, "enqueue_jobs", request.type, { p_type: request.type, p_payloads: payloads, p_options: sqlOptions });
     return c.json({ ok: true, data: { ids, count: ids.length } }, 201);
   });
 
