@@ -23,7 +23,8 @@ beforeEach(async () => {
 
 function platform(overrides: Partial<EdgePlatform> & { vars?: Record<string, string> } = {}): EdgePlatform & { shutdown(): void } {
   const listeners: ((reason: string) => void)[] = [];
-  const vars = overrides.vars ?? { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET };
+  // No idle grace: these tests are about one drain, not about waiting for more work.
+  const vars = overrides.vars ?? { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0" };
   return {
     env: (name) => vars[name],
     onShutdown: (listener) => listeners.push(listener),
@@ -46,6 +47,17 @@ const post = (secret?: string) =>
   });
 
 describe("the worker function's handler", () => {
+  it("registers with the wake-up id from the body, so tick() stops counting that wake-up", async () => {
+    const response = await createWorkerHandler(platform())(new Request("http://localhost/functions/v1/worker", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${SECRET}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ reason: "enqueue", wakeup_id: 4242 }),
+    }));
+    expect(response.status).toBe(200);
+    const [worker] = await admin`select metadata ->> 'wakeup_id' as wakeup_id from public.workers`;
+    expect(worker).toEqual({ wakeup_id: "4242" });
+  });
+
   it("drains before answering where there is no waitUntil, and reports the summary", async () => {
     await enqueueSleeps(admin, 5, 0);
     const response = await createWorkerHandler(platform())(post(SECRET));
@@ -127,6 +139,7 @@ describe("supabase/functions/worker/index.ts under Deno", () => {
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
         SUPABASE_DB_URL: DB_URL,
         LEASEFLOW_WORKER_SECRET: SECRET,
+        LEASEFLOW_IDLE_GRACE_MS: "0",
         NO_COLOR: "1",
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -212,6 +212,17 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(attempts).toEqual([1]);
   });
 
+  it("keeps polling for idleGraceMs when the queue is empty, and serves a job enqueued meanwhile", async () => {
+    const registry = new Registry().define({ type: "rt.grace", steps: ["go"], handlers: { go: () => "ok" } });
+    await registry.publish(transport);
+    const started = Date.now();
+    setTimeout(() => void enqueue("rt.grace", [{}]), 400);
+    const summary = await drain({ workerId: "rt-grace", transport, registry, idleGraceMs: 1_500, idlePollMs: 100, lingerMs: 0 });
+    expect(summary).toMatchObject({ claimed: 1, completed: 1, stoppedBy: "idle" });
+    // It stopped a full grace after the job, not after the first empty poll.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_800);
+  });
+
   it("aborts a step that outlives its timeout (its signal fires) and settles it as transient", async () => {
     const reasons: unknown[] = [];
     const registry = new Registry().define({

@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(18);
+select plan(20);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -40,7 +40,8 @@ select public.enqueue_job('mail', '{}');
 select is((select count(*) from net.http_request_queue), 1::bigint, 'one job into an idle queue wakes one worker');
 select row_eq(
   $$ select method, url, headers ->> 'Authorization', convert_from(body, 'UTF8')::jsonb from net.http_request_queue $$,
-  row('POST'::text, 'http://127.0.0.1:54321/functions/v1/worker'::text, 'Bearer worker-secret-for-tests-123'::text, '{"reason": "enqueue"}'::jsonb),
+  row('POST'::text, 'http://127.0.0.1:54321/functions/v1/worker'::text, 'Bearer worker-secret-for-tests-123'::text,
+      jsonb_build_object('reason', 'enqueue', 'wakeup_id', (select max(id) from public.worker_wakeups))),
   'it POSTs to the worker function with the secret from Vault');
 select public.enqueue_jobs('mail', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1000)));
 select is((select count(*) from net.http_request_queue), 1::bigint, 'another enqueue inside the debounce window sends nothing');
@@ -56,6 +57,13 @@ delete from public.worker_wakeups where reason = 'enqueue' and id not in (select
 select is((public.tick() ->> 'invocations_started')::int, 9, 'tick starts enough invocations for the backlog, minus those on their way');
 select is((select count(*) from public.worker_wakeups where reason = 'tick'), 9::bigint, 'each wake-up is recorded');
 select is((public.tick() ->> 'invocations_started')::int, 0, 'the next tick sees them on their way and starts none');
+
+-- A wake-up stops counting once the invocation it woke has registered (and, stopped, is not live).
+select is(public._live_invocations(), 10, 'ten wake-ups on their way');
+select public.register_worker('edge-answered', 'edge', jsonb_build_object('wakeup_id', (select min(id) from public.worker_wakeups)));
+select public.stop_worker('edge-answered');
+select is(public._live_invocations(), 9, 'a wake-up whose invocation registered and stopped no longer counts');
+delete from public.workers;
 
 -- Live workers count; the cap holds.
 delete from public.worker_wakeups;

@@ -74,9 +74,11 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     return instance;
   }
 
-  async function invoke(setup: NonNullable<typeof instance>, invocationId: string, workerId: string): Promise<DrainSummary> {
+  async function invoke(setup: NonNullable<typeof instance>, invocationId: string, workerId: string, wakeupId: number | undefined): Promise<DrainSummary> {
     await setup.published;
-    await setup.transport.registerWorker({ workerId, kind: "edge", metadata: { invocation_id: invocationId, budget_ms: setup.env.budgetMs } });
+    // The wake-up id tells tick() and the kick that this wake-up has been answered.
+    const metadata = { invocation_id: invocationId, budget_ms: setup.env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
+    await setup.transport.registerWorker({ workerId, kind: "edge", metadata });
     let summary: DrainSummary | undefined;
     try {
       summary = await drain({
@@ -88,6 +90,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         batchSize: setup.env.batchSize,
         concurrency: setup.env.concurrency,
         lingerMs: setup.env.lingerMs,
+        idleGraceMs: setup.env.idleGraceMs,
         abortSignal: shutdown.signal,
         clock: platform.clock,
         log,
@@ -122,7 +125,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
 
     const invocationId = crypto.randomUUID();
     const workerId = `edge-${invocationId}`;
-    const work = invoke(setup, invocationId, workerId);
+    const work = invoke(setup, invocationId, workerId, await wakeupIdOf(request));
     if (platform.waitUntil) {
       platform.waitUntil(work.catch((error) => log.error(`Invocation ${invocationId} failed`, { error: String(error) })));
       return json(202, { ok: true, data: { invocation_id: invocationId, worker_id: workerId } });
@@ -148,4 +151,14 @@ export function constantTimeEqual(presented: string, expected: string): boolean 
 
 function json(status: number, body: WorkerResponseBody, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+}
+
+/** The wake-up id tick() and the kick put in the body ({reason, wakeup_id}); undefined otherwise. */
+async function wakeupIdOf(request: Request): Promise<number | undefined> {
+  try {
+    const body = (await request.json()) as { wakeup_id?: unknown };
+    return Number.isSafeInteger(body?.wakeup_id) ? (body.wakeup_id as number) : undefined;
+  } catch {
+    return undefined; // no body, or not JSON: a manual wake-up
+  }
 }

@@ -21,6 +21,9 @@ export interface WorkerEnv {
   concurrency: number;
   /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry that is about to be due. (Default: 10 000) */
   lingerMs: number;
+  /** LEASEFLOW_IDLE_GRACE_MS: with nothing to claim, keep polling this long before stopping, so a
+   * steady trickle of jobs is served by a running invocation instead of one wake-up each. (Default: 5 000) */
+  idleGraceMs: number;
   /** LEASEFLOW_BUDGET_MS: one Edge Function invocation's budget. (Default: 140 000, under the free tier's 150 s) */
   budgetMs: number;
 }
@@ -59,6 +62,7 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
     batchSize: integer("LEASEFLOW_BATCH_SIZE", 10, 1, 1_000),
     concurrency: integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000),
     lingerMs: integer("LEASEFLOW_LINGER_MS", 10_000, 0, 60_000),
+    idleGraceMs: integer("LEASEFLOW_IDLE_GRACE_MS", 5_000, 0, 60_000),
     budgetMs: integer("LEASEFLOW_BUDGET_MS", 140_000, 5_000, 3_600_000),
   };
   if (problems.length > 0) throw new Error(`leaseflow worker settings:\n  - ${problems.join("\n  - ")}`);

@@ -44,6 +44,11 @@ export interface DrainOptions {
   /** With nothing to claim and nothing running, wait for a retry or delayed job due within this
    * long instead of stopping (next_claimable_at). 0 stops at once. (Default: 10 000) */
   lingerMs?: number;
+  /** With nothing to claim, nothing running and nothing to linger for, keep polling this long
+   * before stopping (an Edge invocation's answer to a steady trickle). (Default: 0) */
+  idleGraceMs?: number;
+  /** How often to poll during the idle grace. (Default: 200) */
+  idlePollMs?: number;
   /** Pause after a failed claim before trying again. (Default: 1 000) */
   claimErrorPauseMs?: number;
   /** Job types to claim. (Default: every type in the registry) */
@@ -92,6 +97,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     settleDelayMs = 5,
     claimErrorPauseMs = 1_000,
     lingerMs = 10_000,
+    idleGraceMs = 0,
+    idlePollMs = 200,
     stopSignal,
     abortSignal,
     clock = systemClock,
@@ -230,6 +237,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     return waitMs > 0 && waitMs <= lingerMs && waitMs < spareMs ? waitMs : 0;
   }
 
+  // When the queue was first seen empty with nothing running (the idle grace counts from it).
+  let idleSince: number | undefined;
   try {
     for (;;) {
       if (abortSignal?.aborted) {
@@ -264,12 +273,18 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
             await clock.sleep(waitMs, interrupted.signal);
             continue;
           }
+          idleSince ??= clock.now();
+          if (clock.now() - idleSince < idleGraceMs) {
+            await clock.sleep(idlePollMs, interrupted.signal);
+            continue;
+          }
           summary.stoppedBy = "idle";
           break;
         }
         await untilAStepEnds();
         continue;
       }
+      idleSince = undefined;
       summary.claimed += claimed.length;
       for (const step of claimed) {
         log.info(`Claimed step ${step.stepId} (job ${step.jobId}, seq ${step.seq})`, { step: step.stepName, attempt: step.attempt });
