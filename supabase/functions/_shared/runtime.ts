@@ -4,6 +4,10 @@
 //   leases while handlers run → settle (completions batched into one complete_steps call,
 //   failures one fail_step each) → repeat while work remains and the budget allows.
 //
+// Settling does not hold a handler slot: the next claim runs while the last completions are
+// being written (at most `concurrency` steps wait for their settle at once), and completions
+// that arrive while a write is in flight go out together in the next one.
+//
 // It stops claiming when the remaining budget is smaller than a lease plus a margin (so nothing
 // it claims can outlive the invocation), when the queue is empty and nothing runs, or when
 // asked. A graceful stop lets the steps in flight finish; an abort (the platform is killing us)
@@ -39,7 +43,8 @@ export interface DrainOptions {
   concurrency?: number;
   /** How often running steps' leases (and the worker's heartbeat) are renewed. (Default: leaseMs / 3) */
   heartbeatMs?: number;
-  /** Completions arriving within this window share one complete_steps call. (Default: 5) */
+  /** Completions arriving within this window share one complete_steps call, as do all that
+   * arrive while a write is in flight. (Default: 0, i.e. those of the same event-loop turn) */
   settleDelayMs?: number;
   /** With nothing to claim and nothing running, wait for a retry or delayed job due within this
    * long instead of stopping (next_claimable_at). 0 stops at once. (Default: 10 000) */
@@ -47,7 +52,7 @@ export interface DrainOptions {
   /** With nothing to claim, nothing running and nothing to linger for, keep polling this long
    * before stopping (an Edge invocation's answer to a steady trickle). (Default: 0) */
   idleGraceMs?: number;
-  /** How often to poll during the idle grace. (Default: 200) */
+  /** How often to poll during the idle grace. (Default: 100) */
   idlePollMs?: number;
   /** Pause after a failed claim before trying again. (Default: 1 000) */
   claimErrorPauseMs?: number;
@@ -94,11 +99,11 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     marginMs = 5_000,
     batchSize = 10,
     concurrency = 10,
-    settleDelayMs = 5,
+    settleDelayMs = 0,
     claimErrorPauseMs = 1_000,
     lingerMs = 10_000,
     idleGraceMs = 0,
-    idlePollMs = 200,
+    idlePollMs = 100,
     stopSignal,
     abortSignal,
     clock = systemClock,
@@ -117,21 +122,26 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     durationMs: 0,
     stoppedBy: "idle",
   };
-  const running = new Map<string, { done: Promise<void>; controller: AbortController }>();
-  const completions = new CompletionBatcher(transport, workerId, batchSize, settleDelayMs, log);
+  // Steps whose handler runs (they hold the slots), and every step not yet settled (running or
+  // being written).
+  const running = new Map<string, { handlerDone: Promise<void>; controller: AbortController }>();
+  const settling = new Set<Promise<void>>();
+  const completions = new CompletionBatcher(transport, workerId, Math.max(batchSize, concurrency), settleDelayMs, log);
   // Wakes the loop when it waits for a free slot and a stop or abort arrives.
   const interrupted = new AbortController();
   const onInterrupt = () => interrupted.abort();
   // One promise for the whole drain: a listener per wait would pile up on long runs.
   const whenInterrupted = untilAborted(interrupted.signal);
-  const untilAStepEnds = () => Promise.race([...[...running.values()].map((entry) => entry.done), whenInterrupted]);
+  const untilAStepEnds = () =>
+    Promise.race([...[...running.values()].map((entry) => entry.handlerDone), ...settling, whenInterrupted]);
   stopSignal?.addEventListener("abort", onInterrupt, { once: true });
   abortSignal?.addEventListener("abort", onInterrupt, { once: true });
   const workerHeartbeat = setInterval(() => {
     transport.heartbeatWorker(workerId).catch((error) => log.warn("Worker heartbeat failed", { error: String(error) }));
   }, heartbeatMs);
 
-  async function runStep(step: ClaimedStep, controller: AbortController): Promise<void> {
+  /** Runs a step's handler and settles it; `handlerDone` is called once the handler has finished. */
+  async function runStep(step: ClaimedStep, controller: AbortController, handlerDone: () => void): Promise<void> {
     const timeout = setTimeout(() => controller.abort(new StepTimeoutError(step.timeoutMs)), step.timeoutMs);
     const renewLease = async () => {
       const held = await transport.extendLease({ stepId: step.stepId, workerId, leaseMs });
@@ -172,6 +182,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       // The handler's promise is raced against its signal: a handler that ignores the signal
       // cannot hold its step past the timeout.
       const output = await Promise.race([Promise.resolve().then(() => handler(context)), rejectOnAbort(controller.signal)]);
+      handlerDone();
       const completed = await completions.add({ stepId: step.stepId, output: output ?? null });
       if (completed === "completed") {
         summary.completed++;
@@ -181,6 +192,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         log.warn(`Lost the lease on step ${step.stepId} before completing it; result discarded`, { job: step.jobId });
       }
     } catch (thrown) {
+      handlerDone();
       const reason = controller.signal.aborted ? controller.signal.reason : thrown;
       if (reason instanceof LeaseLostError) {
         summary.lost++;
@@ -191,6 +203,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       if (reason instanceof ShutdownError) return;
       await settleFailure(step, settlementFor(reason));
     } finally {
+      handlerDone();
       clearTimeout(timeout);
       clearInterval(leaseTimer);
     }
@@ -253,7 +266,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         summary.stoppedBy = "budget";
         break;
       }
-      const free = concurrency - running.size;
+      // Handler slots, and no more than `concurrency` steps waiting for their settle.
+      const free = Math.min(concurrency - running.size, 2 * concurrency - settling.size);
       if (free <= 0) {
         await untilAStepEnds();
         continue;
@@ -267,7 +281,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         continue;
       }
       if (claimed.length === 0) {
-        if (running.size === 0) {
+        // Idle only once every settle is written: a completion can make a job's next step claimable.
+        if (settling.size === 0) {
           const waitMs = await lingerFor();
           if (waitMs > 0) {
             await clock.sleep(waitMs, interrupted.signal);
@@ -289,8 +304,12 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       for (const step of claimed) {
         log.info(`Claimed step ${step.stepId} (job ${step.jobId}, seq ${step.seq})`, { step: step.stepName, attempt: step.attempt });
         const controller = new AbortController();
-        const done = runStep(step, controller).finally(() => running.delete(step.stepId));
-        running.set(step.stepId, { done, controller });
+        let freeSlot!: () => void;
+        const handlerDone = new Promise<void>((resolve) => (freeSlot = resolve));
+        running.set(step.stepId, { handlerDone, controller });
+        void handlerDone.then(() => running.delete(step.stepId));
+        const settled: Promise<void> = runStep(step, controller, freeSlot).finally(() => settling.delete(settled));
+        settling.add(settled);
       }
     }
 
@@ -300,7 +319,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     };
     if (summary.stoppedBy === "abort") abortRunning();
     else abortSignal?.addEventListener("abort", abortRunning, { once: true });
-    await Promise.all([...running.values()].map((entry) => entry.done));
+    await Promise.all(settling);
     abortSignal?.removeEventListener("abort", abortRunning);
     await completions.flush();
   } finally {
@@ -322,11 +341,12 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   return summary;
 }
 
-/** Gathers completions that arrive close together into one complete_steps call. */
+/** Gathers completions into few complete_steps calls: those that arrive within `delayMs` of
+ * each other, and all that arrive while a write is in flight, go out together (≤ maxBatch each). */
 class CompletionBatcher {
   #pending: { result: StepResult; resolve: (outcome: "completed" | "lost" | "unsettled") => void }[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  #writing: Promise<void> | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -340,18 +360,26 @@ class CompletionBatcher {
   add(result: StepResult): Promise<"completed" | "lost" | "unsettled"> {
     return new Promise((resolve) => {
       this.#pending.push({ result, resolve });
-      if (this.#pending.length >= this.maxBatch) void this.flush();
-      else this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
+      // While a write is in flight, it picks this one up when it ends.
+      if (!this.#writing) this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
     });
   }
 
-  /** Writes everything queued; later calls wait for earlier ones. */
+  /** Writes everything queued, in batches; resolves when nothing is queued or being written. */
   flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#pending.splice(0);
-    this.#flushing = this.#flushing.then(async () => {
-      if (batch.length === 0) return;
+    this.#writing ??= this.#writeAll().finally(() => {
+      this.#writing = undefined;
+      // One may have arrived between the last batch and now: it must not wait for a next add.
+      if (this.#pending.length > 0) void this.flush();
+    });
+    return this.#writing;
+  }
+
+  async #writeAll(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.maxBatch);
       try {
         const completed = new Set(
           await this.transport.completeSteps({ workerId: this.workerId, results: batch.map((entry) => entry.result) }),
@@ -361,8 +389,7 @@ class CompletionBatcher {
         this.log.error("Could not record completions; the steps will be released", { error: String(error), count: batch.length });
         for (const entry of batch) entry.resolve("unsettled");
       }
-    });
-    return this.#flushing;
+    }
   }
 }
 

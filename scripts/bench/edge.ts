@@ -1,0 +1,191 @@
+// Pick-up latency (an idle queue, single enqueues at a steady pace) for the three systems, and
+// leaseflow's Edge path through the local gateway and the `worker` function: cold start,
+// steps/s with one invocation and with the tick's fan-out, invocations per 1 000 jobs, and
+// the invocations an idle minute of ticks starts.
+import { execFileSync } from "node:child_process";
+import { Logger, run } from "graphile-worker";
+import PgBoss from "pg-boss";
+import type postgres from "postgres";
+import { createRegistry } from "../../supabase/functions/_shared/job-types/index.ts";
+import { PostgresTransport } from "../../supabase/functions/_shared/transports/postgres.ts";
+import { POOL_SIZE } from "./systems.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(what: string, done: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Calls `enqueue(i)` `count` times, one every 1000/perSecond ms (by the clock, not after each call). */
+async function paced(count: number, perSecond: number, enqueue: (i: number) => Promise<unknown>): Promise<void> {
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    await enqueue(i);
+  }
+}
+
+async function workersIdle(sql: postgres.Sql): Promise<void> {
+  await until("the edge invocations to stop", async () => {
+    const [row] = await sql<{ live: number }[]>`select count(*)::int as live from public.workers where kind = 'edge' and stopped_at is null`;
+    return row!.live === 0;
+  });
+}
+
+/** leaseflow: each job enqueued by enqueue_job into an idle queue; the kick wakes an invocation. */
+export async function leaseflowPickup(sql: postgres.Sql, dbUrl: string, count: number, perSecond: number): Promise<number[]> {
+  const transport = PostgresTransport.connect(dbUrl, { maxConnections: 1 });
+  await createRegistry().publish(transport);
+  await transport.close();
+  await workersIdle(sql);
+  await sql`truncate public.jobs cascade`;
+  await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = null`;
+  await paced(count, perSecond, () => sql`select 1 from public.enqueue_job('leaseflow.sleep', '{"ms": 0}')`);
+  await until("leaseflow to pick up every job", async () => {
+    const [row] = await sql<{ open: number }[]>`select count(*)::int as open from public.jobs where status <> 'completed'`;
+    return row!.open === 0;
+  });
+  const rows = await sql<{ ms: number }[]>`
+    select extract(epoch from s.started_at - j.created_at)::float8 * 1000 as ms
+      from public.jobs j join public.job_steps s on s.job_id = j.id`;
+  await workersIdle(sql);
+  return rows.map((row) => row.ms);
+}
+
+/** graphile-worker: add_job (NOTIFY) into an idle queue served by a running runner. */
+export async function graphilePickup(dbUrl: string, count: number, perSecond: number, sql: postgres.Sql): Promise<number[]> {
+  const latencies: number[] = [];
+  const runner = await run({
+    connectionString: dbUrl,
+    concurrency: 8,
+    maxPoolSize: POOL_SIZE,
+    noHandleSignals: true,
+    logger: new Logger(() => () => {}),
+    taskList: { noop: async (payload) => void latencies.push(Date.now() - (payload as { t: number }).t) },
+  });
+  await sleep(500);
+  await paced(count, perSecond, () => sql`select graphile_worker.add_job('noop', json_build_object('t', ${Date.now()}::bigint))`);
+  await until("graphile-worker to pick up every job", async () => latencies.length >= count);
+  await runner.stop();
+  return latencies;
+}
+
+/** pg-boss: send() into an idle queue served by work() loops polling at its minimum interval. */
+export async function pgBossPickup(dbUrl: string, count: number, perSecond: number, sql: postgres.Sql): Promise<number[]> {
+  const queue = "bench-pickup";
+  const latencies: number[] = [];
+  const boss = new PgBoss({ connectionString: dbUrl, max: POOL_SIZE, schedule: false, supervise: false });
+  boss.on("error", (error) => console.error("pg-boss:", error));
+  await boss.start();
+  await boss.createQueue(queue);
+  for (let i = 0; i < 8; i++) {
+    await boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+      latencies.push(Date.now() - (job!.data as { t: number }).t);
+    });
+  }
+  await paced(count, perSecond, () => boss.send(queue, { t: Date.now() }));
+  await until("pg-boss to pick up every job", async () => latencies.length >= count);
+  await boss.offWork(queue);
+  await boss.stop({ graceful: false, wait: true });
+  // deleteQueue() refuses while the queue's partition holds jobs: delete them first.
+  await sql`delete from pgboss.job where name = ${queue}`;
+  return latencies;
+}
+
+/** What the Edge path does, measured through the gateway. */
+export interface EdgeFigures {
+  cold_start_ms: number;
+  steps_per_s_one_invocation: number;
+  steps_per_s_fan_out: number;
+  steps_per_s: number;
+  fan_out_invocations: number;
+  invocations_per_1000_jobs: number;
+  idle_window_s: number;
+  idle_minute_invocations: number;
+}
+
+async function waitAllCompleted(sql: postgres.Sql, what: string): Promise<void> {
+  await until(what, async () => {
+    const [row] = await sql<{ open: number }[]>`select count(*)::int as open from public.jobs where status <> 'completed'`;
+    return row!.open === 0;
+  });
+}
+
+/** The Edge path: `jobs` one-step jobs per throughput run, `idleSeconds` of ticks at the end. */
+export async function edgePath(sql: postgres.Sql, env: Record<string, string>, jobs: number, idleSeconds: number): Promise<EdgeFigures> {
+  const transport = PostgresTransport.connect(env.SUPABASE_DB_URL!, { maxConnections: 1 });
+  await createRegistry().publish(transport);
+  await transport.close();
+  await workersIdle(sql);
+  const payloads = sql.json(Array.from({ length: jobs }, () => ({ ms: 0 })));
+
+  // Cold start: a fresh function process, one job, one wake-up → the job's first claim.
+  try {
+    execFileSync("pkill", ["-f", "supabase/functions/worker/index.ts"], { stdio: "ignore" });
+  } catch {
+    // pkill exits 1 when no process matched: nothing was running.
+  }
+  await sleep(300);
+  await sql`truncate public.jobs cascade`;
+  await sql`update public.leaseflow_settings set max_invocations = 0`;
+  await sql`select 1 from public.enqueue_job('leaseflow.sleep', '{"ms": 0}')`;
+  const posted = Date.now();
+  const wake = fetch(`${env.SUPABASE_URL}/functions/v1/worker`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${env.LEASEFLOW_WORKER_SECRET}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ reason: "bench" }),
+  });
+  await waitAllCompleted(sql, "the cold-start job");
+  const [first] = await sql<{ at: number }[]>`select extract(epoch from started_at)::float8 * 1000 as at from public.job_steps`;
+  const coldStartMs = Math.round(first!.at - posted);
+  await wake;
+  await workersIdle(sql);
+
+  // One invocation: max_invocations = 1, the enqueue's kick wakes it.
+  await sql`truncate public.jobs cascade`;
+  await sql`update public.leaseflow_settings set max_invocations = 1, last_kick_at = null`;
+  let started = performance.now();
+  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
+  await waitAllCompleted(sql, "the one-invocation run");
+  const oneInvocation = jobs / ((performance.now() - started) / 1000);
+  await workersIdle(sql);
+
+  // The tick's fan-out: no kick (debounced), then one tick() wakes what the backlog needs.
+  await sql`truncate public.jobs cascade`;
+  await sql`delete from public.worker_wakeups`;
+  await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = now(), kick_debounce = '1 hour'`;
+  started = performance.now();
+  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
+  await sql`select public.tick()`;
+  await waitAllCompleted(sql, "the fan-out run");
+  const fanOut = jobs / ((performance.now() - started) / 1000);
+  const [wakeups] = await sql<{ n: number }[]>`select count(*)::int as n from public.worker_wakeups`;
+  await sql`update public.leaseflow_settings set kick_debounce = '5 seconds', last_kick_at = null`;
+  await workersIdle(sql);
+
+  // An idle window: tick() every 5 seconds (hosted pg_cron's schedule), plus pg_cron's own.
+  await sql`truncate public.jobs cascade`;
+  await sql`delete from public.worker_wakeups`;
+  for (let elapsed = 0; elapsed < idleSeconds; elapsed += 5) {
+    await sql`select public.tick()`;
+    await sleep(5_000);
+  }
+  const [idle] = await sql<{ n: number }[]>`select count(*)::int as n from public.worker_wakeups`;
+
+  return {
+    cold_start_ms: coldStartMs,
+    steps_per_s_one_invocation: Math.round(oneInvocation),
+    steps_per_s_fan_out: Math.round(fanOut),
+    steps_per_s: Math.round(fanOut),
+    fan_out_invocations: wakeups!.n,
+    invocations_per_1000_jobs: Math.round((wakeups!.n / jobs) * 1000 * 100) / 100,
+    idle_window_s: idleSeconds,
+    idle_minute_invocations: idle!.n,
+  };
+}
