@@ -58,10 +58,12 @@ begin
          coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
                      from public.job_steps p
                     where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb)
-    from public.job_steps c
+    -- From the id list outward: primary-key lookups whatever plan is cached (with
+    -- `c.id = any (v_claimed)` the generic plan scanned job_steps: 35 ms a claim at 32 claimers).
+    from unnest(v_claimed) as claimed(id)
+    join public.job_steps c on c.id = claimed.id
     join public.jobs j on j.id = c.job_id
     left join public.job_types t on t.type = j.type
-   where c.id = any (v_claimed)
    order by c.priority desc, c.run_at, c.created_at, c.step_order;
 end;
 $$;
