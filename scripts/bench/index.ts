@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       graphile_worker: "run() with concurrency 8/32, maxPoolSize 10, pollInterval 1000 (LISTEN/NOTIFY), add_jobs() for the batch enqueue",
       pg_boss: "8/32 work() loops with batchSize 100, pollingIntervalSeconds 0.5 (its minimum; v10 waits it after every fetch), max 10 connections; insert() for the batch enqueue; schedule and supervise off",
       pgbench: "-M prepared -j 2, one statement claims 10 (FOR UPDATE SKIP LOCKED), one completes them",
-      pickup: "leaseflow through kick-on-enqueue and the worker function; graphile-worker runner concurrency 8; pg-boss 8 work() loops, batchSize 1, polling 0.5 s",
+      pickup: "leaseflow through kick-on-enqueue and the worker function; graphile-worker runner concurrency 8; pg-boss 8 work() loops, batchSize 100, polling 0.5 s",
     },
     repetitions: sizes.repetitions,
     drain_jobs: sizes.drain,
