@@ -133,7 +133,7 @@ async function main(): Promise<void> {
       leaseflow: JSON.parse(await readFile(join(root, "package.json"), "utf8")).version,
       "graphile-worker": await versionOf("graphile-worker"),
       "pg-boss": await versionOf("pg-boss"),
-      pgbench: execFileSync("pgbench", ["--version"], { encoding: "utf8" }).trim(),
+      pgbench: execFileSync("pgbench", ["--version"], { encoding: "utf8" }).trim().replace(/^pgbench \(PostgreSQL\) /, ""),
     },
     settings: {
       ...sizes,
