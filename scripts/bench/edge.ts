@@ -8,17 +8,9 @@ import PgBoss from "pg-boss";
 import type postgres from "postgres";
 import { createRegistry } from "../../supabase/functions/_shared/job-types/index.ts";
 import { PostgresTransport } from "../../supabase/functions/_shared/transports/postgres.ts";
-import { PG_BOSS_BATCH, POOL_SIZE } from "./systems.ts";
+import { PG_BOSS_BATCH, POOL_SIZE, until } from "./systems.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, done: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Calls `enqueue(i)` `count` times, one every 1000/perSecond ms (by the clock, not after each call). */
 async function paced(count: number, perSecond: number, enqueue: (i: number) => Promise<unknown>): Promise<void> {

@@ -44,7 +44,8 @@ export interface QueueSystem {
 
 const payloads = (count: number) => Array.from({ length: count }, (_, n) => ({ n }));
 
-async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
+/** Polls `done` every 20 ms until it is true; throws after `timeoutMs`. */
+export async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
