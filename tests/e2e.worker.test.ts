@@ -7,7 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue } from "./helpers/db.ts";
+import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitForEdgeWorkersToStop } from "./helpers/db.ts";
 
 
 const WORKER_SECRET = process.env.LEASEFLOW_WORKER_SECRET ?? readFileSync(".stack/worker-secret", "utf8");
@@ -117,6 +117,8 @@ describe("crashes and the real schedule", () => {
   }, 120_000);
 
   it("pg_cron itself fires leaseflow-tick, which wakes a worker for work no enqueue kicked", async () => {
+    // The previous test's invocation may still be in its idle grace: it would take the jobs.
+    await waitForEdgeWorkersToStop(admin);
     await admin`update public.leaseflow_settings set last_kick_at = now(), kick_debounce = '1 hour'`;
     await admin`select count(*) from public.enqueue_jobs('leaseflow.pipeline', '[{"n": 1}, {"n": 2}]')`;
     try {

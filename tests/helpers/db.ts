@@ -29,8 +29,25 @@ export function connect(options: postgres.Options<{}> = {}): postgres.Sql {
   return postgres(DB_URL, { max: 1, onnotice: () => {}, ...options });
 }
 
-/** Removes every job, step, attempt, worker and wake-up, so a test starts from an empty queue. */
+/** Waits until no Edge invocation is alive: one still in its idle grace (LEASEFLOW_IDLE_GRACE_MS)
+ * would claim the next test's jobs. A killed one counts until its heartbeat is older than
+ * leaseflow_settings.live_worker_window. */
+export async function waitForEdgeWorkersToStop(sql: postgres.Sql, timeoutMs = 45_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sql<{ live: number }[]>`
+      select count(*)::int as live from public.workers w, public.leaseflow_settings s
+       where w.kind = 'edge' and w.stopped_at is null and w.last_heartbeat_at > now() - s.live_worker_window`;
+    if (row!.live === 0) return;
+    if (Date.now() > deadline) throw new Error(`${row!.live} edge invocation(s) still alive after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Removes every job, step, attempt, worker and wake-up, so a test starts from an empty queue
+ * (after any Edge invocation still polling has stopped). */
 export async function emptyQueue(sql: postgres.Sql): Promise<void> {
+  await waitForEdgeWorkersToStop(sql);
   await sql`truncate public.jobs, public.workers, public.worker_wakeups cascade`;
 }
 
