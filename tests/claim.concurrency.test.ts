@@ -9,7 +9,7 @@ import {
 
 const admin = connect();
 afterAll(() => admin.end());
-beforeEach(() => emptyQueue(admin));
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 
 describe("claim_next_step under concurrency", () => {
   it("20 claimers on separate connections drain 2 000 jobs: each step claimed once, completed once", async () => {

@@ -9,7 +9,7 @@ import { connect, emptyQueue, insertOneStepJobs } from "./helpers/db.ts";
 
 const admin = connect();
 afterAll(() => admin.end());
-beforeEach(() => emptyQueue(admin));
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 
 interface StatementCost {
   query: string;

@@ -3,7 +3,7 @@ import { connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();
 afterAll(() => admin.end());
-beforeEach(() => emptyQueue(admin));
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 
 interface ClaimedStep {
   step_id: string;

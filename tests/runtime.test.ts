@@ -33,7 +33,7 @@ afterAll(async () => {
   await postgresTransport.close();
   await admin.end();
 });
-beforeEach(() => emptyQueue(admin));
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

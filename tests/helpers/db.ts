@@ -45,8 +45,10 @@ export async function waitForEdgeWorkersToStop(sql: postgres.Sql, timeoutMs = 45
 }
 
 /** Removes every job, step, attempt, worker and wake-up, so a test starts from an empty queue
- * (after any Edge invocation still polling has stopped). */
-export async function emptyQueue(sql: postgres.Sql): Promise<void> {
+ * (after any Edge invocation still polling has stopped). With `edgeWorkersOff`, enqueues wake no
+ * Edge invocation either (max_invocations = 0): for tests that drain in-process. */
+export async function emptyQueue(sql: postgres.Sql, options: { edgeWorkersOff?: boolean } = {}): Promise<void> {
+  if (options.edgeWorkersOff) await sql`update public.leaseflow_settings set max_invocations = 0`;
   await waitForEdgeWorkersToStop(sql);
   await sql`truncate public.jobs, public.workers, public.worker_wakeups cascade`;
 }
