@@ -24,28 +24,6 @@ $$;
 comment on function public.job_json(public.jobs) is
   'A jobs row as the jobs API shows it (camelCase JSON, no steps).';
 
--- The job p_job_id as the caller may read it, or PT404. SECURITY INVOKER like its callers: the
--- caller's RLS decides, so granting it to authenticated widens nothing.
-create or replace function public._readable_job(p_function text, p_job_id uuid)
-returns public.jobs
-language plpgsql stable
-security invoker
-set search_path = ''
-as $$
-declare
-  v_job public.jobs;
-begin
-  if p_job_id is null then
-    raise exception '%: p_job_id must not be null', p_function using errcode = 'null_value_not_allowed';
-  end if;
-  select * into v_job from public.jobs j where j.id = p_job_id;
-  if not found then
-    raise exception '%: job % not found', p_function, p_job_id using errcode = 'PT404';
-  end if;
-  return v_job;
-end;
-$$;
-
 create or replace function public.get_job(p_job_id uuid)
 returns jsonb
 language plpgsql stable
@@ -53,7 +31,7 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_job public.jobs := public._readable_job('get_job', p_job_id);
+  v_job public.jobs := public._visible_job('get_job', p_job_id);
   v_steps jsonb;
   v_queue_position int;
   v_estimated_wait interval;
@@ -304,7 +282,7 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_job public.jobs := public._readable_job('job_events', p_job_id);
+  v_job public.jobs := public._visible_job('job_events', p_job_id);
 begin
   return (
     select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
@@ -340,7 +318,6 @@ comment on function public.job_events(uuid) is
   'A job''s status changes oldest first ({id, at, scope: job|step, status, stepId, stepName, seq, attempt, error}); step statuses are running and each attempt''s outcome.';
 
 revoke all on function
-  public._readable_job(text, uuid),
   public.job_json(public.jobs),
   public.get_job(uuid),
   public.list_jobs(text[], text, text, text, text, text, text, int),
@@ -349,11 +326,20 @@ revoke all on function
   public.job_events(uuid)
   from public, anon;
 grant execute on function
-  public._readable_job(text, uuid),
   public.job_json(public.jobs),
   public.get_job(uuid),
   public.list_jobs(text[], text, text, text, text, text, text, int),
   public.group_jobs(text, int),
   public.job_stats(text),
   public.job_events(uuid)
+  to authenticated, service_role;
+
+-- get_job and job_events run as their caller and find the job with _visible_job (null id →
+-- 22004, unseen → PT404), so the caller needs it and the checks it calls. They read as the
+-- caller too (RLS applies), so granting them widens nothing.
+grant execute on function
+  public._visible_job(text, uuid),
+  public._require_id(text, text, uuid),
+  public._caller_tenant(text),
+  public._caller_role()
   to authenticated, service_role;
