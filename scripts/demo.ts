@@ -6,15 +6,13 @@
 //   npm start                         5 000 campaign emails, 60 builds in 6 chats, 300 notifications
 //   npm start -- --campaign 200 --builds 12 --notifications 30 --timeout 120
 //   --summary-json <file>             also write the summary as JSON (the smoke test reads it)
-import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
+import { stackUpAndReset } from "./local/stack-up.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
 
-const root = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
   options: {
     campaign: { type: "string", default: "5000" },
@@ -38,14 +36,7 @@ const tty = process.stdout.isTTY;
 // 1. The stack ---------------------------------------------------------------------------------
 const say = (line: string) => console.log(line);
 say("leaseflow demo: bringing the local stack up and resetting it ...");
-const stackEnv = Object.fromEntries(
-  execFileSync(join(root, "scripts/stack"), ["up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-    .split("\n")
-    .map((line) => /^([A-Z_]+)=(.*)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => [match[1]!, match[2]!]),
-);
-execFileSync(join(root, "scripts/stack"), ["reset"], { stdio: ["ignore", "ignore", "inherit"] });
+const stackEnv = stackUpAndReset();
 const env = (name: string) => {
   const value = stackEnv[name];
   if (!value) throw new Error(`scripts/stack up did not print ${name}`);

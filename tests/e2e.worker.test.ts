@@ -7,7 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitForEdgeWorkersToStop } from "./helpers/db.ts";
+import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor, waitForEdgeWorkersToStop } from "./helpers/db.ts";
 
 
 const WORKER_SECRET = process.env.LEASEFLOW_WORKER_SECRET ?? readFileSync(".stack/worker-secret", "utf8");
@@ -33,14 +33,6 @@ async function rpc(name: string, args: Record<string, unknown>, key: string): Pr
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function allCompleted(count: number): Promise<boolean> {
   const [row] = await admin<{ completed: number }[]>`select count(*)::int as completed from public.jobs where status = 'completed'`;

@@ -7,7 +7,7 @@ import { enqueueCampaign } from "../supabase/functions/_shared/job-types/campaig
 import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
 import { drain } from "../supabase/functions/_shared/runtime.ts";
 import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { connect, DB_URL, emptyQueue } from "./helpers/db.ts";
+import { connect, DB_URL, emptyQueue, waitFor } from "./helpers/db.ts";
 
 const SIMULATORS = process.env.LEASEFLOW_SIMULATORS_URL ?? "http://127.0.0.1:54330";
 const servicesEnv = {
@@ -34,16 +34,6 @@ afterAll(async () => {
 
 const enqueueJobs = async (type: string, payloads: unknown[], options: Record<string, unknown>) =>
   (await admin<{ id: string }[]>`select id from public.enqueue_jobs(${type}, ${JSON.stringify(payloads)}::text::jsonb, ${JSON.stringify(options)}::text::jsonb) as id`).map((row) => row.id);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe("build", () => {
   it("bundles code, reports esbuild's warnings, and fails a syntax error for good with line and column", async () => {

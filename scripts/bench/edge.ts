@@ -23,6 +23,13 @@ async function paced(count: number, perSecond: number, enqueue: (i: number) => P
   }
 }
 
+/** Writes the project's job types (leaseflow.sleep among them) as the worker function would. */
+async function publishJobTypes(dbUrl: string): Promise<void> {
+  const transport = PostgresTransport.connect(dbUrl, { maxConnections: 1 });
+  await createRegistry().publish(transport);
+  await transport.close();
+}
+
 async function workersIdle(sql: postgres.Sql): Promise<void> {
   await until("the edge invocations to stop", async () => {
     const [row] = await sql<{ live: number }[]>`select count(*)::int as live from public.workers where kind = 'edge' and stopped_at is null`;
@@ -32,17 +39,12 @@ async function workersIdle(sql: postgres.Sql): Promise<void> {
 
 /** leaseflow: each job enqueued by enqueue_job into an idle queue; the kick wakes an invocation. */
 export async function leaseflowPickup(sql: postgres.Sql, dbUrl: string, count: number, perSecond: number): Promise<number[]> {
-  const transport = PostgresTransport.connect(dbUrl, { maxConnections: 1 });
-  await createRegistry().publish(transport);
-  await transport.close();
+  await publishJobTypes(dbUrl);
   await workersIdle(sql);
   await sql`truncate public.jobs cascade`;
   await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = null`;
   await paced(count, perSecond, () => sql`select 1 from public.enqueue_job('leaseflow.sleep', '{"ms": 0}')`);
-  await until("leaseflow to pick up every job", async () => {
-    const [row] = await sql<{ open: number }[]>`select count(*)::int as open from public.jobs where status <> 'completed'`;
-    return row!.open === 0;
-  });
+  await waitAllCompleted(sql, "leaseflow to pick up every job");
   const rows = await sql<{ ms: number }[]>`
     select extract(epoch from s.started_at - j.created_at)::float8 * 1000 as ms
       from public.jobs j join public.job_steps s on s.job_id = j.id`;
@@ -112,9 +114,7 @@ async function waitAllCompleted(sql: postgres.Sql, what: string): Promise<void> 
 
 /** The Edge path: `jobs` one-step jobs per throughput run, `idleSeconds` of ticks at the end. */
 export async function edgePath(sql: postgres.Sql, env: Record<string, string>, jobs: number, idleSeconds: number): Promise<EdgeFigures> {
-  const transport = PostgresTransport.connect(env.SUPABASE_DB_URL!, { maxConnections: 1 });
-  await createRegistry().publish(transport);
-  await transport.close();
+  await publishJobTypes(env.SUPABASE_DB_URL!);
   await workersIdle(sql);
   const payloads = sql.json(Array.from({ length: jobs }, () => ({ ms: 0 })));
 

@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
+import { stackUpAndReset } from "../local/stack-up.ts";
 import { edgePath, graphilePickup, leaseflowPickup, pgBossPickup } from "./edge.ts";
 import { addFinishedHistory, claimLatency, percentile } from "./history.ts";
 import { markdown, type Results, svgChart } from "./report.ts";
@@ -29,14 +30,7 @@ const started = Date.now();
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const median = (values: number[]) => percentile(values, 50);
 
-const env = Object.fromEntries(
-  execFileSync(join(root, "scripts/stack"), ["up"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
-    .split("\n")
-    .map((line) => /^([A-Z_]+)=(.*)$/.exec(line))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!]),
-);
-execFileSync(join(root, "scripts/stack"), ["reset"], { stdio: ["ignore", "ignore", "inherit"] });
+const env = stackUpAndReset();
 const dbUrl = env.SUPABASE_DB_URL!;
 const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
 

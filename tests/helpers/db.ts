@@ -29,6 +29,16 @@ export function connect(options: postgres.Options<{}> = {}): postgres.Sql {
   return postgres(DB_URL, { max: 1, onnotice: () => {}, ...options });
 }
 
+/** Polls `check` every 200 ms until it is true; throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
 /** Waits until no Edge invocation is alive: one still in its idle grace (LEASEFLOW_IDLE_GRACE_MS)
  * would claim the next test's jobs. A killed one counts until its heartbeat is older than
  * leaseflow_settings.live_worker_window. */
