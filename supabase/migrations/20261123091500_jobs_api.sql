@@ -217,9 +217,6 @@ $$;
 comment on function public.group_jobs(text, int) is
   'A group key''s jobs as {groupKey, pending, running, completed, failed, cancelled}, each in queue order (finished lists: the latest p_finished_limit).';
 
--- group_jobs' finished lists (jobs_lane_idx holds unfinished jobs only).
-create index jobs_group_key_idx on public.jobs (group_key, status, enqueue_order) where group_key is not null;
-
 -- Queue health as the API's GET /stats shows it: totals by status, and over recent windows the
 -- average processing time, throughput, success rate, retries, lease expiries.
 create or replace function public.job_stats(p_type text default null)

@@ -20,6 +20,11 @@ comment on table public.workers is
 
 create index workers_live_idx on public.workers (last_heartbeat_at) where stopped_at is null;
 
+-- An Edge invocation registers with the id of the wake-up that started it (metadata.wakeup_id),
+-- so tick() stops counting that wake-up as on its way.
+create index workers_wakeup_id_idx on public.workers ((metadata ->> 'wakeup_id'))
+  where metadata ? 'wakeup_id';
+
 alter table public.workers enable row level security;
 revoke all on table public.workers from public, anon, authenticated;
 grant select, insert, update, delete on table public.workers to service_role;

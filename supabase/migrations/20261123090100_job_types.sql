@@ -1,4 +1,4 @@
--- leaseflow: job types and engine settings.
+-- leaseflow: job types.
 --
 -- A job type names an ordered list of step groups (a group of several steps runs in parallel)
 -- and the options every job of the type inherits. define_job_type() writes it; the TypeScript
@@ -34,23 +34,6 @@ create table public.job_types (
 comment on table public.job_types is
   'leaseflow job types: step groups and options, written by define_job_type().';
 
--- One row: knobs the maintenance functions read. Edit with UPDATE; defaults are the documented ones.
-create table public.leaseflow_settings (
-  id boolean primary key default true,
-  -- sweep() deletes completed, failed and cancelled jobs (with their steps and attempts) older than this.
-  retention interval not null default '7 days',
-  -- sweep() deletes at most this many jobs per call, so one call stays short.
-  prune_batch_size int not null default 10000,
-  constraint leaseflow_settings_single_row check (id),
-  constraint leaseflow_settings_retention_check check (retention > interval '0'),
-  constraint leaseflow_settings_prune_batch_size_check check (prune_batch_size >= 1)
-);
-insert into public.leaseflow_settings default values;
-
-comment on table public.leaseflow_settings is
-  'leaseflow engine settings (one row): retention of finished jobs, prune batch size.';
-
 alter table public.job_types enable row level security;
-alter table public.leaseflow_settings enable row level security;
-revoke all on table public.job_types, public.leaseflow_settings from public, anon, authenticated;
-grant select, insert, update, delete on table public.job_types, public.leaseflow_settings to service_role;
+revoke all on table public.job_types from public, anon, authenticated;
+grant select, insert, update, delete on table public.job_types to service_role;

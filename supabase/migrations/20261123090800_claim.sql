@@ -1,12 +1,13 @@
 -- leaseflow: claiming steps under leases.
 --
--- claim_steps (batch, enriched rows for the runtime) and claim_next_step (the original
--- single-step contract) are thin wrappers over one claim statement in _claim_steps.
+-- claim_steps (batch, enriched rows for the runtime) and claim_next_step (one step, the row
+-- as stored) are thin wrappers over one claim statement in _claim_steps; next_claimable_at
+-- tells an idle worker when the next retry or delayed job comes due.
 --
 -- Leases. A claim sets lease_expires_at; a step whose lease lapsed is claimable again. Lapsed
 -- leases are reset in one place, _expire_leases(), which the claim path and sweep() call: back
 -- to pending while attempts remain (the next claim counts a new attempt), otherwise the step
--- fails and takes its job with it. Lock order: see the admission migration.
+-- fails and takes its job with it. Lock order: see the admission file (lane → job → steps).
 
 -- Fails a job: records the error, cancels its unfinished steps (a running sibling's late
 -- completion then changes nothing) and lets its group key's next job start. The caller holds
@@ -65,6 +66,8 @@ $$;
 create or replace function public._expire_leases(out reclaimed int, out failed int)
 language plpgsql volatile
 set search_path = ''
+-- Normal costing, although _claim_steps (its caller) prices sorts out: see _start_due_jobs.
+set enable_sort = on
 as $$
 declare
   v_job record;
@@ -134,14 +137,19 @@ $$;
 create or replace function public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit int, p_types text[])
 returns setof public.job_steps
 language plpgsql volatile
--- The planner's guess for a set-returning function is 1000 rows; with that, claim_steps joined
--- its result to jobs with a full scan (18 ms a claim on a 10 000-job queue). A batch is small.
+-- The planner's guess for a set-returning function is 1000 rows; with it, a caller joining the
+-- result to jobs chose a full scan (18 ms a claim on a 10 000-job queue). A batch is small.
 rows 10
 set search_path = ''
--- plpgsql kept choosing a custom plan for the claim statement, i.e. planning it on every call:
--- 0.56 ms of planning for 0.15 ms of execution (pg_stat_statements, track_planning). The
--- generic plan is the same index scan in claim order (tests/claim.history.test.ts checks it).
+-- A custom plan means planning the claim statement on every call (0.56 ms of planning for
+-- 0.15 ms of execution); the generic plan is the same index scan in claim order
+-- (tests/claim.history.test.ts checks it).
 set plan_cache_mode = force_generic_plan
+-- The ordered scan of job_steps_claimable_idx is right at any size, but a plan made before the
+-- tables have statistics (a fresh project, a bulk enqueue) sorts every claimable step instead
+-- (~150 ms a claim with 20 000 queued, against 0.4 ms), and a worker's connection keeps its
+-- generic plan. Sorts are priced out (still used where nothing else can give the order).
+set enable_sort = off
 as $$
 begin
   perform public._expire_leases();
@@ -150,8 +158,8 @@ begin
   -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
   -- over, never waited for) and updated before the statement ends, so two callers can never
   -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
-  -- The seq gate only matters for steps made by hand: enqueued steps stay parked (run_at null,
-  -- outside the index) until their group's turn.
+  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
+  -- until their group may run (_create_next_steps).
   return query
   with next_steps as (
     select s.id
@@ -213,6 +221,8 @@ rows 10
 security definer
 set search_path = ''
 as $$
+declare
+  v_claimed uuid[];
 begin
   perform public._require_worker_id('claim_steps', p_worker_id);
   perform public._require_positive_lease('claim_steps', p_lease_duration);
@@ -225,6 +235,12 @@ begin
       using errcode = 'invalid_parameter_value';
   end if;
 
+  -- Two statements, on purpose. _claim_steps' statement can claim a step that a transaction
+  -- committed after this function's first snapshot created (the next step of a job whose step
+  -- just completed). Read in that first snapshot, its predecessor would still look unfinished
+  -- and its output would be missing; this second statement's snapshot includes that commit
+  -- (tests/claim.snapshot.test.ts).
+  select array_agg(c.id) into v_claimed from public._claim_steps(p_worker_id, p_lease_duration, p_limit, p_types) c;
   return query
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -232,9 +248,13 @@ begin
          coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
                      from public.job_steps p
                     where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb)
-    from public._claim_steps(p_worker_id, p_lease_duration, p_limit, p_types) c
+    -- From the id list outward: primary-key lookups whatever plan is cached (with
+    -- `c.id = any (v_claimed)` the generic plan scanned job_steps: 35 ms a claim at 32 claimers).
+    from unnest(v_claimed) as claimed(id)
+    join public.job_steps c on c.id = claimed.id
     join public.jobs j on j.id = c.job_id
-    left join public.job_types t on t.type = j.type;
+    left join public.job_types t on t.type = j.type
+   order by c.priority desc, c.run_at, c.created_at, c.step_order;
 end;
 $$;
 
@@ -260,6 +280,31 @@ $$;
 comment on function public.claim_next_step(text, interval) is
   'Claims the oldest claimable step for p_worker_id under a lease of p_lease_duration, or returns no row.';
 
+-- When the next step becomes claimable: a worker that finds nothing to claim asks this before
+-- it stops, since a retry due in two seconds is better served by waiting two seconds than by the
+-- next tick (5 s hosted; a minute where pg_cron has no second schedules).
+create or replace function public.next_claimable_at(p_types text[] default null)
+returns timestamptz
+language sql stable
+security definer
+set search_path = ''
+as $$
+  -- Both probes are cheap when called as intended (nothing is due now): pending steps are then
+  -- only those in retry backoff, and delayed jobs are read in run_at order from jobs_due_idx.
+  select least(
+    (select min(s.run_at)
+       from public.job_steps s
+       join public.jobs j on j.id = s.job_id
+      where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+        and j.status = 'running' and (p_types is null or j.type = any (p_types))),
+    (select min(j.run_at)
+       from public.jobs j
+      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))))
+$$;
+
+comment on function public.next_claimable_at(text[]) is
+  'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null); null when none is waiting. Group keys waiting for a rate window are not counted.';
+
 revoke all on function
   public._fail_job(uuid, jsonb),
   public._cancel_unfinished_steps(uuid, jsonb),
@@ -268,9 +313,11 @@ revoke all on function
   from public, anon, authenticated, service_role;
 revoke all on function
   public.claim_steps(text, interval, int, text[]),
-  public.claim_next_step(text, interval)
+  public.claim_next_step(text, interval),
+  public.next_claimable_at(text[])
   from public, anon, authenticated;
 grant execute on function
   public.claim_steps(text, interval, int, text[]),
-  public.claim_next_step(text, interval)
+  public.claim_next_step(text, interval),
+  public.next_claimable_at(text[])
   to service_role;

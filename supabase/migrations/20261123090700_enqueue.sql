@@ -194,7 +194,7 @@ begin
     v_started := v_started + public._advance_lane(v_tenant, v_lane);
   end loop;
 
-  -- Claimable work appeared: wake a worker now rather than at the next tick (scheduling migration).
+  -- Claimable work appeared: wake workers now rather than at the next tick (_kick_workers).
   if v_started > 0 then
     perform public._kick_workers();
   end if;
@@ -265,13 +265,18 @@ begin
 end;
 $$;
 
+-- The entry points take the caller's enqueue tokens first, so a refused call does no work.
 create or replace function public.enqueue_jobs(p_type text, p_payloads jsonb, p_options jsonb default '{}')
 returns setof uuid
-language sql volatile
+language plpgsql volatile
 security definer
 set search_path = ''
 as $$
-  select unnest(public._enqueue('enqueue_jobs', p_type, p_payloads, p_options, true))
+begin
+  perform public._take_enqueue_tokens('enqueue_jobs',
+    case when jsonb_typeof(p_payloads) = 'array' then jsonb_array_length(p_payloads) else 0 end);
+  return query select unnest(public._enqueue('enqueue_jobs', p_type, p_payloads, p_options, true));
+end;
 $$;
 
 comment on function public.enqueue_jobs(text, jsonb, jsonb) is
@@ -287,6 +292,7 @@ declare
   v_id uuid;
   v_job public.jobs;
 begin
+  perform public._take_enqueue_tokens('enqueue_job', 1);
   -- Two statements: a query cannot see rows that a function it calls inserted.
   v_id := (public._enqueue('enqueue_job', p_type, jsonb_build_array(p_payload), p_options, false))[1];
   select * into v_job from public.jobs j where j.id = v_id;

@@ -70,10 +70,12 @@ begin
           or (s.priority = v_job.priority
               and (s.run_at, s.created_at, s.step_order) < (v_job.run_at, v_first.created_at, v_first.step_order)));
   v_rate := public._recent_completions_per_second(null);
+  -- greatest() skips nulls, so an unknown rate must stay null explicitly: with jobs ahead and
+  -- no recent completions the wait is unknown, not "run_at - now()" (which is negative).
   return query select v_ahead + 1,
-    greatest(v_job.run_at - now(), case when v_ahead = 0 then interval '0'
-                                        when v_rate is null then null
-                                        else make_interval(secs => v_ahead / v_rate) end);
+    case when v_ahead = 0 then greatest(v_job.run_at - now(), interval '0')
+         when v_rate is null then null
+         else greatest(v_job.run_at - now(), make_interval(secs => v_ahead / v_rate)) end;
 end;
 $$;
 
@@ -92,8 +94,6 @@ select s.job_id, s.id, s.seq, s.name, s.attempt, s.locked_by, s.started_at, null
 
 comment on view public.job_timeline is
   'Every attempt of every step (one row each; the attempt in progress has outcome running): filter by job_id, order by started_at.';
-
-create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'failed';
 
 create view public.dead_letter with (security_invoker = true) as
 select j.id as job_id, j.type, j.tenant_id, j.group_key, j.payload, j.error,

@@ -1,10 +1,10 @@
--- leaseflow: jobs, their steps, and the record of every attempt.
+-- leaseflow: jobs, their steps, and the record of every attempt, with every index over them.
 --
 -- A job's steps run in `seq` order (steps sharing a seq run in parallel). Workers claim steps
--- under a lease; every state transition is one SQL function (later migrations). Tenants
--- (authenticated users) read their own rows through RLS; nobody but service_role and the
--- functions (which run as their owner) writes. On Supabase, default privileges grant every
--- new public table to anon and authenticated, so this file revokes explicitly.
+-- under a lease; every state transition is one SQL function (admission, enqueue, claim, settle,
+-- cancel_retry). Tenants (authenticated users) read their own rows through RLS; nobody but
+-- service_role and the functions (which run as their owner) writes. On Supabase, default
+-- privileges grant every new public table to anon and authenticated, so this file revokes.
 
 create table public.jobs (
   id uuid primary key default gen_random_uuid(),
@@ -159,6 +159,12 @@ create unique index jobs_dedupe_key_idx on public.jobs
 create index jobs_finished_at_idx on public.jobs (finished_at) where finished_at is not null;
 create index jobs_tenant_id_idx on public.jobs (tenant_id) where tenant_id is not null;
 create index jobs_type_status_idx on public.jobs (type, status);
+
+-- The dead_letter view, newest failure first.
+create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'failed';
+
+-- group_jobs(): a key's jobs of every status (jobs_lane_idx holds unfinished jobs only).
+create index jobs_group_key_idx on public.jobs (group_key, status, enqueue_order) where group_key is not null;
 
 alter table public.jobs enable row level security;
 alter table public.job_steps enable row level security;

@@ -1,15 +1,8 @@
--- leaseflow: a per-tenant enqueue rate limit. Each authenticated tenant has a token bucket
--- (tenant_enqueue_burst tokens, refilled at tenant_enqueue_rate per second); a call enqueueing n
--- jobs takes n tokens or fails whole with PT429 (HTTP 429) and the wait in its detail
--- {"retry_after_ms": n}. service_role and direct connections are not limited.
-
-alter table public.leaseflow_settings
-  -- Jobs per second one tenant may enqueue on average; null turns the limit off.
-  add column tenant_enqueue_rate float8 default 1000,
-  -- Jobs one tenant may enqueue at once (the bucket's size); also the largest batch a tenant may send.
-  add column tenant_enqueue_burst int not null default 50000,
-  add constraint leaseflow_settings_tenant_enqueue_rate_check check (tenant_enqueue_rate > 0),
-  add constraint leaseflow_settings_tenant_enqueue_burst_check check (tenant_enqueue_burst >= 1);
+-- leaseflow: the per-tenant enqueue rate limit. Each authenticated tenant has a token bucket
+-- (leaseflow_settings.tenant_enqueue_burst tokens, refilled at tenant_enqueue_rate per second);
+-- a call enqueueing n jobs takes n tokens or fails whole with PT429 (HTTP 429) and the wait in
+-- its detail {"retry_after_ms": n}, before any enqueue work. service_role and direct
+-- connections are not limited.
 
 create table public.tenant_enqueue_buckets (
   tenant_id uuid primary key,
@@ -63,35 +56,3 @@ end;
 $$;
 
 revoke all on function public._take_enqueue_tokens(text, int) from public, anon, authenticated, service_role;
-
--- The enqueue entry points, now taking tokens first (a rejected call does no enqueue work).
-create or replace function public.enqueue_jobs(p_type text, p_payloads jsonb, p_options jsonb default '{}')
-returns setof uuid
-language plpgsql volatile
-security definer
-set search_path = ''
-as $$
-begin
-  perform public._take_enqueue_tokens('enqueue_jobs',
-    case when jsonb_typeof(p_payloads) = 'array' then jsonb_array_length(p_payloads) else 0 end);
-  return query select unnest(public._enqueue('enqueue_jobs', p_type, p_payloads, p_options, true));
-end;
-$$;
-
-create or replace function public.enqueue_job(p_type text, p_payload jsonb default '{}', p_options jsonb default '{}')
-returns public.jobs
-language plpgsql volatile
-security definer
-set search_path = ''
-as $$
-declare
-  v_id uuid;
-  v_job public.jobs;
-begin
-  perform public._take_enqueue_tokens('enqueue_job', 1);
-  -- Two statements: a query cannot see rows that a function it calls inserted.
-  v_id := (public._enqueue('enqueue_job', p_type, jsonb_build_array(p_payload), p_options, false))[1];
-  select * into v_job from public.jobs j where j.id = v_id;
-  return v_job;
-end;
-$$;
