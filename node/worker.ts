@@ -4,12 +4,15 @@
 // finish the steps in flight, release the rest, exit 0. A second signal: release the steps in
 // flight at once and exit 0.
 import { hostname } from "node:os";
-import { readWorkerEnv } from "../supabase/functions/_shared/env.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { poll } from "../supabase/functions/_shared/poll.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { SupabaseTransport } from "../supabase/functions/_shared/transports/supabase.ts";
-import { consoleLogger } from "../supabase/functions/_shared/types.ts";
+import {
+  consoleLogger,
+  poll,
+  PostgresTransport,
+  readWorkerEnv,
+  SupabaseTransport,
+} from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
 
 let env;
 try {

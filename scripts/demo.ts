@@ -9,9 +9,10 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
 import { stackUpAndReset } from "./local/stack-up.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
 
 const { values: args } = parseArgs({
   options: {

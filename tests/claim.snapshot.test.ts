@@ -3,10 +3,7 @@
 // read previous outputs in the same statement that called _claim_steps, whose own statement
 // saw the newer commit: the step was claimed, its predecessor's output was missing.
 import { afterAll, expect, it } from "vitest";
-import { PermanentError } from "../supabase/functions/_shared/errors.ts";
-import { Registry } from "../supabase/functions/_shared/registry.ts";
-import { drain } from "../supabase/functions/_shared/runtime.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { drain, PermanentError, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();

@@ -5,9 +5,18 @@ import { readFileSync } from "node:fs";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { ANON_KEY, API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor, waitForEdgeWorkersToStop } from "./helpers/db.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import {
+  ANON_KEY,
+  API_URL,
+  DB_URL,
+  SERVICE_ROLE_KEY,
+  connect,
+  emptyQueue,
+  waitFor,
+  waitForEdgeWorkersToStop,
+} from "./helpers/db.ts";
 
 
 const WORKER_SECRET = process.env.LEASEFLOW_WORKER_SECRET ?? readFileSync(".stack/worker-secret", "utf8");

@@ -1,10 +1,15 @@
 import { spawn } from "node:child_process";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { constantTimeEqual, createWorkerHandler, type EdgePlatform } from "../supabase/functions/_shared/edge-worker.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { silentLogger } from "../supabase/functions/_shared/types.ts";
+import {
+  constantTimeEqual,
+  createWorkerHandler,
+  type EdgePlatform,
+  PostgresTransport,
+  silentLogger,
+} from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
 import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps } from "./helpers/db.ts";
 
 const SECRET = "test-worker-secret-0123456789";

@@ -3,10 +3,11 @@
 // a 50 000-address campaign in one call).
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { enqueueCampaign } from "../supabase/functions/_shared/job-types/campaign-email.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { drain } from "../supabase/functions/_shared/runtime.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { enqueueCampaign } from "../supabase/functions/_shared/examples/campaign-email.ts";
+
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
+import { drain, PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { connect, DB_URL, emptyQueue, waitFor } from "./helpers/db.ts";
 
 const SIMULATORS = process.env.LEASEFLOW_SIMULATORS_URL ?? "http://127.0.0.1:54330";

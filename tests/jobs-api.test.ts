@@ -3,10 +3,9 @@
 // Workers are off (max_invocations = 0); where a job must move, the test drains in-process.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signJwt, LOCAL_JWT_SECRET } from "../scripts/local/gateway/jwt.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { Registry } from "../supabase/functions/_shared/registry.ts";
-import { drain } from "../supabase/functions/_shared/runtime.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
+import { drain, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
 const JOBS = `${API_URL}/functions/v1/jobs`;

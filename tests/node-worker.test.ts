@@ -1,11 +1,16 @@
 import { spawn } from "node:child_process";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { readWorkerEnv } from "../supabase/functions/_shared/env.ts";
-import { createRegistry } from "../supabase/functions/_shared/job-types/index.ts";
-import { IdleBackoff, poll } from "../supabase/functions/_shared/poll.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import type { Clock, Logger } from "../supabase/functions/_shared/types.ts";
+import {
+  type Clock,
+  IdleBackoff,
+  type Logger,
+  poll,
+  PostgresTransport,
+  readWorkerEnv,
+} from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps } from "./helpers/db.ts";
 
 const admin = connect();

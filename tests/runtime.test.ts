@@ -1,18 +1,19 @@
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  drain,
   LeaseLostError,
   PermanentError,
+  PostgresTransport,
+  Registry,
   RetryAfterError,
   ShutdownError,
+  type StepContext,
   StepTimeoutError,
+  SupabaseTransport,
   TransientError,
-} from "../supabase/functions/_shared/errors.ts";
-import { Registry, type StepContext } from "../supabase/functions/_shared/registry.ts";
-import { drain } from "../supabase/functions/_shared/runtime.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/transports/postgres.ts";
-import { SupabaseTransport } from "../supabase/functions/_shared/transports/supabase.ts";
-import type { Transport } from "../supabase/functions/_shared/types.ts";
+  type Transport,
+} from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue } from "./helpers/db.ts";
 
 const admin = connect();

@@ -6,8 +6,9 @@ import { execFileSync } from "node:child_process";
 import { Logger, run } from "graphile-worker";
 import PgBoss from "pg-boss";
 import type postgres from "postgres";
-import { createRegistry } from "../../supabase/functions/_shared/job-types/index.ts";
-import { PostgresTransport } from "../../supabase/functions/_shared/transports/postgres.ts";
+import { createRegistry } from "../../supabase/functions/_shared/examples/index.ts";
+
+import { PostgresTransport } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 import { PG_BOSS_BATCH, POOL_SIZE, until } from "./systems.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -16,9 +16,7 @@ import { promisify } from "node:util";
 import { Logger, run, runMigrations } from "graphile-worker";
 import PgBoss from "pg-boss";
 import type postgres from "postgres";
-import { Registry } from "../../supabase/functions/_shared/registry.ts";
-import { drain } from "../../supabase/functions/_shared/runtime.ts";
-import { PostgresTransport } from "../../supabase/functions/_shared/transports/postgres.ts";
+import { drain, PostgresTransport, Registry } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 
 /** Connections each system may use. graphile-worker's and pg-boss's default pool size. */
 export const POOL_SIZE = 10;

@@ -3,8 +3,8 @@
 //   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
 //   GET  /health                liveness for scripts/stack
 // and pg_net's delivery loop (net-delivery.ts). It also hosts the example job types' outside
-// services (../simulators.ts) on their own port. It writes the API keys and the services' URLs
-// to <stack dir>/gateway.env.
+// services (supabase/functions/_shared/examples/simulators.ts) on their own port. It writes the
+// API keys and the services' URLs to <stack dir>/gateway.env.
 // Production code talks to it exactly as to Supabase: nothing in supabase/ knows it exists.
 import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -14,7 +14,7 @@ import { FunctionHost } from "./functions.ts";
 import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
 import { deliverNetRequests } from "./net-delivery.ts";
 import { callRpc } from "./rpc.ts";
-import { startSimulators } from "../simulators.ts";
+import { startSimulators } from "../../../supabase/functions/_shared/examples/simulators.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const stackDir = process.env.LEASEFLOW_STACK_DIR ?? join(root, ".stack");

@@ -1,7 +1,8 @@
-// The `jobs` Edge Function: the jobs HTTP API (routes in ../_shared/jobs-api/app.ts). Callers
-// send their own JWT (a user's, or the service-role key); the function forwards it to PostgREST.
-import { createRegistry } from "../_shared/job-types/index.ts";
-import { createJobsApp } from "../_shared/jobs-api/app.ts";
+// The `jobs` Edge Function: the jobs HTTP API (routes in ../_shared/leaseflow/jobs-api/app.ts).
+// Callers send their own JWT (a user's, or the service-role key); the function forwards it to
+// PostgREST.
+import { createRegistry } from "../_shared/examples/index.ts";
+import { createJobsApp } from "../_shared/leaseflow/mod.ts";
 
 const env = (name: string) => Deno.env.get(name);
 

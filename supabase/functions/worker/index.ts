@@ -1,9 +1,8 @@
 // The `worker` Edge Function: woken by pg_cron (through pg_net) with
 // `Authorization: Bearer <LEASEFLOW_WORKER_SECRET>`, it drains the queue for one invocation.
-// Everything but the platform wiring lives in ../_shared/edge-worker.ts.
-import { createWorkerHandler } from "../_shared/edge-worker.ts";
-import { createRegistry } from "../_shared/job-types/index.ts";
-import { consoleLogger } from "../_shared/types.ts";
+// Everything but the platform wiring lives in the core (../_shared/leaseflow/edge-worker.ts).
+import { createRegistry } from "../_shared/examples/index.ts";
+import { consoleLogger, createWorkerHandler } from "../_shared/leaseflow/mod.ts";
 
 // Present on Supabase's edge runtime (hosted and `supabase functions serve`), absent in plain Deno.
 const edgeRuntime = (globalThis as { EdgeRuntime?: { waitUntil(work: Promise<unknown>): void } }).EdgeRuntime;

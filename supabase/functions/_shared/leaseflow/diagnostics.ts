@@ -1,8 +1,8 @@
 // leaseflow.sleep: a one-step job that waits payload.ms (0..60 000) and returns it. Operators
 // use it to check the whole path (enqueue → tick → worker → settle) on a real project; the
 // tests and benchmarks use it as a handler of known duration.
-import { PermanentError } from "../errors.ts";
-import type { JobTypeDefinition } from "../registry.ts";
+import { PermanentError } from "./errors.ts";
+import type { JobTypeDefinition } from "./registry.ts";
 
 /** The diagnostic job type. */
 export const sleepJobType: JobTypeDefinition = {

@@ -1,9 +1,9 @@
-// The job types this project's workers run. The Edge Functions (worker, jobs) and the Node worker
-// all build their registry here, so they run and validate the same types.
-import { Registry } from "../registry.ts";
+// The example app's job types (build, campaign_email, notify) next to leaseflow's built-in
+// diagnostic types: the registry this project's workers run. The Edge Functions (worker, jobs)
+// and the Node worker all build it here, so they run and validate the same types.
+import { pipelineJobType, Registry, sleepJobType } from "../leaseflow/mod.ts";
 import { buildJobType } from "./build.ts";
 import { campaignEmailJobType } from "./campaign-email.ts";
-import { pipelineJobType, sleepJobType } from "./diagnostics.ts";
 import { notifyJobType } from "./notify.ts";
 import { Services } from "./services.ts";
 

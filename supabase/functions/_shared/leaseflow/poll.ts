@@ -2,7 +2,7 @@
 // register, drain until idle, back off while the queue is empty (1 s doubling to 30 s, with
 // jitter; back to 1 s as soon as work is found), and on stop finish the steps in flight,
 // release the rest and mark the worker stopped.
-import { drain, type DrainOptions, type DrainSummary } from "./runtime.ts";
+import { drain, type DrainOptions, type DrainSummary } from "./drain.ts";
 import { silentLogger, systemClock } from "./types.ts";
 
 /** Exponential backoff for polling an empty queue. */

@@ -1,15 +1,15 @@
 // Clients for the outside services the example job types call, and how their failures map to
 // the runtime's settlement: 429 → RetryAfterError (the service's Retry-After), 5xx / timeouts /
-// network errors → TransientError, 4xx → PermanentError. Locally the in-repo simulators
-// (scripts/local/simulators.ts) answer; in production point the URLs at real providers that
-// speak the same small contract.
+// network errors → TransientError, 4xx → PermanentError. Locally the simulators in
+// ./simulators.ts answer; in production point the URLs at real providers that speak the same
+// small contract.
 //
 // Messages API:  POST {url}/messages  (Idempotency-Key header) {channel, to, subject?, body}
 //                  → 200 {id, status: "sent", replayed} | 422 {error: {code, message}} | 429 | 5xx
 //                GET  {url}/messages/:id → {id, to, channel, reply}
 //                PUT  {url}/suppressions/:address → 200
 // Sentiment API: POST {url}/analyze {text} → {sentiment: positive|negative|neutral, score}
-import { PermanentError, RetryAfterError, TransientError } from "../errors.ts";
+import { PermanentError, RetryAfterError, TransientError } from "../leaseflow/mod.ts";
 
 /** Where the services are: LEASEFLOW_MESSAGES_API_URL and LEASEFLOW_SENTIMENT_API_URL. */
 export interface ServiceUrls {

@@ -10,7 +10,7 @@
 // steps in flight are released without consuming their attempt.
 import { readWorkerEnv, type WorkerEnv } from "./env.ts";
 import type { Registry } from "./registry.ts";
-import { drain, type DrainSummary } from "./runtime.ts";
+import { drain, type DrainSummary } from "./drain.ts";
 import { PostgresTransport } from "./transports/postgres.ts";
 import { SupabaseTransport } from "./transports/supabase.ts";
 import type { Clock, Logger, Transport } from "./types.ts";

@@ -7,7 +7,7 @@
 // the step id), so a retry, a worker killed after the provider accepted the send, or the same
 // campaign enqueued again all reuse one key, and the provider sends once.
 import { z } from "zod";
-import type { JobTypeDefinition } from "../registry.ts";
+import type { JobTypeDefinition } from "../leaseflow/mod.ts";
 import type { Sentiment, Services } from "./services.ts";
 
 /** A campaign_email job's payload. */

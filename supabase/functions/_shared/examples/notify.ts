@@ -6,8 +6,7 @@
 // Unless the request sets one, the priority comes from the kind: notifications 4, emails 3,
 // reports 2 (a person waits on a push; nobody waits on a nightly report).
 import { z } from "zod";
-import { PermanentError } from "../errors.ts";
-import type { JobTypeDefinition } from "../registry.ts";
+import { type JobTypeDefinition, PermanentError } from "../leaseflow/mod.ts";
 import type { Services } from "./services.ts";
 
 const isoDate = z.iso.date();

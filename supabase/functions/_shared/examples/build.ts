@@ -3,8 +3,7 @@
 // while other chats' builds run alongside. A syntax error is the user's, not the system's: the
 // step fails permanently with esbuild's message, line and column.
 import { z } from "zod";
-import { PermanentError } from "../errors.ts";
-import type { JobTypeDefinition } from "../registry.ts";
+import { type JobTypeDefinition, PermanentError } from "../leaseflow/mod.ts";
 import { bundle } from "./esbuild.ts";
 
 /** A build job's payload. */
