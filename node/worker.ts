@@ -1,18 +1,11 @@
 // `npm run worker`: the long-running Node worker, over postgres.js (SUPABASE_DB_URL) or over the
-// API (LEASEFLOW_TRANSPORT=api, SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY). It runs the same drain loop as the Edge
-// Function, polling with backoff while the queue is empty. SIGTERM or SIGINT: stop claiming,
+// API (LEASEFLOW_TRANSPORT=api, SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY). It runs the same drain
+// loop as the Edge Function, polling with backoff while the queue is empty. SIGTERM or SIGINT: stop claiming,
 // finish the steps in flight, release the rest, exit 0. A second signal: release the steps in
 // flight at once and exit 0.
 import { hostname } from "node:os";
-import {
-  consoleLogger,
-  poll,
-  PostgresTransport,
-  readWorkerEnv,
-  SupabaseTransport,
-} from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
-
+import { connectTransport, consoleLogger, poll, readWorkerEnv } from "../supabase/functions/_shared/leaseflow/mod.ts";
 
 let env;
 try {
@@ -31,10 +24,7 @@ log.info(`leaseflow worker ${workerId} starting`, {
   lease_ms: env.leaseMs,
 });
 
-const transport =
-  env.transport.kind === "postgres"
-    ? PostgresTransport.connect(env.transport.dbUrl, { maxConnections: 4 })
-    : SupabaseTransport.connect(env.transport.supabaseUrl, env.transport.serviceRoleKey);
+const transport = connectTransport(env.transport, { maxConnections: 4 });
 const registry = createRegistry((name) => process.env[name]);
 await registry.publish(transport);
 

@@ -41,7 +41,7 @@ export interface DrainOptions {
   batchSize?: number;
   /** Handlers running at once. (Default: 10) */
   concurrency?: number;
-  /** How often running steps' leases (and the worker's heartbeat) are renewed. (Default: leaseMs / 3) */
+  /** How often running steps' leases are renewed. (Default: leaseMs / 3) */
   heartbeatMs?: number;
   /** Completions arriving within this window share one complete_steps call, as do all that
    * arrive while a write is in flight. (Default: 0, i.e. those of the same event-loop turn) */
@@ -88,6 +88,12 @@ export interface DrainSummary {
   stoppedBy: "idle" | "budget" | "stop" | "abort";
 }
 
+/** How often a lease of `leaseMs` is renewed (and a worker heartbeats) by default: three times per
+ * lease, so one late renewal never lets it lapse. */
+export function defaultHeartbeatMs(leaseMs: number): number {
+  return Math.max(1, Math.floor(leaseMs / 3));
+}
+
 /** Drains the queue once; resolves with a summary when done. */
 export async function drain(options: DrainOptions): Promise<DrainSummary> {
   const {
@@ -109,7 +115,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     clock = systemClock,
     log = silentLogger,
   } = options;
-  const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(leaseMs / 3));
+  const heartbeatMs = options.heartbeatMs ?? defaultHeartbeatMs(leaseMs);
   const types = options.types ?? registry.typeNames();
   const started = clock.now();
   const summary: DrainSummary = {
@@ -136,9 +142,6 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     Promise.race([...[...running.values()].map((entry) => entry.handlerDone), ...settling, whenInterrupted]);
   stopSignal?.addEventListener("abort", onInterrupt, { once: true });
   abortSignal?.addEventListener("abort", onInterrupt, { once: true });
-  const workerHeartbeat = setInterval(() => {
-    transport.heartbeatWorker(workerId).catch((error) => log.warn("Worker heartbeat failed", { error: String(error) }));
-  }, heartbeatMs);
 
   /** Runs a step's handler and settles it; `handlerDone` is called once the handler has finished. */
   async function runStep(step: ClaimedStep, controller: AbortController, handlerDone: () => void): Promise<void> {
@@ -323,7 +326,6 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     abortSignal?.removeEventListener("abort", abortRunning);
     await completions.flush();
   } finally {
-    clearInterval(workerHeartbeat);
     stopSignal?.removeEventListener("abort", onInterrupt);
     abortSignal?.removeEventListener("abort", onInterrupt);
     // Whatever this worker still holds (aborted steps, settles that could not be written) goes

@@ -8,11 +8,11 @@
 // (plain Deno) the drain runs first and the answer carries its summary. beforeunload (the
 // platform is about to kill the instance) aborts every drain in progress: no more claims, the
 // steps in flight are released without consuming their attempt.
+import { defaultHeartbeatMs, drain, type DrainSummary } from "./drain.ts";
 import { readWorkerEnv, type WorkerEnv } from "./env.ts";
 import type { Registry } from "./registry.ts";
-import { drain, type DrainSummary } from "./drain.ts";
-import { PostgresTransport } from "./transports/postgres.ts";
-import { SupabaseTransport } from "./transports/supabase.ts";
+import { runRegistered } from "./registration.ts";
+import { connectTransport } from "./transports/connect.ts";
 import type { Clock, Logger, Transport } from "./types.ts";
 
 /** What the handler needs from the platform it runs on. */
@@ -60,11 +60,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     }
     if (secret.length < 16) problems.push("LEASEFLOW_WORKER_SECRET must be set to a secret of at least 16 characters");
     if (problems.length > 0 || !env) throw new Error(problems.join("\n"));
-    const transport =
-      platform.createTransport?.(env) ??
-      (env.transport.kind === "postgres"
-        ? PostgresTransport.connect(env.transport.dbUrl, { maxConnections: 2 })
-        : SupabaseTransport.connect(env.transport.supabaseUrl, env.transport.serviceRoleKey));
+    const transport = platform.createTransport?.(env) ?? connectTransport(env.transport, { maxConnections: 2 });
     const published = platform.registry.publish(transport);
     // A failed publish is retried by the next request rather than poisoning the instance.
     published.catch(() => {
@@ -76,32 +72,28 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
 
   async function invoke(setup: NonNullable<typeof instance>, invocationId: string, workerId: string, wakeupId: number | undefined): Promise<DrainSummary> {
     await setup.published;
+    const { env, transport } = setup;
     // The wake-up id tells tick() and the kick that this wake-up has been answered.
-    const metadata = { invocation_id: invocationId, budget_ms: setup.env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
-    await setup.transport.registerWorker({ workerId, kind: "edge", metadata });
-    let summary: DrainSummary | undefined;
-    try {
-      summary = await drain({
+    const metadata = { invocation_id: invocationId, budget_ms: env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
+    const registration = { transport, workerId, kind: "edge" as const, metadata, heartbeatMs: defaultHeartbeatMs(env.leaseMs), log };
+    return await runRegistered(registration, async () => {
+      const summary = await drain({
         workerId,
-        transport: setup.transport,
+        transport,
         registry: platform.registry,
-        budgetMs: setup.env.budgetMs,
-        leaseMs: setup.env.leaseMs,
-        batchSize: setup.env.batchSize,
-        concurrency: setup.env.concurrency,
-        lingerMs: setup.env.lingerMs,
-        idleGraceMs: setup.env.idleGraceMs,
+        budgetMs: env.budgetMs,
+        leaseMs: env.leaseMs,
+        batchSize: env.batchSize,
+        concurrency: env.concurrency,
+        lingerMs: env.lingerMs,
+        idleGraceMs: env.idleGraceMs,
         abortSignal: shutdown.signal,
         clock: platform.clock,
         log,
       });
       log.info(`Invocation ${invocationId} done`, { ...summary });
       return summary;
-    } finally {
-      await setup.transport
-        .stopWorker(workerId, summary ? { summary } : { error: "the drain did not finish" })
-        .catch((error) => log.error("Could not mark the invocation stopped", { error: String(error) }));
-    }
+    }, (summary) => ({ summary }));
   }
 
   return async (request: Request): Promise<Response> => {

@@ -2,7 +2,8 @@
 // register, drain until idle, back off while the queue is empty (1 s doubling to 30 s, with
 // jitter; back to 1 s as soon as work is found), and on stop finish the steps in flight,
 // release the rest and mark the worker stopped.
-import { drain, type DrainOptions, type DrainSummary } from "./drain.ts";
+import { defaultHeartbeatMs, drain, type DrainOptions, type DrainSummary } from "./drain.ts";
+import { runRegistered } from "./registration.ts";
 import { silentLogger, systemClock } from "./types.ts";
 
 /** Exponential backoff for polling an empty queue. */
@@ -58,38 +59,35 @@ export async function poll(options: PollOptions): Promise<PollTotals> {
   stopSignal?.addEventListener("abort", onSignal, { once: true });
   abortSignal?.addEventListener("abort", onSignal, { once: true });
 
-  await transport.registerWorker({ workerId, kind: "node", metadata: options.metadata ?? {} });
-  try {
-    while (!stopped()) {
-      let summary: DrainSummary;
-      try {
-        summary = await drain(options);
-      } catch (error) {
-        // One failed drain (the database restarting, say) must not end the worker.
-        log.error("Drain failed; retrying after a pause", { error: String(error) });
-        await clock.sleep(backoff.next(), wake.signal);
-        continue;
-      }
-      totals.drains++;
-      for (const key of ["claimed", "completed", "retried", "failed", "released", "lost"] as const) totals[key] += summary[key];
-      if (stopped()) break;
-      if (summary.claimed > 0) {
-        backoff.reset();
-        continue;
-      }
-      const waitMs = backoff.next();
-      log.info(`No work available. Backing off for ${waitMs}ms...`);
-      await clock.sleep(waitMs, wake.signal);
-    }
-  } finally {
-    stopSignal?.removeEventListener("abort", onSignal);
-    abortSignal?.removeEventListener("abort", onSignal);
-    totals.durationMs = clock.now() - started;
+  const heartbeatMs = options.heartbeatMs ?? defaultHeartbeatMs(options.leaseMs ?? 30_000);
+  return await runRegistered({ transport, workerId, kind: "node", metadata: options.metadata ?? {}, heartbeatMs, log }, async () => {
     try {
-      await transport.stopWorker(workerId, { totals });
-    } catch (error) {
-      log.error("Could not mark the worker stopped", { error: String(error) });
+      while (!stopped()) {
+        let summary: DrainSummary;
+        try {
+          summary = await drain(options);
+        } catch (error) {
+          // One failed drain (the database restarting, say) must not end the worker.
+          log.error("Drain failed; retrying after a pause", { error: String(error) });
+          await clock.sleep(backoff.next(), wake.signal);
+          continue;
+        }
+        totals.drains++;
+        for (const key of ["claimed", "completed", "retried", "failed", "released", "lost"] as const) totals[key] += summary[key];
+        if (stopped()) break;
+        if (summary.claimed > 0) {
+          backoff.reset();
+          continue;
+        }
+        const waitMs = backoff.next();
+        log.info(`No work available. Backing off for ${waitMs}ms...`);
+        await clock.sleep(waitMs, wake.signal);
+      }
+    } finally {
+      stopSignal?.removeEventListener("abort", onSignal);
+      abortSignal?.removeEventListener("abort", onSignal);
+      totals.durationMs = clock.now() - started;
     }
-  }
-  return totals;
+    return totals;
+  }, (result) => ({ totals: result }));
 }

@@ -47,7 +47,11 @@ export interface StepResult {
   output: unknown;
 }
 
-/** Step groups and options as define_job_type takes them (camelCase; the transport maps them). */
+/** A job type's steps as define_job_type takes them: names in order; a nested array is a group
+ * whose steps run in parallel. */
+export type StepGroups = (string | string[])[];
+
+/** A job type's options as define_job_type takes them (camelCase; the transport maps them). */
 export interface JobTypeOptions {
   /** Attempts per step, 1..100. (Default: 3) */
   maxAttempts?: number;
@@ -63,31 +67,90 @@ export interface JobTypeOptions {
   rateLimit?: { max: number; perMs: number };
 }
 
+/** claim_steps' arguments. */
+export interface ClaimStepsParams {
+  /** The claiming worker; every later settle of these steps is guarded by it. */
+  workerId: string;
+  /** The lease each claimed step gets. */
+  leaseMs: number;
+  /** At most this many steps, 1..1000. */
+  limit: number;
+  /** Only steps of these job types. (Default: every type) */
+  types?: string[];
+}
+
+/** complete_steps' arguments. */
+export interface CompleteStepsParams {
+  /** The worker that holds the steps. */
+  workerId: string;
+  /** One output per completed step. */
+  results: StepResult[];
+}
+
+/** fail_step's arguments. */
+export interface FailStepParams {
+  /** The failed step. */
+  stepId: string;
+  /** The worker that holds it. */
+  workerId: string;
+  /** What went wrong, recorded with the attempt. */
+  error: StepErrorRecord;
+  /** Retry after exactly this long instead of the type's backoff (a rate limit's Retry-After). */
+  retryInMs?: number;
+  /** Fail the step and its job now, whatever attempts remain. */
+  permanent: boolean;
+}
+
+/** What fail_step did: scheduled a retry, failed the step for good, or nothing (the lease was lost). */
+export type FailOutcome = "retried" | "failed" | "lost";
+
+/** extend_lease's arguments. */
+export interface ExtendLeaseParams {
+  /** The running step. */
+  stepId: string;
+  /** The worker that holds it. */
+  workerId: string;
+  /** The new lease, counted from now. */
+  leaseMs: number;
+}
+
+/** release_steps' arguments. */
+export interface ReleaseStepsParams {
+  /** The worker whose steps go back. */
+  workerId: string;
+  /** Only these of its steps. (Default: all it holds) */
+  stepIds?: string[];
+}
+
+/** register_worker's arguments. */
+export interface RegisterWorkerParams {
+  /** The worker's id, unique per process or invocation. */
+  workerId: string;
+  /** "edge" (one Edge Function invocation) or "node" (a long-running process). */
+  kind: "edge" | "node";
+  /** Facts the worker reports about itself (host, budget, the wake-up that started it). (Default: {}) */
+  metadata?: Record<string, unknown>;
+}
+
 /** The driver: one method per SQL function the runtime calls. Implementations: postgres.js, supabase-js. */
 export interface Transport {
   /** define_job_type: publishes a job type's steps and options. */
-  defineJobType(type: string, steps: (string | string[])[], options: JobTypeOptions): Promise<void>;
-  /** claim_steps: claims up to `limit` steps of `types` (all types when omitted) under a lease. */
-  claimSteps(params: { workerId: string; leaseMs: number; limit: number; types?: string[] }): Promise<ClaimedStep[]>;
+  defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void>;
+  /** claim_steps: claims up to `limit` steps under a lease. */
+  claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]>;
   /** complete_steps: completes the held steps; returns the ids it completed (a lost lease is left out). */
-  completeSteps(params: { workerId: string; results: StepResult[] }): Promise<string[]>;
-  /** fail_step: retry later (after retryInMs, or the type's backoff) or fail for good; "lost" when the lease was. */
-  failStep(params: {
-    stepId: string;
-    workerId: string;
-    error: StepErrorRecord;
-    retryInMs?: number;
-    permanent: boolean;
-  }): Promise<"retried" | "failed" | "lost">;
+  completeSteps(params: CompleteStepsParams): Promise<string[]>;
+  /** fail_step: retry later (after retryInMs, or the type's backoff) or fail for good. */
+  failStep(params: FailStepParams): Promise<FailOutcome>;
   /** extend_lease: false when the worker no longer holds the step. */
-  extendLease(params: { stepId: string; workerId: string; leaseMs: number }): Promise<boolean>;
+  extendLease(params: ExtendLeaseParams): Promise<boolean>;
   /** release_steps: gives steps back without consuming their attempt; returns how many. */
-  releaseSteps(params: { workerId: string; stepIds?: string[] }): Promise<number>;
+  releaseSteps(params: ReleaseStepsParams): Promise<number>;
   /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable; null when none waits. */
   nextClaimableAt(types?: string[]): Promise<Date | null>;
-  /** register_worker. */
-  registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void>;
-  /** heartbeat_worker. */
+  /** register_worker: records the worker as alive. */
+  registerWorker(params: RegisterWorkerParams): Promise<void>;
+  /** heartbeat_worker: records that the worker is still alive. */
   heartbeatWorker(workerId: string): Promise<void>;
   /** stop_worker, merging `metadata` (e.g. the drain summary) into the worker's. */
   stopWorker(workerId: string, metadata?: Record<string, unknown>): Promise<void>;

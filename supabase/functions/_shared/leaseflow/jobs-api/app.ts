@@ -12,13 +12,14 @@
 //   GET    /stats               totals, processing time, throughput, success rate, retries
 //
 // Every answer is {ok: true, data} or {ok: false, error: {code, message, details?}}.
-import { PostgrestClient } from "@supabase/postgrest-js";
+import type { PostgrestClient } from "@supabase/postgrest-js";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import type { Registry } from "../registry.ts";
+import { callRpc, restClient, RpcError } from "../transports/rpc.ts";
 import {
   cancelBody,
   enqueueMany,
@@ -88,9 +89,16 @@ type Env = { Variables: { db: PostgrestClient } };
 
 /** Calls one SQL function; a PostgREST error becomes an ApiError with PostgREST's status. */
 async function rpc<T>(db: PostgrestClient, fn: string, args: Record<string, unknown>): Promise<T> {
-  const { data, error, status } = await db.rpc(fn, args);
-  if (!error) return data as T;
-  const httpStatus = status >= 400 ? status : 500;
+  try {
+    return await callRpc<T>(db, fn, args);
+  } catch (error) {
+    throw error instanceof RpcError ? apiErrorOf(error) : error;
+  }
+}
+
+/** The API's answer to a failed RPC: PostgREST's status (500 when none), with Retry-After on a 429. */
+function apiErrorOf(error: RpcError): ApiError {
+  const httpStatus = error.status >= 400 ? error.status : 500;
   if (httpStatus === 429) {
     let retryAfterMs = 1_000;
     try {
@@ -98,10 +106,10 @@ async function rpc<T>(db: PostgrestClient, fn: string, args: Record<string, unkn
     } catch {
       // No detail: the default wait.
     }
-    throw new ApiError(429, "rate_limited", error.message, { retryAfterMs }, { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) });
+    return new ApiError(429, "rate_limited", error.reason, { retryAfterMs }, { "Retry-After": String(Math.ceil(retryAfterMs / 1000)) });
   }
-  throw new ApiError(httpStatus, CODE_FOR_STATUS[httpStatus] ?? (httpStatus >= 500 ? "internal" : "invalid_request"), error.message,
-    error.details || error.hint ? { details: error.details || undefined, hint: error.hint || undefined } : undefined);
+  return new ApiError(httpStatus, CODE_FOR_STATUS[httpStatus] ?? (httpStatus >= 500 ? "internal" : "invalid_request"), error.reason,
+    error.details || error.hint ? { details: error.details, hint: error.hint } : undefined);
 }
 
 function validationError(issues: Issue[]): ApiError {
@@ -135,7 +143,6 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   const missing = [!options.supabaseUrl && "SUPABASE_URL", !options.anonKey && "SUPABASE_ANON_KEY"].filter(Boolean);
   if (missing.length > 0) throw new Error(`jobs API: ${missing.join(" and ")} must be set`);
   const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000 } = options;
-  const restUrl = `${options.supabaseUrl.replace(/\/+$/, "")}/rest/v1`;
 
   /** Checks a type and each payload against its schema; returns the parsed payloads. */
   function checkPayloads(type: string, payloads: Record<string, unknown>[], prefix: (index: number) => (string | number)[]) {
@@ -177,7 +184,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     if (!authorization || !/^Bearer \S+$/i.test(authorization)) {
       throw new ApiError(401, "unauthorized", "a JWT is required: send Authorization: Bearer <token>");
     }
-    c.set("db", new PostgrestClient(restUrl, { headers: { apikey: options.anonKey, Authorization: authorization } }));
+    c.set("db", restClient(options.supabaseUrl, options.anonKey, authorization));
     await next();
   });
 

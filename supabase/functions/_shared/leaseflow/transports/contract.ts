@@ -1,6 +1,6 @@
 // The SQL contract's shapes, shared by every transport: claim_steps rows in, define_job_type
 // options out. Rows are snake_case as Postgres (or PostgREST's JSON) gives them.
-import type { ClaimedStep, JobTypeOptions } from "../types.ts";
+import type { ClaimedStep, FailOutcome, JobTypeOptions } from "../types.ts";
 
 /** One claim_steps row as it arrives (timestamps may be Date or ISO text, bigints text or number). */
 export interface ClaimStepsRow {
@@ -59,7 +59,7 @@ export function toSqlOptions(options: JobTypeOptions): Record<string, unknown> {
 }
 
 /** What fail_step's returned row (or its absence) means for the worker. */
-export function settledAs(status: string | undefined): "retried" | "failed" | "lost" {
+export function settledAs(status: string | undefined): FailOutcome {
   if (status === "pending") return "retried";
   if (status === "failed") return "failed";
   return "lost";

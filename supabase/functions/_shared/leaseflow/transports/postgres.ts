@@ -2,7 +2,19 @@
 // transaction pooler (port 6543), which is why statements are not prepared. Each method is one
 // round trip to one SQL function.
 import postgres from "postgres";
-import type { ClaimedStep, JobTypeOptions, StepErrorRecord, StepResult, Transport } from "../types.ts";
+import type {
+  ClaimedStep,
+  ClaimStepsParams,
+  CompleteStepsParams,
+  ExtendLeaseParams,
+  FailOutcome,
+  FailStepParams,
+  JobTypeOptions,
+  RegisterWorkerParams,
+  ReleaseStepsParams,
+  StepGroups,
+  Transport,
+} from "../types.ts";
 import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlOptions } from "./contract.ts";
 
 /** Connection settings for {@link PostgresTransport.connect}. */
@@ -25,12 +37,12 @@ export class PostgresTransport implements Transport {
     return new PostgresTransport(sql, true);
   }
 
-  async defineJobType(type: string, steps: (string | string[])[], options: JobTypeOptions): Promise<void> {
+  async defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void> {
     await this.sql`
       select public.define_job_type(${type}, ${this.sql.json(steps)}, ${this.sql.json(toSqlOptions(options) as postgres.JSONValue)})`;
   }
 
-  async claimSteps(params: { workerId: string; leaseMs: number; limit: number; types?: string[] }): Promise<ClaimedStep[]> {
+  async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const rows = await this.sql<ClaimStepsRow[]>`
       select step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms,
              payload, previous_outputs
@@ -39,20 +51,14 @@ export class PostgresTransport implements Transport {
     return rows.map(toClaimedStep);
   }
 
-  async completeSteps(params: { workerId: string; results: StepResult[] }): Promise<string[]> {
+  async completeSteps(params: CompleteStepsParams): Promise<string[]> {
     const results = params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null }));
     const rows = await this.sql<{ id: string }[]>`
       select id from public.complete_steps(${params.workerId}, ${this.sql.json(results as postgres.JSONValue)})`;
     return rows.map((row) => row.id);
   }
 
-  async failStep(params: {
-    stepId: string;
-    workerId: string;
-    error: StepErrorRecord;
-    retryInMs?: number;
-    permanent: boolean;
-  }): Promise<"retried" | "failed" | "lost"> {
+  async failStep(params: FailStepParams): Promise<FailOutcome> {
     const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
     const [row] = await this.sql<{ status: string }[]>`
       select status from public.fail_step(${params.stepId}, ${params.workerId},
@@ -61,13 +67,13 @@ export class PostgresTransport implements Transport {
     return settledAs(row?.status);
   }
 
-  async extendLease(params: { stepId: string; workerId: string; leaseMs: number }): Promise<boolean> {
+  async extendLease(params: ExtendLeaseParams): Promise<boolean> {
     const rows = await this.sql`
       select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`;
     return rows.length > 0;
   }
 
-  async releaseSteps(params: { workerId: string; stepIds?: string[] }): Promise<number> {
+  async releaseSteps(params: ReleaseStepsParams): Promise<number> {
     const rows = await this.sql`
       select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`;
     return rows.length;
@@ -78,7 +84,7 @@ export class PostgresTransport implements Transport {
     return row?.at ?? null;
   }
 
-  async registerWorker(params: { workerId: string; kind: "edge" | "node"; metadata?: Record<string, unknown> }): Promise<void> {
+  async registerWorker(params: RegisterWorkerParams): Promise<void> {
     await this.sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},
                                            ${this.sql.json((params.metadata ?? {}) as postgres.JSONValue)})`;
