@@ -42,19 +42,19 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-const totals = await poll({
+const summary = await poll({
   workerId,
   transport,
   registry,
   leaseMs: env.leaseMs,
   batchSize: env.batchSize,
   concurrency: env.concurrency,
-  lingerMs: env.lingerMs,
+  idle: { lingerMs: env.lingerMs },
   stopSignal: stop.signal,
   abortSignal: abort.signal,
   log,
   metadata: { host: hostname(), pid: process.pid },
 });
-log.info(`leaseflow worker ${workerId} stopped`, totals);
+log.info(`leaseflow worker ${workerId} stopped`, { ...summary });
 await transport.close();
 process.exit(0);

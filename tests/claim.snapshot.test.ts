@@ -35,7 +35,7 @@ it("every later step sees the outputs of the steps before it, under concurrent c
   await admin`select public.enqueue_jobs('snap.chain', (select jsonb_agg(jsonb_build_object('n', g)) from generate_series(1, 600) g))`;
 
   const summaries = await Promise.all(transports.map((transport, i) =>
-    drain({ workerId: `snap-${i}`, transport, registry, batchSize: 5, concurrency: 5, settleDelayMs: 0, lingerMs: 0 })));
+    drain({ workerId: `snap-${i}`, transport, registry, batchSize: 5, concurrency: 5, settleDelayMs: 0, idle: { lingerMs: 0 } })));
 
   const failed = await admin`select error ->> 'message' as message from public.jobs where type = 'snap.chain' and status <> 'completed'`;
   expect(failed).toEqual([]);

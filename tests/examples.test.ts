@@ -43,7 +43,7 @@ describe("build", () => {
       { chatId: "d", messageId: "2", code: "export const odd = (x: unknown) => typeof x == 'strng';" },
       { chatId: "e", messageId: "3", code: "export function f() {\n  return (1 +;\n}" },
     ], { group_keys: ["c", "d", "e"] });
-    const summary = await drain({ workerId: "ex-build", transport, registry, lingerMs: 0 });
+    const summary = await drain({ workerId: "ex-build", transport, registry, idle: { lingerMs: 0 } });
     expect(summary).toMatchObject({ completed: 2, failed: 1, retried: 0 });
     const jobs = await admin`select id, status, result, error from public.jobs`;
     const byId = Object.fromEntries(jobs.map((job) => [job.id, job]));
@@ -56,7 +56,7 @@ describe("build", () => {
   it("runs one chat's builds one at a time in order while two chats interleave", async () => {
     const payloads = Array.from({ length: 12 }, (_, i) => ({ chatId: i % 2 ? "chat-b" : "chat-a", messageId: String(i), code: `export const v${i} = ${i};` }));
     await enqueueJobs("build", payloads, { group_keys: payloads.map((p) => p.chatId) });
-    await drain({ workerId: "ex-order", transport, registry, concurrency: 6, batchSize: 6, lingerMs: 0 });
+    await drain({ workerId: "ex-order", transport, registry, concurrency: 6, batchSize: 6, idle: { lingerMs: 0 } });
     const rows = await admin<{ group_key: string; message: string; started_at: Date; finished_at: Date }[]>`
       select group_key, payload ->> 'messageId' as message, started_at, finished_at from public.jobs where status = 'completed' order by enqueue_order`;
     expect(rows).toHaveLength(12);

@@ -161,7 +161,7 @@ describe("authorization", () => {
 describe("reading, cancelling, retrying", () => {
   it("GET /jobs/:id shows steps with attempts; 400 for a malformed id, 404 for an unknown one", async () => {
     const { body } = await call("POST", "/jobs", { body: { type: "build", payload: build("chat-1", "m1", "export const = ;") } });
-    await drain({ workerId: "api-test", transport, registry: createRegistry(), lingerMs: 0 });
+    await drain({ workerId: "api-test", transport, registry: createRegistry(), idle: { lingerMs: 0 } });
     const job = await call("GET", `/jobs/${body.data.id}`);
     expect(job.status).toBe(200);
     expect(job.body.data).toMatchObject({ id: body.data.id, status: "failed", completedAt: null, queuePosition: null });
@@ -187,7 +187,7 @@ describe("reading, cancelling, retrying", () => {
     const retried = await call("POST", `/jobs/${id}/retry`);
     expect(retried.status).toBe(200);
     expect(retried.body.data.status).toBe("running");
-    await drain({ workerId: "api-test", transport, registry: createRegistry(), lingerMs: 0 });
+    await drain({ workerId: "api-test", transport, registry: createRegistry(), idle: { lingerMs: 0 } });
     expect((await call("GET", `/jobs/${id}`)).body.data).toMatchObject({ status: "completed", result: { outputBytes: expect.any(Number) } });
   });
 
@@ -214,7 +214,7 @@ describe("reading, cancelling, retrying", () => {
     const before = await call("GET", "/groups/chat-9");
     expect(before.body.data.running.map((j: any) => j.payload.messageId)).toEqual(["m1"]);
     expect(before.body.data.pending.map((j: any) => j.payload.messageId)).toEqual(["m2", "m3"]);
-    await drain({ workerId: "api-test", transport, registry: createRegistry(), lingerMs: 0 });
+    await drain({ workerId: "api-test", transport, registry: createRegistry(), idle: { lingerMs: 0 } });
     const after = await call("GET", "/groups/chat-9");
     expect(after.body.data).toMatchObject({ groupKey: "chat-9", pending: [], running: [] });
     expect(after.body.data.completed.map((j: any) => j.payload.messageId)).toEqual(["m1", "m3"]);
@@ -261,7 +261,7 @@ describe("GET /jobs/:id/events", () => {
       return events;
     })();
     await new Promise((r) => setTimeout(r, 300));
-    await drain({ workerId: "api-sse", transport, registry: flaky, lingerMs: 5_000 });
+    await drain({ workerId: "api-sse", transport, registry: flaky, idle: { lingerMs: 5_000 } });
     const events = await reading;
     expect(events.map((e) => e.event === "status" ? `${e.data.stepName ?? "job"}:${e.data.status}` : e.event)).toEqual([
       "job:pending", "job:running", "one:running", "one:retried", "one:running", "one:completed", "two:running", "two:completed", "job:completed", "end",

@@ -56,20 +56,20 @@ describe("poll", () => {
     };
     const log: Logger = { info: (message) => lines.push(message), warn: () => {}, error: () => {} };
 
-    const totals = await poll({
+    const summary = await poll({
       workerId: "poll-backoff",
       transport,
       registry: createRegistry(),
       clock,
       log,
       stopSignal: stop.signal,
-      idleBackoff: new IdleBackoff(1_000, 30_000, 0, Math.random),
+      idle: { jitter: 0 },
     });
 
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 1_000, 2_000]);
     expect(lines).toContain("No work available. Backing off for 8000ms...");
-    expect(totals).toMatchObject({ claimed: 1, completed: 1 });
-    const [worker] = await admin`select kind, stopped_at is not null as stopped, metadata -> 'totals' ->> 'completed' as completed from public.workers`;
+    expect(summary).toMatchObject({ claimed: 1, completed: 1, stoppedBy: "stop" });
+    const [worker] = await admin`select kind, stopped_at is not null as stopped, metadata -> 'summary' ->> 'completed' as completed from public.workers`;
     expect(worker).toEqual({ kind: "node", stopped: true, completed: "1" });
   });
 });

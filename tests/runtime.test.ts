@@ -170,7 +170,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await enqueue("rt.errors", [{ mode: "transient" }, { mode: "retry_after" }, { mode: "permanent" }, { mode: "string" }, { mode: "other" }]);
     const before = Date.now();
 
-    const summary = await drain({ workerId: "rt-errors", transport, registry, lingerMs: 0 });
+    const summary = await drain({ workerId: "rt-errors", transport, registry, idle: { lingerMs: 0 } });
 
     expect(summary).toMatchObject({ claimed: 5, completed: 0, retried: 4, failed: 1, stoppedBy: "idle" });
     const [transient, retryAfter, permanent, plain, other] = await stepRows("rt.errors");
@@ -186,7 +186,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(job?.status).toBe("failed");
   });
 
-  it("waits for a retry due within lingerMs instead of stopping, and runs it", async () => {
+  it("waits for a retry due within idle.lingerMs instead of stopping, and runs it", async () => {
     const attempts: number[] = [];
     const registry = new Registry().define({
       type: "rt.linger",
@@ -202,23 +202,23 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await registry.publish(transport);
     await enqueue("rt.linger", [{}]);
 
-    const lingering = await drain({ workerId: "rt-linger", transport, registry, lingerMs: 5_000 });
+    const lingering = await drain({ workerId: "rt-linger", transport, registry, idle: { lingerMs: 5_000 } });
     expect(lingering).toMatchObject({ claimed: 2, retried: 1, completed: 1, stoppedBy: "idle" });
     expect(attempts).toEqual([1, 2]);
 
     await enqueue("rt.linger", [{}]);
     attempts.length = 0;
-    const short = await drain({ workerId: "rt-linger", transport, registry, lingerMs: 500 });
+    const short = await drain({ workerId: "rt-linger", transport, registry, idle: { lingerMs: 500 } });
     expect(short).toMatchObject({ claimed: 1, retried: 1, completed: 0, stoppedBy: "idle" });
     expect(attempts).toEqual([1]);
   });
 
-  it("keeps polling for idleGraceMs when the queue is empty, and serves a job enqueued meanwhile", async () => {
+  it("keeps polling for idle.graceMs when the queue is empty, and serves a job enqueued meanwhile", async () => {
     const registry = new Registry().define({ type: "rt.grace", steps: ["go"], handlers: { go: () => "ok" } });
     await registry.publish(transport);
     const started = Date.now();
     setTimeout(() => void enqueue("rt.grace", [{}]), 400);
-    const summary = await drain({ workerId: "rt-grace", transport, registry, idleGraceMs: 1_500, idlePollMs: 100, lingerMs: 0 });
+    const summary = await drain({ workerId: "rt-grace", transport, registry, idle: { graceMs: 1_500, pollMs: 100, lingerMs: 0 } });
     expect(summary).toMatchObject({ claimed: 1, completed: 1, stoppedBy: "idle" });
     // It stopped a full grace after the job, not after the first empty poll.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_800);
@@ -245,7 +245,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await registry.publish(transport);
     await enqueue("rt.timeout", [{ ignoresSignal: false }, { ignoresSignal: true }]);
 
-    const summary = await drain({ workerId: "rt-timeout", transport, registry, lingerMs: 0 });
+    const summary = await drain({ workerId: "rt-timeout", transport, registry, idle: { lingerMs: 0 } });
 
     expect(summary).toMatchObject({ claimed: 2, retried: 2, stoppedBy: "idle" });
     expect(reasons).toHaveLength(1);

@@ -73,7 +73,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string): QueueSystem {
     async drain(count, concurrency) {
       await this.enqueue(count);
       const started = performance.now();
-      const summary = await drain({ workerId: "bench", transport, registry, concurrency, batchSize: BATCH, lingerMs: 0 });
+      const summary = await drain({ workerId: "bench", transport, registry, concurrency, batchSize: BATCH, idle: { lingerMs: 0 } });
       const ms = performance.now() - started;
       if (summary.completed !== count) throw new Error(`leaseflow drained ${summary.completed} of ${count}`);
       return ms;

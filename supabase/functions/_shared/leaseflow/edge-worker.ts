@@ -85,8 +85,9 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         leaseMs: env.leaseMs,
         batchSize: env.batchSize,
         concurrency: env.concurrency,
-        lingerMs: env.lingerMs,
-        idleGraceMs: env.idleGraceMs,
+        // Polling every 100 ms through the idle grace, a trickle of jobs is served by a running
+        // invocation instead of one wake-up each.
+        idle: { lingerMs: env.lingerMs, graceMs: env.idleGraceMs, pollMs: 100 },
         abortSignal: shutdown.signal,
         clock: platform.clock,
         log,

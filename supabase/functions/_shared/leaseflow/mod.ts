@@ -8,6 +8,7 @@ export * from "./registry.ts";
 export * from "./diagnostics.ts";
 export * from "./env.ts";
 export * from "./drain.ts";
+export * from "./idle.ts";
 export * from "./poll.ts";
 export * from "./registration.ts";
 export * from "./edge-worker.ts";
