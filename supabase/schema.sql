@@ -204,6 +204,7 @@ CREATE TABLE public.job_steps (
     status text DEFAULT 'pending'::text NOT NULL,
     locked_by text,
     lease_expires_at timestamp with time zone,
+    completed_by text,
     attempt integer DEFAULT 0 NOT NULL,
     max_attempts integer DEFAULT 3 NOT NULL,
     priority smallint DEFAULT 3 NOT NULL,
@@ -219,7 +220,7 @@ CREATE TABLE public.job_steps (
     CONSTRAINT job_steps_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT job_steps_max_attempts_check CHECK ((max_attempts >= 1)),
     CONSTRAINT job_steps_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
-    CONSTRAINT job_steps_running_has_lease_check CHECK (((status <> 'running'::text) OR ((locked_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
+    CONSTRAINT job_steps_running_has_lease_check CHECK (((status = 'running'::text) = ((locked_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
     CONSTRAINT job_steps_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
 );
 
@@ -260,59 +261,6 @@ COMMENT ON COLUMN public.job_steps.error IS 'The last error of this step ({code,
 
 
 --
--- Name: _claim_steps(text, interval, integer, text[]); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) RETURNS SETOF public.job_steps
-    LANGUAGE plpgsql ROWS 10
-    SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
-    SET enable_sort TO 'off'
-    AS $$
-begin
-  perform public._expire_leases();
-  perform public._start_due_jobs(greatest(p_limit, 100));
-
-  -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
-  -- over, never waited for) and updated before the statement ends, so two callers can never
-  -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
-  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
-  -- until their group may run (_create_next_steps).
-  return query
-  with next_steps as (
-    select s.id
-      from public.job_steps s
-      join public.jobs j on j.id = s.job_id
-     where s.status = 'pending'
-       and s.attempt < s.max_attempts
-       and s.run_at <= now()
-       and j.status = 'running'
-       and (p_types is null or j.type = any (p_types))
-       and not exists (select 1
-                         from public.job_steps earlier
-                        where earlier.job_id = s.job_id
-                          and earlier.seq < s.seq
-                          and earlier.status <> 'completed')
-     order by s.priority desc, s.run_at, s.created_at, s.step_order
-     limit p_limit
-       for update of s skip locked
-  )
-  update public.job_steps s
-     set status = 'running',
-         locked_by = p_worker_id,
-         lease_expires_at = now() + p_lease_duration,
-         attempt = s.attempt + 1,
-         started_at = now(),
-         updated_at = now()
-   -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-   -- became a hash join over all of job_steps under the generic plan (5.6 ms).
-   where s.id = any (array(select next_steps.id from next_steps))
-  returning s.*;
-end;
-$$;
-
-
---
 -- Name: _complete_steps(text, uuid[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -320,68 +268,90 @@ CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_ou
     LANGUAGE plpgsql
     SET search_path TO ''
     SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET jit TO 'off'
     AS $$
 declare
+  v_jobs uuid[];
+  v_keyed boolean;
   v_lane record;
   v_done public.job_steps[];
-  v_finished record;
+  v_next_group uuid[];
+  v_finished_lanes jsonb;
 begin
+  select array_agg(distinct j.id), bool_or(j.group_key is not null)
+    into v_jobs, v_keyed
+    from public.job_steps s
+    join public.jobs j on j.id = s.job_id
+   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
+  if v_jobs is null then
+    return;
+  end if;
   -- Lock order: lanes, then jobs (by id), then steps. Locking the job also serialises two
   -- parallel steps finishing at once, so the second sees the first and closes the job.
-  for v_lane in
-    select distinct j.tenant_id, j.group_key
-      from public.job_steps s
-      join public.jobs j on j.id = s.job_id
-     where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
-       and j.group_key is not null
-     order by 1, 2
-  loop
-    perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
-  end loop;
-  perform 1
-     from public.jobs j
-    where j.id in (select s.job_id from public.job_steps s
-                    where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id)
-    order by j.id
-      for update of j;
+  if v_keyed then
+    for v_lane in
+      select distinct j.tenant_id, j.group_key from public.jobs j
+       where j.id = any (v_jobs) and j.group_key is not null
+       order by 1, 2
+    loop
+      perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
+    end loop;
+  end if;
+  perform 1 from public.jobs j where j.id = any (v_jobs) order by j.id for update;
 
-  with results as (
-    select r.step_id, r.output from unnest(p_step_ids, p_outputs) as r(step_id, output)
-  ), done as (
+  -- The completed step is the record of its successful attempt (job_timeline reads it).
+  with done as (
     update public.job_steps s
        set status = 'completed', output = r.output, locked_by = null, lease_expires_at = null,
-           finished_at = now(), updated_at = now()
-      from results r
+           completed_by = p_worker_id, finished_at = now(), updated_at = now()
+      from unnest(p_step_ids, p_outputs) as r(step_id, output)
      where s.id = r.step_id and s.status = 'running' and s.locked_by = p_worker_id
     returning s.*
-  ), recorded as (
-    insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)
-    select d.id, d.job_id, d.attempt, p_worker_id, d.started_at, 'completed' from done d
   )
   select coalesce(array_agg(d::public.job_steps), '{}'::public.job_steps[]) into v_done from done d;
-
   if cardinality(v_done) = 0 then
     return;
   end if;
 
-  -- Jobs whose current group is done get their next group's steps; a job with no unfinished
-  -- step left after that has run its last group.
-  perform public._create_next_steps(array(select distinct d.job_id from unnest(v_done) d));
-
-  for v_finished in
+  -- A later statement, so it sees this batch's completions: each touched job with no unfinished
+  -- step left has finished a group. Jobs made by hand (no type) have all their steps from the
+  -- start, so theirs was the last one.
+  with group_done as (
+    select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output,
+           jsonb_array_length(t.steps) as groups, jsonb_array_length(t.steps -> max(d.seq)) as group_size
+      from unnest(v_done) d
+      join public.jobs j on j.id = d.job_id
+      left join public.job_types t on t.type = j.type
+     where j.status = 'running'
+       and not exists (select 1 from public.job_steps o where o.job_id = d.job_id and o.status <> 'completed')
+     group by d.job_id, t.steps
+  ), finished as (
     update public.jobs j
        set status = 'completed', finished_at = now(), updated_at = now(),
-           result = (select case when count(*) = 1 then (array_agg(x.output))[1]
-                                 else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
-                       from public.job_steps x
-                      where x.job_id = j.id
-                        and x.seq = (select max(y.seq) from public.job_steps y where y.job_id = j.id))
-     where j.id in (select d.job_id from unnest(v_done) d)
-       and j.status = 'running'
-       and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
+           -- The last group's output: the step's own when the group has one step (read from this
+           -- batch, no lookup), an object by step name when it ran in parallel.
+           result = case when g.group_size = 1 and g.completed_now = 1 then g.output
+                         else (select case when count(*) = 1 then (array_agg(x.output))[1]
+                                           else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
+                                 from public.job_steps x
+                                where x.job_id = j.id and x.seq = g.seq) end
+      from group_done g
+     where j.id = g.job_id and (g.groups is null or g.seq + 1 >= g.groups)
     returning j.tenant_id, j.group_key
-  loop
-    perform public._advance_lane(v_finished.tenant_id, v_finished.group_key);
+  )
+  select array(select g.job_id from group_done g where g.seq + 1 < g.groups),
+         (select jsonb_agg(distinct jsonb_build_array(f.tenant_id, f.group_key)) from finished f where f.group_key is not null)
+    into v_next_group, v_finished_lanes;
+
+  if cardinality(v_next_group) > 0 then
+    perform public._create_next_steps(v_next_group);
+  end if;
+  -- A finished keyed job frees its lane (held since the start, in lock order).
+  for v_lane in select (l ->> 0)::uuid as tenant_id, l ->> 1 as group_key from jsonb_array_elements(v_finished_lanes) l loop
+    perform public._advance_lane(v_lane.tenant_id, v_lane.group_key);
   end loop;
 
   return query select * from unnest(v_done);
@@ -765,6 +735,61 @@ begin
   perform public._cancel_unfinished_steps(p_job_id,
     jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
   perform public._advance_lane(v_job.tenant_id, v_job.group_key);
+end;
+$$;
+
+
+--
+-- Name: _fail_step(uuid, text, jsonb, interval, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) RETURNS public.job_steps
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_job record;
+  v_step public.job_steps;
+  v_final boolean;
+begin
+  select j.id, j.type, j.tenant_id, j.group_key into v_job
+    from public.job_steps s join public.jobs j on j.id = s.job_id
+   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id;
+  if not found then
+    return null;
+  end if;
+  perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
+
+  select * into v_step
+    from public.job_steps s
+   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id
+     for update;
+  if not found then
+    return null;
+  end if;
+  v_final := p_permanent or v_step.attempt >= v_step.max_attempts;
+
+  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+  values (v_step.id, v_step.job_id, v_step.attempt, p_worker_id, v_step.started_at,
+          case when v_final then 'failed' else 'retried' end, p_error);
+
+  update public.job_steps s
+     set status = case when v_final then 'failed' else 'pending' end,
+         error = p_error,
+         locked_by = null,
+         lease_expires_at = null,
+         run_at = case when v_final then s.run_at
+                       else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, s.attempt)) end,
+         finished_at = case when v_final then now() end,
+         updated_at = now()
+   where s.id = p_step_id
+  returning * into v_step;
+
+  if v_final then
+    perform public._fail_job(v_job.id,
+      p_error || jsonb_build_object('step_id', v_step.id, 'step', v_step.name, 'attempt', v_step.attempt));
+  end if;
+  return v_step;
 end;
 $$;
 
@@ -1369,6 +1394,22 @@ $$;
 
 
 --
+-- Name: _uuid_or_null(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._uuid_or_null(p_text text) RETURNS uuid
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return p_text::uuid;
+exception when invalid_text_representation then
+  return null;
+end;
+$$;
+
+
+--
 -- Name: _visible_job(text, uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1480,10 +1521,14 @@ CREATE FUNCTION public.claim_next_step(p_worker_id text, p_lease_duration interv
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_claimed uuid;
 begin
   perform public._require_worker_id('claim_next_step', p_worker_id);
   perform public._require_positive_lease('claim_next_step', p_lease_duration);
-  return query select * from public._claim_steps(p_worker_id, p_lease_duration, 1, null);
+  select c.step_id into v_claimed from public.claim_steps(p_worker_id, p_lease_duration, 1) c;
+  -- A second statement: it sees the row as the claim left it.
+  return query select * from public.job_steps s where s.id = v_claimed;
 end;
 $$;
 
@@ -1502,9 +1547,13 @@ COMMENT ON FUNCTION public.claim_next_step(p_worker_id text, p_lease_duration in
 CREATE FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer DEFAULT 10, p_types text[] DEFAULT NULL::text[]) RETURNS TABLE(step_id uuid, job_id uuid, job_type text, step_name text, seq integer, attempt integer, max_attempts integer, lease_expires_at timestamp with time zone, timeout_ms bigint, priority smallint, group_key text, tenant_id uuid, payload jsonb, input jsonb, previous_outputs jsonb)
     LANGUAGE plpgsql SECURITY DEFINER ROWS 10
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_sort TO 'off'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET jit TO 'off'
     AS $$
-declare
-  v_claimed uuid[];
 begin
   perform public._require_worker_id('claim_steps', p_worker_id);
   perform public._require_positive_lease('claim_steps', p_lease_duration);
@@ -1516,24 +1565,59 @@ begin
     raise exception 'claim_steps: p_types must be null (every type) or a non-empty array of type names, got %', p_types
       using errcode = 'invalid_parameter_value';
   end if;
+  perform public._expire_leases();
+  perform public._start_due_jobs(greatest(p_limit, 100));
 
-  -- Two statements, on purpose. _claim_steps' statement can claim a step that a transaction
-  -- committed after this function's first snapshot created (the next step of a job whose step
-  -- just completed). Read in that first snapshot, its predecessor would still look unfinished
-  -- and its output would be missing; this second statement's snapshot includes that commit
-  -- (tests/claim.snapshot.test.ts).
-  select array_agg(c.id) into v_claimed from public._claim_steps(p_worker_id, p_lease_duration, p_limit, p_types) c;
+  -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
+  -- over, never waited for) and updated before the statement ends, so two callers can never
+  -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
+  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
+  -- until their group may run (_create_next_steps).
+  --
+  -- The previous outputs are read by the same statement, so in the snapshot the claim ran in: a
+  -- later step is visible only together with the completion of the step before it (one
+  -- transaction makes both). Read by a later statement or a calling one, in another snapshot, an
+  -- output could be missing (tests/claim.snapshot.test.ts). A first step has none to read.
   return query
+  with next_steps as (
+    select s.id
+      from public.job_steps s
+      join public.jobs j on j.id = s.job_id
+     where s.status = 'pending'
+       and s.attempt < s.max_attempts
+       and s.run_at <= now()
+       and j.status = 'running'
+       and (p_types is null or j.type = any (p_types))
+       and not exists (select 1
+                         from public.job_steps earlier
+                        where earlier.job_id = s.job_id
+                          and earlier.seq < s.seq
+                          and earlier.status <> 'completed')
+     order by s.priority desc, s.run_at, s.created_at, s.step_order
+     limit p_limit
+       for update of s skip locked
+  ), claimed as (
+    update public.job_steps s
+       set status = 'running',
+           locked_by = p_worker_id,
+           lease_expires_at = now() + p_lease_duration,
+           attempt = s.attempt + 1,
+           started_at = now(),
+           updated_at = now()
+     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
+     -- became a hash join over all of job_steps under the generic plan (5.6 ms).
+     where s.id = any (array(select next_steps.id from next_steps))
+    returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
+              s.run_at, s.created_at, s.step_order
+  )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
          c.priority, j.group_key, j.tenant_id, j.payload, c.input,
-         coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
-                     from public.job_steps p
-                    where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb)
-    -- From the id list outward: primary-key lookups whatever plan is cached (with
-    -- `c.id = any (v_claimed)` the generic plan scanned job_steps: 35 ms a claim at 32 claimers).
-    from unnest(v_claimed) as claimed(id)
-    join public.job_steps c on c.id = claimed.id
+         case when c.seq = 0 then '{}'::jsonb
+              else coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
+                               from public.job_steps p
+                              where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb) end
+    from claimed c
     join public.jobs j on j.id = c.job_id
     left join public.job_types t on t.type = j.type
    order by c.priority desc, c.run_at, c.created_at, c.step_order;
@@ -1578,11 +1662,12 @@ COMMENT ON FUNCTION public.complete_step(p_step_id uuid, p_worker_id text, p_out
 CREATE FUNCTION public.complete_steps(p_worker_id text, p_results jsonb) RETURNS SETOF public.job_steps
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $_$
+    AS $$
 declare
   fn constant text := 'complete_steps';
   v_bad_index int;
-  v_bad jsonb;
+  v_step_ids uuid[];
+  v_outputs jsonb[];
   v_duplicate uuid;
 begin
   perform public._require_worker_id(fn, p_worker_id);
@@ -1593,36 +1678,40 @@ begin
     raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', fn, public._json_preview(p_results)
       using errcode = 'invalid_parameter_value';
   end if;
-  select e.ordinality - 1, e.value into v_bad_index, v_bad
-    from jsonb_array_elements(p_results) with ordinality e
-   where jsonb_typeof(e.value) <> 'object'
-      or jsonb_typeof(e.value -> 'step_id') is distinct from 'string'
-      or (e.value ->> 'step_id') !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-      or exists (select 1 from jsonb_object_keys(e.value) k where k not in ('step_id', 'output'))
-   order by e.ordinality
-   limit 1;
-  if found then
-    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', fn, v_bad_index, public._json_preview(v_bad)
-      using errcode = 'invalid_parameter_value';
+  -- One pass over the batch checks each element's shape and builds both arrays. A step id that
+  -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
+  -- (a regular expression per element would triple the cost of a valid batch).
+  begin
+    select min(e.ordinality) filter (where not e.shaped) - 1,
+           array_agg((e.value ->> 'step_id')::uuid order by e.ordinality) filter (where e.shaped),
+           array_agg(e.value -> 'output' order by e.ordinality)
+      into v_bad_index, v_step_ids, v_outputs
+      from (select r.value, r.ordinality,
+                   jsonb_typeof(r.value) = 'object'
+                     and jsonb_typeof(r.value -> 'step_id') = 'string'
+                     and r.value - 'step_id' - 'output' = '{}'::jsonb as shaped
+              from jsonb_array_elements(p_results) with ordinality r) e;
+  exception when invalid_text_representation then
+    select min(r.ordinality) - 1 into v_bad_index
+      from jsonb_array_elements(p_results) with ordinality r
+     where jsonb_typeof(r.value) <> 'object'
+        or jsonb_typeof(r.value -> 'step_id') is distinct from 'string'
+        or r.value - 'step_id' - 'output' <> '{}'::jsonb
+        or public._uuid_or_null(r.value ->> 'step_id') is null;
+  end;
+  if v_bad_index is not null then
+    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', fn, v_bad_index,
+      public._json_preview(p_results -> v_bad_index) using errcode = 'invalid_parameter_value';
   end if;
-  select (e.value ->> 'step_id')::uuid into v_duplicate
-    from jsonb_array_elements(p_results) e
-   group by (e.value ->> 'step_id')::uuid
-  having count(*) > 1
-   limit 1;
-  if found then
+  if (select count(distinct id) from unnest(v_step_ids) id) < cardinality(v_step_ids) then
+    select id into v_duplicate from unnest(v_step_ids) id group by id having count(*) > 1 limit 1;
     raise exception '%: p_results names step % more than once', fn, v_duplicate
       using errcode = 'invalid_parameter_value';
   end if;
 
-  return query
-  select *
-    from public._complete_steps(
-      p_worker_id,
-      array(select (e.value ->> 'step_id')::uuid from jsonb_array_elements(p_results) with ordinality e order by e.ordinality),
-      array(select e.value -> 'output' from jsonb_array_elements(p_results) with ordinality e order by e.ordinality));
+  return query select * from public._complete_steps(p_worker_id, v_step_ids, v_outputs);
 end;
-$_$;
+$$;
 
 
 --
@@ -1874,6 +1963,37 @@ COMMENT ON FUNCTION public.extend_lease(p_step_id uuid, p_worker_id text, p_leas
 
 
 --
+-- Name: extend_leases(text, uuid[], interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) RETURNS SETOF uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform public._require_worker_id('extend_leases', p_worker_id);
+  perform public._require_positive_lease('extend_leases', p_lease_duration);
+  if p_step_ids is null or cardinality(p_step_ids) not between 1 and 10000 or array_position(p_step_ids, null) is not null then
+    raise exception 'extend_leases: p_step_ids must be an array of 1 to 10000 step ids without nulls, got %',
+      coalesce(left(p_step_ids::text, 100), 'null') using errcode = 'invalid_parameter_value';
+  end if;
+  return query
+  update public.job_steps s
+     set lease_expires_at = now() + p_lease_duration, updated_at = now()
+   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
+  returning s.id;
+end;
+$$;
+
+
+--
+-- Name: FUNCTION extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) IS 'Heartbeat for many steps: moves the leases of the steps in p_step_ids that p_worker_id holds to now() + p_lease_duration; returns the ids it renewed.';
+
+
+--
 -- Name: fail_step(uuid, text, jsonb, interval, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1883,9 +2003,7 @@ CREATE FUNCTION public.fail_step(p_step_id uuid, p_worker_id text, p_error jsonb
     AS $$
 declare
   fn constant text := 'fail_step';
-  v_job record;
   v_step public.job_steps;
-  v_final boolean;
 begin
   perform public._require_id(fn, 'p_step_id', p_step_id);
   perform public._require_worker_id(fn, p_worker_id);
@@ -1907,45 +2025,10 @@ begin
     raise exception '%: p_retry_in (%) cannot be combined with p_permanent = true', fn, quote_literal(p_retry_in::text)
       using errcode = 'invalid_parameter_value';
   end if;
-
-  select j.id, j.type, j.tenant_id, j.group_key into v_job
-    from public.job_steps s join public.jobs j on j.id = s.job_id
-   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id;
-  if not found then
-    return;
+  v_step := public._fail_step(p_step_id, p_worker_id, p_error, p_retry_in, p_permanent);
+  if v_step.id is not null then
+    return next v_step;
   end if;
-  perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
-
-  select * into v_step
-    from public.job_steps s
-   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id
-     for update;
-  if not found then
-    return;
-  end if;
-  v_final := p_permanent or v_step.attempt >= v_step.max_attempts;
-
-  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-  values (v_step.id, v_step.job_id, v_step.attempt, p_worker_id, v_step.started_at,
-          case when v_final then 'failed' else 'retried' end, p_error);
-
-  update public.job_steps s
-     set status = case when v_final then 'failed' else 'pending' end,
-         error = p_error,
-         locked_by = null,
-         lease_expires_at = null,
-         run_at = case when v_final then s.run_at
-                       else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, s.attempt)) end,
-         finished_at = case when v_final then now() end,
-         updated_at = now()
-   where s.id = p_step_id
-  returning * into v_step;
-
-  if v_final then
-    perform public._fail_job(v_job.id,
-      p_error || jsonb_build_object('step_id', v_step.id, 'step', v_step.name, 'attempt', v_step.attempt));
-  end if;
-  return next v_step;
 end;
 $$;
 
@@ -1955,6 +2038,108 @@ $$;
 --
 
 COMMENT ON FUNCTION public.fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) IS 'Records a failed attempt of a step p_worker_id holds: retried after p_retry_in or the type''s backoff, or failed for good (with its job) when p_permanent or out of attempts.';
+
+
+--
+-- Name: fail_steps(text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.fail_steps(p_worker_id text, p_failures jsonb) RETURNS SETOF public.job_steps
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  fn constant text := 'fail_steps';
+  v_bad_index int;
+  v_bad_rule text;
+  v_duplicate uuid;
+  v_lane record;
+  v_failure record;
+  v_step public.job_steps;
+begin
+  perform public._require_worker_id(fn, p_worker_id);
+  if p_failures is null then
+    raise exception '%: p_failures must not be null', fn using errcode = 'null_value_not_allowed';
+  end if;
+  if jsonb_typeof(p_failures) <> 'array' or jsonb_array_length(p_failures) not between 1 and 1000 then
+    raise exception '%: p_failures must be a JSON array of 1 to 1000 {step_id, error, retry_in_ms?, permanent?} objects, got %',
+      fn, public._json_preview(p_failures) using errcode = 'invalid_parameter_value';
+  end if;
+  select b.i, b.rule into v_bad_index, v_bad_rule
+    from (select e.ordinality - 1 as i,
+                 case when jsonb_typeof(e.value) <> 'object' or e.value - 'step_id' - 'error' - 'retry_in_ms' - 'permanent' <> '{}'::jsonb
+                        then ' must be an object {step_id, error, retry_in_ms?, permanent?}'
+                      when jsonb_typeof(e.value -> 'step_id') is distinct from 'string' or public._uuid_or_null(e.value ->> 'step_id') is null
+                        then '.step_id must be a uuid'
+                      when jsonb_typeof(e.value -> 'error') is distinct from 'object'
+                        then '.error must be a JSON object such as {"message": "..."}'
+                      when e.value ? 'retry_in_ms' and (jsonb_typeof(e.value -> 'retry_in_ms') <> 'number'
+                             or (e.value ->> 'retry_in_ms')::numeric not between 0 and 2147483647
+                             or (e.value ->> 'retry_in_ms')::numeric <> trunc((e.value ->> 'retry_in_ms')::numeric))
+                        then '.retry_in_ms must be an integer from 0 to 2147483647'
+                      when e.value ? 'permanent' and jsonb_typeof(e.value -> 'permanent') <> 'boolean'
+                        then '.permanent must be true or false'
+                      when e.value -> 'permanent' = 'true'::jsonb and e.value ? 'retry_in_ms'
+                        then '.retry_in_ms cannot be combined with permanent = true'
+                 end as rule
+            from jsonb_array_elements(p_failures) with ordinality e) b
+   where b.rule is not null
+   order by b.i
+   limit 1;
+  if v_bad_rule is not null then
+    raise exception '%: p_failures[%]%, got %', fn, v_bad_index, v_bad_rule,
+      public._json_preview(p_failures -> v_bad_index) using errcode = 'invalid_parameter_value';
+  end if;
+  select (e.value ->> 'step_id')::uuid into v_duplicate
+    from jsonb_array_elements(p_failures) e
+   group by (e.value ->> 'step_id')::uuid
+  having count(*) > 1
+   limit 1;
+  if found then
+    raise exception '%: p_failures names step % more than once', fn, v_duplicate using errcode = 'invalid_parameter_value';
+  end if;
+
+  -- Lock order for the whole batch first: lanes, then jobs by id (each failure then finds its
+  -- locks held), so two batches can never wait on each other in a circle.
+  for v_lane in
+    select distinct j.tenant_id, j.group_key
+      from jsonb_array_elements(p_failures) e
+      join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
+      join public.jobs j on j.id = s.job_id
+     where s.status = 'running' and s.locked_by = p_worker_id and j.group_key is not null
+     order by 1, 2
+  loop
+    perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
+  end loop;
+  perform 1
+     from public.jobs j
+    where j.id in (select s.job_id from jsonb_array_elements(p_failures) e
+                     join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
+                    where s.status = 'running' and s.locked_by = p_worker_id)
+    order by j.id
+      for update of j;
+
+  for v_failure in
+    select (e.value ->> 'step_id')::uuid as step_id, e.value -> 'error' as error,
+           make_interval(secs => (e.value ->> 'retry_in_ms')::numeric / 1000) as retry_in,
+           coalesce((e.value ->> 'permanent')::boolean, false) as permanent
+      from jsonb_array_elements(p_failures) with ordinality e
+     order by e.ordinality
+  loop
+    v_step := public._fail_step(v_failure.step_id, p_worker_id, v_failure.error, v_failure.retry_in, v_failure.permanent);
+    if v_step.id is not null then
+      return next v_step;
+    end if;
+  end loop;
+end;
+$$;
+
+
+--
+-- Name: FUNCTION fail_steps(p_worker_id text, p_failures jsonb); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.fail_steps(p_worker_id text, p_failures jsonb) IS 'Records several failed attempts of steps p_worker_id holds in one call ([{step_id, error, retry_in_ms?, permanent?}]), each as fail_step would; returns the steps it settled.';
 
 
 --
@@ -1972,7 +2157,8 @@ declare
   v_estimated_wait interval;
 begin
 
-  -- Each step with every attempt in order; the attempt in progress lives on the step row itself.
+  -- Each step with every attempt in order; the attempt in progress, and the one that completed
+  -- the step, live on the step row itself.
   select coalesce(jsonb_agg(jsonb_build_object(
            'id', s.id, 'name', s.name, 'seq', s.seq, 'status', s.status,
            'attempt', s.attempt, 'maxAttempts', s.max_attempts, 'runAt', s.run_at,
@@ -1984,9 +2170,12 @@ begin
                                 'attempt', a.attempt, 'workerId', a.worker_id, 'startedAt', a.started_at,
                                 'finishedAt', a.finished_at, 'outcome', a.outcome, 'error', a.error) order by a.id)
                          from public.step_attempts a where a.step_id = s.id), '[]')
-             || case when s.status = 'running' then jsonb_build_array(jsonb_build_object(
-                       'attempt', s.attempt, 'workerId', s.locked_by, 'startedAt', s.started_at,
-                       'finishedAt', null, 'outcome', 'running', 'error', null))
+             || case when s.status in ('running', 'completed') then jsonb_build_array(jsonb_build_object(
+                       'attempt', s.attempt,
+                       'workerId', case when s.status = 'running' then s.locked_by else s.completed_by end,
+                       'startedAt', s.started_at,
+                       'finishedAt', case when s.status = 'completed' then s.finished_at end,
+                       'outcome', s.status, 'error', null))
                      else '[]' end)
            order by s.seq, s.step_order), '[]')
     into v_steps
@@ -2132,9 +2321,14 @@ begin
           from public.step_attempts a join public.job_steps s on s.id = a.step_id
          where a.job_id = p_job_id
         union all
+        -- The running attempt, and the attempt that completed its step, are the step row.
         select format('step:%s:%s:running', s.id, s.attempt), s.started_at, 2, 'step', 'running', s.id, s.name, s.seq, s.attempt, null
           from public.job_steps s
-         where s.job_id = p_job_id and s.status = 'running'
+         where s.job_id = p_job_id and s.status in ('running', 'completed') and s.started_at is not null
+        union all
+        select format('step:%s:%s:completed', s.id, s.attempt), s.finished_at, 3, 'step', 'completed', s.id, s.name, s.seq, s.attempt, null
+          from public.job_steps s
+         where s.job_id = p_job_id and s.status = 'completed'
         union all
         select 'job:' || v_job.status, v_job.finished_at, 4, 'job', v_job.status, null, null, null, null, v_job.error
          where v_job.finished_at is not null
@@ -2502,6 +2696,8 @@ begin
     select s.id, s.attempt, s.started_at
       from public.job_steps s
      where s.status = 'running' and s.locked_by = p_worker_id
+       -- Always true of a running step; it lets the lease index find this worker's steps.
+       and s.lease_expires_at is not null
        and (p_step_ids is null or s.id = any (p_step_ids))
        for update skip locked
   ), recorded as (
@@ -2716,7 +2912,7 @@ CREATE TABLE public.step_attempts (
     finished_at timestamp with time zone DEFAULT now() NOT NULL,
     outcome text NOT NULL,
     error jsonb,
-    CONSTRAINT step_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['completed'::text, 'retried'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
+    CONSTRAINT step_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['retried'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
 );
 
 
@@ -2724,7 +2920,7 @@ CREATE TABLE public.step_attempts (
 -- Name: TABLE step_attempts; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.step_attempts IS 'One row per finished attempt of a step (the running attempt is the step row itself): the job timeline.';
+COMMENT ON TABLE public.step_attempts IS 'One row per attempt that did not complete its step (retried, failed, lease_expired, released, cancelled); the running and the completing attempt are the step row itself. job_timeline shows every attempt.';
 
 
 --
@@ -2741,9 +2937,11 @@ CREATE VIEW public.dead_letter WITH (security_invoker='true') AS
     (j.error ->> 'message'::text) AS last_error,
     j.finished_at AS failed_at,
     j.created_at,
-    ( SELECT count(*) AS count
+    (( SELECT count(*) AS count
            FROM public.step_attempts a
-          WHERE (a.job_id = j.id)) AS attempts
+          WHERE (a.job_id = j.id)) + ( SELECT count(*) AS count
+           FROM public.job_steps s
+          WHERE ((s.job_id = j.id) AND (s.status = 'completed'::text)))) AS attempts
    FROM public.jobs j
   WHERE (j.status = 'failed'::text);
 
@@ -2792,13 +2990,19 @@ UNION ALL
     s.seq,
     s.name AS step_name,
     s.attempt,
-    s.locked_by AS worker_id,
+        CASE
+            WHEN (s.status = 'running'::text) THEN s.locked_by
+            ELSE s.completed_by
+        END AS worker_id,
     s.started_at,
-    NULL::timestamp with time zone AS finished_at,
-    'running'::text AS outcome,
+        CASE
+            WHEN (s.status = 'completed'::text) THEN s.finished_at
+            ELSE NULL::timestamp with time zone
+        END AS finished_at,
+    s.status AS outcome,
     NULL::jsonb AS error
    FROM public.job_steps s
-  WHERE (s.status = 'running'::text);
+  WHERE (s.status = ANY (ARRAY['running'::text, 'completed'::text]));
 
 
 --
@@ -3154,7 +3358,7 @@ CREATE INDEX job_steps_job_id_seq_idx ON public.job_steps USING btree (job_id, s
 -- Name: job_steps_lease_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX job_steps_lease_idx ON public.job_steps USING btree (lease_expires_at) WHERE (status = 'running'::text);
+CREATE INDEX job_steps_lease_idx ON public.job_steps USING btree (lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
 
 
 --
@@ -3214,10 +3418,10 @@ CREATE INDEX jobs_tenant_id_idx ON public.jobs USING btree (tenant_id) WHERE (te
 
 
 --
--- Name: jobs_type_status_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: jobs_unfinished_type_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX jobs_type_status_idx ON public.jobs USING btree (type, status);
+CREATE INDEX jobs_unfinished_type_idx ON public.jobs USING btree (type) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
 
 
 --
@@ -3409,13 +3613,6 @@ GRANT SELECT ON TABLE public.job_steps TO authenticated;
 
 
 --
--- Name: FUNCTION _claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) FROM PUBLIC;
-
-
---
 -- Name: FUNCTION _complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]); Type: ACL; Schema: public; Owner: -
 --
 
@@ -3455,6 +3652,13 @@ REVOKE ALL ON FUNCTION public._expire_leases(OUT reclaimed integer, OUT failed i
 --
 
 REVOKE ALL ON FUNCTION public._fail_job(p_job_id uuid, p_error jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) FROM PUBLIC;
 
 
 --
@@ -3629,6 +3833,13 @@ REVOKE ALL ON FUNCTION public._take_enqueue_tokens(p_function text, p_count inte
 
 
 --
+-- Name: FUNCTION _uuid_or_null(p_text text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._uuid_or_null(p_text text) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _visible_job(p_function text, p_job_id uuid); Type: ACL; Schema: public; Owner: -
 --
 
@@ -3720,11 +3931,27 @@ GRANT ALL ON FUNCTION public.extend_lease(p_step_id uuid, p_worker_id text, p_le
 
 
 --
+-- Name: FUNCTION extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) TO service_role;
+
+
+--
 -- Name: FUNCTION fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean); Type: ACL; Schema: public; Owner: -
 --
 
 REVOKE ALL ON FUNCTION public.fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.fail_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) TO service_role;
+
+
+--
+-- Name: FUNCTION fail_steps(p_worker_id text, p_failures jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.fail_steps(p_worker_id text, p_failures jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.fail_steps(p_worker_id text, p_failures jsonb) TO service_role;
 
 
 --

@@ -1,7 +1,7 @@
 // A regression test for a snapshot race in claim_steps: a later step claimed right after another
-// transaction completed the step before it must see that step's output. claim_steps used to
-// read previous outputs in the same statement that called _claim_steps, whose own statement
-// saw the newer commit: the step was claimed, its predecessor's output was missing.
+// transaction completed the step before it must see that step's output. Read in an older
+// snapshot than the one the claim ran in (a calling statement's), the step is claimed but its
+// predecessor's output is missing; claim_steps reads them in the claim's own statement.
 import { afterAll, expect, it } from "vitest";
 import { drain, PermanentError, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { connect, emptyQueue } from "./helpers/db.ts";

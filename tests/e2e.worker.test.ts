@@ -82,7 +82,7 @@ describe("the worker path end to end", () => {
     await waitFor("500 pipeline jobs to complete", () => allCompleted(500), 120_000);
     const [attempts] = await admin`
       select count(*)::int as completed, count(distinct step_id)::int as steps
-        from public.step_attempts where outcome = 'completed'`;
+        from public.job_timeline where outcome = 'completed'`;
     expect(attempts).toEqual({ completed: 1_500, steps: 1_500 });
     const [workers] = await admin`select count(*)::int as edge from public.workers where kind = 'edge'`;
     expect(workers?.edge).toBeGreaterThan(0);
@@ -112,7 +112,7 @@ describe("crashes and the real schedule", () => {
     await runTheCronCommand();
     await waitFor("the jobs to complete", () => allCompleted(3), 40_000);
     const attempts = await admin`
-      select step_id, array_agg(outcome order by id) as outcomes from public.step_attempts group by step_id`;
+      select step_id, array_agg(outcome order by finished_at) as outcomes from public.job_timeline group by step_id`;
     expect(attempts).toHaveLength(3);
     for (const step of attempts) expect(step.outcomes).toEqual(["lease_expired", "completed"]);
   }, 120_000);

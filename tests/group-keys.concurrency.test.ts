@@ -73,7 +73,7 @@ describe("group keys under 20 concurrent claimers", () => {
 
     const [totals] = await admin<{ completed: number; attempts: number }[]>`
       select (select count(*)::int from public.jobs where status = 'completed') as completed,
-             (select count(*)::int from public.step_attempts) as attempts`;
+             (select count(*)::int from public.job_timeline) as attempts`;
     expect(totals).toEqual({ completed: jobCount, attempts: jobCount });
 
     // Within a key, each job started no earlier than the previous one finished, and they

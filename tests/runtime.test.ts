@@ -271,7 +271,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
 
     expect(rival).toEqual([]);
     expect(summary).toMatchObject({ claimed: 1, completed: 1, lost: 0 });
-    const outcomes = await admin`select outcome from public.step_attempts`;
+    const outcomes = await admin`select outcome from public.job_timeline`;
     expect(outcomes).toEqual([{ outcome: "completed" }]);
   });
 

@@ -55,6 +55,8 @@ create table public.job_steps (
   status text not null default 'pending',
   locked_by text,
   lease_expires_at timestamptz,
+  -- The worker whose attempt completed the step.
+  completed_by text,
   attempt int not null default 0,
   max_attempts int not null default 3,
   priority smallint not null default 3,
@@ -74,9 +76,10 @@ create table public.job_steps (
   constraint job_steps_attempt_check check (attempt >= 0),
   constraint job_steps_max_attempts_check check (max_attempts >= 1),
   constraint job_steps_priority_check check (priority between 1 and 5),
-  -- A running step always has an owner and a deadline; the lease sweep relies on it.
+  -- A running step always has an owner and a deadline (the lease sweep relies on it), and only a
+  -- running step has them (the lease index relies on that).
   constraint job_steps_running_has_lease_check
-    check (status <> 'running' or (locked_by is not null and lease_expires_at is not null))
+    check ((status = 'running') = (locked_by is not null and lease_expires_at is not null))
 );
 
 comment on table public.job_steps is
@@ -101,11 +104,14 @@ create table public.step_attempts (
   outcome text not null,
   error jsonb,
   constraint step_attempts_outcome_check
-    check (outcome in ('completed', 'retried', 'failed', 'lease_expired', 'released', 'cancelled'))
+    check (outcome in ('retried', 'failed', 'lease_expired', 'released', 'cancelled'))
 );
 
+-- A successful attempt writes no row here: it is the completed step itself (completed_by,
+-- started_at, finished_at), which keeps the success path to one step write. job_timeline shows
+-- both.
 comment on table public.step_attempts is
-  'One row per finished attempt of a step (the running attempt is the step row itself): the job timeline.';
+  'One row per attempt that did not complete its step (retried, failed, lease_expired, released, cancelled); the running and the completing attempt are the step row itself. job_timeline shows every attempt.';
 
 -- Group keys are scoped per tenant, so one tenant cannot block another's lane. The nil uuid
 -- stands for "no tenant" (jobs enqueued by service_role) in lane identities and indexes.
@@ -126,8 +132,11 @@ revoke all on function public._lane_tenant(uuid) from public, anon, authenticate
 create index job_steps_claimable_idx on public.job_steps (priority desc, run_at, created_at, step_order)
   where status = 'pending' and attempt < max_attempts;
 
--- Lapsed leases, found with a probe over running rows only.
-create index job_steps_lease_idx on public.job_steps (lease_expires_at) where status = 'running';
+-- Lapsed leases, found with a probe over running rows only: only a running step has a lease
+-- (every other transition clears it). The predicate names the lease, not the status, so a settle
+-- (status = 'running' and locked_by = the worker) is never planned as a scan of every running
+-- step in this index; it looks its steps up by primary key.
+create index job_steps_lease_idx on public.job_steps (lease_expires_at) where lease_expires_at is not null;
 
 -- The foreign key, the seq gate ("is an earlier step unfinished?"), "is the job done?".
 create index job_steps_job_id_seq_idx on public.job_steps (job_id, seq);
@@ -158,7 +167,10 @@ create unique index jobs_dedupe_key_idx on public.jobs
 -- Retention and recent throughput.
 create index jobs_finished_at_idx on public.jobs (finished_at) where finished_at is not null;
 create index jobs_tenant_id_idx on public.jobs (tenant_id) where tenant_id is not null;
-create index jobs_type_status_idx on public.jobs (type, status);
+
+-- A type's unfinished jobs (define_job_type refuses new steps while there are any). Unfinished
+-- only: a job that finishes then writes no entry here.
+create index jobs_unfinished_type_idx on public.jobs (type) where status in ('pending', 'running');
 
 -- The dead_letter view, newest failure first.
 create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'failed';

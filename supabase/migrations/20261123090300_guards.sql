@@ -67,6 +67,20 @@ begin
 end;
 $$;
 
+-- p_text as a uuid, or null when it is not one (for locating a bad element after a batch's cast
+-- failed; each call opens a subtransaction, so it stays off the success path).
+create or replace function public._uuid_or_null(p_text text)
+returns uuid
+language plpgsql immutable
+set search_path = ''
+as $$
+begin
+  return p_text::uuid;
+exception when invalid_text_representation then
+  return null;
+end;
+$$;
+
 -- Options objects: unknown keys are mistakes (a typo would otherwise be silently ignored).
 create or replace function public._require_known_keys(p_function text, p_path text, p_object jsonb, p_allowed text[])
 returns void
@@ -239,6 +253,7 @@ revoke all on function
   public._require_worker_id(text, text),
   public._require_positive_lease(text, interval),
   public._require_id(text, text, uuid),
+  public._uuid_or_null(text),
   public._require_known_keys(text, text, jsonb, text[]),
   public._json_int(text, text, jsonb, int, int),
   public._json_fraction(text, text, jsonb),

@@ -180,7 +180,7 @@ create or replace function public._start_due_jobs(p_limit int)
 returns int
 language plpgsql volatile
 set search_path = ''
--- _claim_steps, which calls it, prices sorts out of its own statement; this lookup keeps
+-- claim_steps, which calls it, prices sorts out of its own statement; this lookup keeps
 -- normal costing (without sorts it took ~6 ms instead of a fraction of one).
 set enable_sort = on
 as $$

@@ -1,8 +1,8 @@
 -- leaseflow: claiming steps under leases.
 --
--- claim_steps (batch, enriched rows for the runtime) and claim_next_step (one step, the row
--- as stored) are thin wrappers over one claim statement in _claim_steps; next_claimable_at
--- tells an idle worker when the next retry or delayed job comes due.
+-- claim_steps claims a batch in one statement and returns enriched rows for the runtime;
+-- claim_next_step (one step, the row as stored) calls it; next_claimable_at tells an idle worker
+-- when the next retry or delayed job comes due.
 --
 -- Leases. A claim sets lease_expires_at; a step whose lease lapsed is claimable again. Lapsed
 -- leases are reset in one place, _expire_leases(), which the claim path and sweep() call: back
@@ -66,7 +66,7 @@ $$;
 create or replace function public._expire_leases(out reclaimed int, out failed int)
 language plpgsql volatile
 set search_path = ''
--- Normal costing, although _claim_steps (its caller) prices sorts out: see _start_due_jobs.
+-- Normal costing, although claim_steps (its caller) prices sorts out: see _start_due_jobs.
 set enable_sort = on
 as $$
 declare
@@ -133,66 +133,7 @@ end;
 $$;
 
 -- The claim: lapsed leases and due jobs first, then one statement that locks and takes the
--- oldest claimable steps.
-create or replace function public._claim_steps(p_worker_id text, p_lease_duration interval, p_limit int, p_types text[])
-returns setof public.job_steps
-language plpgsql volatile
--- The planner's guess for a set-returning function is 1000 rows; with it, a caller joining the
--- result to jobs chose a full scan (18 ms a claim on a 10 000-job queue). A batch is small.
-rows 10
-set search_path = ''
--- A custom plan means planning the claim statement on every call (0.56 ms of planning for
--- 0.15 ms of execution); the generic plan is the same index scan in claim order
--- (tests/claim.history.test.ts checks it).
-set plan_cache_mode = force_generic_plan
--- The ordered scan of job_steps_claimable_idx is right at any size, but a plan made before the
--- tables have statistics (a fresh project, a bulk enqueue) sorts every claimable step instead
--- (~150 ms a claim with 20 000 queued, against 0.4 ms), and a worker's connection keeps its
--- generic plan. Sorts are priced out (still used where nothing else can give the order).
-set enable_sort = off
-as $$
-begin
-  perform public._expire_leases();
-  perform public._start_due_jobs(greatest(p_limit, 100));
-
-  -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
-  -- over, never waited for) and updated before the statement ends, so two callers can never
-  -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
-  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
-  -- until their group may run (_create_next_steps).
-  return query
-  with next_steps as (
-    select s.id
-      from public.job_steps s
-      join public.jobs j on j.id = s.job_id
-     where s.status = 'pending'
-       and s.attempt < s.max_attempts
-       and s.run_at <= now()
-       and j.status = 'running'
-       and (p_types is null or j.type = any (p_types))
-       and not exists (select 1
-                         from public.job_steps earlier
-                        where earlier.job_id = s.job_id
-                          and earlier.seq < s.seq
-                          and earlier.status <> 'completed')
-     order by s.priority desc, s.run_at, s.created_at, s.step_order
-     limit p_limit
-       for update of s skip locked
-  )
-  update public.job_steps s
-     set status = 'running',
-         locked_by = p_worker_id,
-         lease_expires_at = now() + p_lease_duration,
-         attempt = s.attempt + 1,
-         started_at = now(),
-         updated_at = now()
-   -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-   -- became a hash join over all of job_steps under the generic plan (5.6 ms).
-   where s.id = any (array(select next_steps.id from next_steps))
-  returning s.*;
-end;
-$$;
-
+-- oldest claimable steps and returns them with what their handlers need.
 create or replace function public.claim_steps(
   p_worker_id text,
   p_lease_duration interval,
@@ -217,12 +158,28 @@ returns table (
   previous_outputs jsonb
 )
 language plpgsql volatile
+-- The planner's guess for a set-returning function is 1000 rows; with it, a caller joining the
+-- result to jobs chose a full scan (18 ms a claim on a 10 000-job queue). A batch is small.
 rows 10
 security definer
 set search_path = ''
+-- A custom plan means planning the claim statement on every call (0.56 ms of planning for
+-- 0.15 ms of execution); the generic plan is the same index scan in claim order
+-- (tests/claim.history.test.ts checks it).
+set plan_cache_mode = force_generic_plan
+-- The ordered scan of job_steps_claimable_idx is right at any size, but a plan made before the
+-- tables have statistics (a fresh project, a bulk enqueue) sorts every claimable step instead
+-- (~150 ms a claim with 20 000 queued, against 0.4 ms), and a worker's connection keeps its
+-- generic plan. Sorts are priced out (still used where nothing else can give the order).
+set enable_sort = off
+-- For the same reason, every other access is an index lookup or a nested loop over one: a plan
+-- cached while the tables were empty must not scan them once they hold millions of rows. And no
+-- JIT: the priced-out sort makes the estimate look huge (JIT compiling took 270 ms a call).
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
-declare
-  v_claimed uuid[];
 begin
   perform public._require_worker_id('claim_steps', p_worker_id);
   perform public._require_positive_lease('claim_steps', p_lease_duration);
@@ -234,24 +191,59 @@ begin
     raise exception 'claim_steps: p_types must be null (every type) or a non-empty array of type names, got %', p_types
       using errcode = 'invalid_parameter_value';
   end if;
+  perform public._expire_leases();
+  perform public._start_due_jobs(greatest(p_limit, 100));
 
-  -- Two statements, on purpose. _claim_steps' statement can claim a step that a transaction
-  -- committed after this function's first snapshot created (the next step of a job whose step
-  -- just completed). Read in that first snapshot, its predecessor would still look unfinished
-  -- and its output would be missing; this second statement's snapshot includes that commit
-  -- (tests/claim.snapshot.test.ts).
-  select array_agg(c.id) into v_claimed from public._claim_steps(p_worker_id, p_lease_duration, p_limit, p_types) c;
+  -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
+  -- over, never waited for) and updated before the statement ends, so two callers can never
+  -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
+  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
+  -- until their group may run (_create_next_steps).
+  --
+  -- The previous outputs are read by the same statement, so in the snapshot the claim ran in: a
+  -- later step is visible only together with the completion of the step before it (one
+  -- transaction makes both). Read by a later statement or a calling one, in another snapshot, an
+  -- output could be missing (tests/claim.snapshot.test.ts). A first step has none to read.
   return query
+  with next_steps as (
+    select s.id
+      from public.job_steps s
+      join public.jobs j on j.id = s.job_id
+     where s.status = 'pending'
+       and s.attempt < s.max_attempts
+       and s.run_at <= now()
+       and j.status = 'running'
+       and (p_types is null or j.type = any (p_types))
+       and not exists (select 1
+                         from public.job_steps earlier
+                        where earlier.job_id = s.job_id
+                          and earlier.seq < s.seq
+                          and earlier.status <> 'completed')
+     order by s.priority desc, s.run_at, s.created_at, s.step_order
+     limit p_limit
+       for update of s skip locked
+  ), claimed as (
+    update public.job_steps s
+       set status = 'running',
+           locked_by = p_worker_id,
+           lease_expires_at = now() + p_lease_duration,
+           attempt = s.attempt + 1,
+           started_at = now(),
+           updated_at = now()
+     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
+     -- became a hash join over all of job_steps under the generic plan (5.6 ms).
+     where s.id = any (array(select next_steps.id from next_steps))
+    returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
+              s.run_at, s.created_at, s.step_order
+  )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
          c.priority, j.group_key, j.tenant_id, j.payload, c.input,
-         coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
-                     from public.job_steps p
-                    where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb)
-    -- From the id list outward: primary-key lookups whatever plan is cached (with
-    -- `c.id = any (v_claimed)` the generic plan scanned job_steps: 35 ms a claim at 32 claimers).
-    from unnest(v_claimed) as claimed(id)
-    join public.job_steps c on c.id = claimed.id
+         case when c.seq = 0 then '{}'::jsonb
+              else coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
+                               from public.job_steps p
+                              where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb) end
+    from claimed c
     join public.jobs j on j.id = c.job_id
     left join public.job_types t on t.type = j.type
    order by c.priority desc, c.run_at, c.created_at, c.step_order;
@@ -270,10 +262,14 @@ language plpgsql volatile
 security definer
 set search_path = ''
 as $$
+declare
+  v_claimed uuid;
 begin
   perform public._require_worker_id('claim_next_step', p_worker_id);
   perform public._require_positive_lease('claim_next_step', p_lease_duration);
-  return query select * from public._claim_steps(p_worker_id, p_lease_duration, 1, null);
+  select c.step_id into v_claimed from public.claim_steps(p_worker_id, p_lease_duration, 1) c;
+  -- A second statement: it sees the row as the claim left it.
+  return query select * from public.job_steps s where s.id = v_claimed;
 end;
 $$;
 
@@ -308,8 +304,7 @@ comment on function public.next_claimable_at(text[]) is
 revoke all on function
   public._fail_job(uuid, jsonb),
   public._cancel_unfinished_steps(uuid, jsonb),
-  public._expire_leases(),
-  public._claim_steps(text, interval, int, text[])
+  public._expire_leases()
   from public, anon, authenticated, service_role;
 revoke all on function
   public.claim_steps(text, interval, int, text[]),

@@ -82,15 +82,19 @@ $$;
 comment on function public.job_queue_position(uuid) is
   'Where a job waits: 1 + the unfinished jobs ahead of it in its group key (or the claimable steps ahead of it globally), and the wait that recent throughput predicts (null when unknown). 0 once it runs or finished.';
 
+-- The attempts that did not complete their step are rows of step_attempts; the completing and
+-- the running attempt are the step row itself.
 create view public.job_timeline with (security_invoker = true) as
 select s.job_id, s.id as step_id, s.seq, s.name as step_name, a.attempt, a.worker_id,
        a.started_at, a.finished_at, a.outcome, a.error
   from public.step_attempts a
   join public.job_steps s on s.id = a.step_id
 union all
-select s.job_id, s.id, s.seq, s.name, s.attempt, s.locked_by, s.started_at, null, 'running', null
+select s.job_id, s.id, s.seq, s.name, s.attempt,
+       case when s.status = 'running' then s.locked_by else s.completed_by end,
+       s.started_at, case when s.status = 'completed' then s.finished_at end, s.status, null
   from public.job_steps s
- where s.status = 'running';
+ where s.status in ('running', 'completed');
 
 comment on view public.job_timeline is
   'Every attempt of every step (one row each; the attempt in progress has outcome running): filter by job_id, order by started_at.';
@@ -98,7 +102,8 @@ comment on view public.job_timeline is
 create view public.dead_letter with (security_invoker = true) as
 select j.id as job_id, j.type, j.tenant_id, j.group_key, j.payload, j.error,
        j.error ->> 'message' as last_error, j.finished_at as failed_at, j.created_at,
-       (select count(*) from public.step_attempts a where a.job_id = j.id) as attempts
+       (select count(*) from public.step_attempts a where a.job_id = j.id)
+         + (select count(*) from public.job_steps s where s.job_id = j.id and s.status = 'completed') as attempts
   from public.jobs j
  where j.status = 'failed';
 

@@ -37,7 +37,8 @@ declare
   v_estimated_wait interval;
 begin
 
-  -- Each step with every attempt in order; the attempt in progress lives on the step row itself.
+  -- Each step with every attempt in order; the attempt in progress, and the one that completed
+  -- the step, live on the step row itself.
   select coalesce(jsonb_agg(jsonb_build_object(
            'id', s.id, 'name', s.name, 'seq', s.seq, 'status', s.status,
            'attempt', s.attempt, 'maxAttempts', s.max_attempts, 'runAt', s.run_at,
@@ -49,9 +50,12 @@ begin
                                 'attempt', a.attempt, 'workerId', a.worker_id, 'startedAt', a.started_at,
                                 'finishedAt', a.finished_at, 'outcome', a.outcome, 'error', a.error) order by a.id)
                          from public.step_attempts a where a.step_id = s.id), '[]')
-             || case when s.status = 'running' then jsonb_build_array(jsonb_build_object(
-                       'attempt', s.attempt, 'workerId', s.locked_by, 'startedAt', s.started_at,
-                       'finishedAt', null, 'outcome', 'running', 'error', null))
+             || case when s.status in ('running', 'completed') then jsonb_build_array(jsonb_build_object(
+                       'attempt', s.attempt,
+                       'workerId', case when s.status = 'running' then s.locked_by else s.completed_by end,
+                       'startedAt', s.started_at,
+                       'finishedAt', case when s.status = 'completed' then s.finished_at end,
+                       'outcome', s.status, 'error', null))
                      else '[]' end)
            order by s.seq, s.step_order), '[]')
     into v_steps
@@ -301,9 +305,14 @@ begin
           from public.step_attempts a join public.job_steps s on s.id = a.step_id
          where a.job_id = p_job_id
         union all
+        -- The running attempt, and the attempt that completed its step, are the step row.
         select format('step:%s:%s:running', s.id, s.attempt), s.started_at, 2, 'step', 'running', s.id, s.name, s.seq, s.attempt, null
           from public.job_steps s
-         where s.job_id = p_job_id and s.status = 'running'
+         where s.job_id = p_job_id and s.status in ('running', 'completed') and s.started_at is not null
+        union all
+        select format('step:%s:%s:completed', s.id, s.attempt), s.finished_at, 3, 'step', 'completed', s.id, s.name, s.seq, s.attempt, null
+          from public.job_steps s
+         where s.job_id = p_job_id and s.status = 'completed'
         union all
         select 'job:' || v_job.status, v_job.finished_at, 4, 'job', v_job.status, null, null, null, null, v_job.error
          where v_job.finished_at is not null

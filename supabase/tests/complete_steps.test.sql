@@ -19,7 +19,8 @@ select results_eq(
        jsonb_build_object('step_id', (select step_id from c1 where job_id = (select id from other)), 'output', '{"rows": 5}'::jsonb))) $$,
   $$ values ('completed'::text), ('completed') $$,
   'one call completes several steps');
-select is((select count(*) from public.step_attempts where outcome = 'completed'), 2::bigint, 'each completion is recorded as an attempt');
+select is((select count(*) from public.job_timeline where outcome = 'completed' and worker_id = 'w1'), 2::bigint,
+  'each completion is recorded as an attempt');
 select results_eq(
   $$ select name from public.job_steps where job_id = (select id from job) and seq = 1 order by step_order $$,
   $$ values ('csv'::text), ('pdf') $$,

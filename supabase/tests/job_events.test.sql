@@ -23,11 +23,10 @@ select is(jsonb_path_query_array(public.job_events((select id from j)), '$[*] ? 
   '["running", "retried", "running"]'::jsonb, 'a retried attempt, then the running one');
 
 select public.complete_step((select id from public.job_steps where status = 'running'), 'w', '{"ok": 1}');
-update public.step_attempts set finished_at = now() + interval '4 ms' where outcome = 'completed';
+update public.job_steps set finished_at = now() + interval '4 ms' where status = 'completed';
 update public.job_steps set started_at = now() + interval '5 ms' where status = 'running';
 select public.complete_steps('w', jsonb_build_array(jsonb_build_object('step_id', (select step_id from public.claim_steps('w', '1 minute')), 'output', '{}')));
-update public.step_attempts set started_at = now() + interval '5 ms', finished_at = now() + interval '6 ms'
- where step_id = (select id from public.job_steps where name = 'b');
+update public.job_steps set started_at = now() + interval '5 ms', finished_at = now() + interval '6 ms' where name = 'b';
 update public.jobs set finished_at = now() + interval '7 ms';
 
 create temp table e on commit drop as select public.job_events((select id from j)) as doc;

@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(40);
+select plan(41);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -40,6 +40,10 @@ select throws_ok(
   $$ insert into public.job_steps (job_id, seq, status) values ('a0000000-0000-4000-8000-000000000001', 0, 'running') $$,
   '23514', null, 'a running step without an owner and a lease is rejected');
 select throws_ok(
+  $$ insert into public.job_steps (job_id, seq, status, locked_by, lease_expires_at)
+     values ('a0000000-0000-4000-8000-000000000001', 0, 'pending', 'w1', now()) $$,
+  '23514', null, 'a step that is not running cannot hold an owner and a lease');
+select throws_ok(
   $$ insert into public.job_steps (job_id, seq) values ('b0000000-0000-4000-8000-000000000001', 0) $$,
   '23503', null, 'a step of an unknown job is rejected');
 
@@ -50,7 +54,7 @@ select is(
   'the claim index holds only pending steps with attempts left');
 select is(
   (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_lease_idx'::regclass),
-  '(status = ''running''::text)',
+  '(lease_expires_at IS NOT NULL)',
   'the lease index holds only running steps');
 select has_index('public', 'job_steps', 'job_steps_job_id_seq_idx', array['job_id', 'seq'],
   'steps are indexed by (job_id, seq) for the seq gate and the foreign key');
