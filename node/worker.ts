@@ -5,7 +5,7 @@
 // flight at once and exit 0.
 import { hostname } from "node:os";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
-import { connectTransport, consoleLogger, poll, readWorkerEnv } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { connectTransport, createConsoleLogger, poll, readWorkerEnv } from "../supabase/functions/_shared/leaseflow/mod.ts";
 
 let env;
 try {
@@ -16,7 +16,7 @@ try {
 }
 
 const workerId = `node-${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-const log = consoleLogger;
+const log = createConsoleLogger(env.logLevel);
 log.info(`leaseflow worker ${workerId} starting`, {
   transport: env.transport.kind,
   batch: env.batchSize,

@@ -1571,8 +1571,9 @@ begin
   -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
   -- over, never waited for) and updated before the statement ends, so two callers can never
   -- both get it; a row changed by a concurrent commit is re-checked against the WHERE clause.
-  -- The seq gate only matters for steps made by hand: an enqueued job's later steps do not exist
-  -- until their group may run (_create_next_steps).
+  -- The seq gate only matters for steps made by hand (jobs without a type): an enqueued job's
+  -- later steps do not exist until their group may run (_create_next_steps), so for those it
+  -- costs no lookup.
   --
   -- The previous outputs are read by the same statement, so in the snapshot the claim ran in: a
   -- later step is visible only together with the completion of the step before it (one
@@ -1588,11 +1589,12 @@ begin
        and s.run_at <= now()
        and j.status = 'running'
        and (p_types is null or j.type = any (p_types))
-       and not exists (select 1
-                         from public.job_steps earlier
-                        where earlier.job_id = s.job_id
-                          and earlier.seq < s.seq
-                          and earlier.status <> 'completed')
+       and (j.type is not null
+            or not exists (select 1
+                             from public.job_steps earlier
+                            where earlier.job_id = s.job_id
+                              and earlier.seq < s.seq
+                              and earlier.status <> 'completed'))
      order by s.priority desc, s.run_at, s.created_at, s.step_order
      limit p_limit
        for update of s skip locked

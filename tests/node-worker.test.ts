@@ -78,7 +78,7 @@ describe("npm run worker (a real process)", () => {
   it("on SIGTERM stops claiming, finishes the steps in flight, releases the rest and exits 0", async () => {
     await enqueueSleeps(admin, 10, 1_500);
     const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], {
-      env: { ...process.env, SUPABASE_DB_URL: DB_URL, LEASEFLOW_BATCH_SIZE: "2", LEASEFLOW_CONCURRENCY: "2" },
+      env: { ...process.env, SUPABASE_DB_URL: DB_URL, LEASEFLOW_BATCH_SIZE: "2", LEASEFLOW_CONCURRENCY: "2", LEASEFLOW_LOG_LEVEL: "debug" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -113,6 +113,7 @@ describe("npm run worker (a real process)", () => {
     const env: Record<string, string | undefined> = {
       ...process.env,
       LEASEFLOW_TRANSPORT: "api",
+      LEASEFLOW_LOG_LEVEL: "debug",
       SUPABASE_URL: API_URL,
       SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
     };

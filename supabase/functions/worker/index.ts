@@ -2,7 +2,7 @@
 // `Authorization: Bearer <LEASEFLOW_WORKER_SECRET>`, it drains the queue for one invocation.
 // Everything but the platform wiring lives in the core (../_shared/leaseflow/edge-worker.ts).
 import { createRegistry } from "../_shared/examples/index.ts";
-import { consoleLogger, createWorkerHandler } from "../_shared/leaseflow/mod.ts";
+import { createConsoleLogger, createWorkerHandler } from "../_shared/leaseflow/mod.ts";
 
 // Present on Supabase's edge runtime (hosted and `supabase functions serve`), absent in plain Deno.
 const edgeRuntime = (globalThis as { EdgeRuntime?: { waitUntil(work: Promise<unknown>): void } }).EdgeRuntime;
@@ -16,6 +16,7 @@ Deno.serve(
         listener(String((event as Event & { detail?: { reason?: unknown } }).detail?.reason ?? "beforeunload"));
       }),
     registry: createRegistry((name) => Deno.env.get(name)),
-    log: consoleLogger,
+    // Every line; the handler keeps those at LEASEFLOW_LOG_LEVEL and above.
+    log: createConsoleLogger("debug"),
   }),
 );

@@ -15,6 +15,8 @@ export const sleepJobType: JobTypeDefinition = {
       if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > 60_000) {
         throw new PermanentError(`leaseflow.sleep: payload.ms must be an integer from 0 to 60000, got ${JSON.stringify(ms)}`);
       }
+      // ms 0 is the benchmarks' no-op job: no timer to arm.
+      if (ms === 0) return { slept_ms: 0 };
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, ms);
         signal.addEventListener("abort", () => {

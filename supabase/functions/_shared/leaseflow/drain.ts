@@ -1,25 +1,29 @@
 // The claim loop, the one runtime both the Edge Function and the Node worker run:
 //
-//   claim a batch (claim_steps, short lease) → run handlers with bounded concurrency, leases
-//   renewed while they run (RunningSet, running.ts) → settle (Settler, settle.ts: completions
-//   batched into one complete_steps call, failures one fail_step each) → repeat while work
-//   remains and the budget allows; with nothing to claim, the idle policy (idle.ts) decides
-//   between waiting for a retry about to come due, polling again and stopping.
+//   claim batches (claim_steps, short lease) into a local queue → run handlers with bounded
+//   concurrency, every held step's lease renewed in one call (StepPool, running.ts) → settle
+//   (Settler, settle.ts: completions and failures each batched, written again on a transient
+//   error while the leases hold) → repeat while work remains and the budget allows; with nothing
+//   to claim, the idle policy (idle.ts) decides between waiting for a retry about to come due,
+//   polling again and stopping.
 //
-// Settling does not hold a handler slot: the next claim runs while the last completions are
-// being written (at most `concurrency` steps wait for their settle at once), and completions
-// that arrive while a write is in flight go out together in the next one.
+// The loop keeps Postgres busy and the handlers fed: a claim is sized to the free capacity (up to
+// batchSize), up to two claims are in flight at once, and the capacity is concurrency plus a
+// prefetch sized to what the handlers consume while a claim travels (none while that is unknown,
+// up to batchSize for handlers much faster than a claim). Settling does not hold a handler slot:
+// the next claim runs while the last completions are being written.
 //
 // It stops claiming when the remaining budget is smaller than a lease plus a margin (so nothing
 // it claims can outlive the invocation), when the idle policy says so, or when asked. A graceful
-// stop lets the steps in flight finish; an abort (the platform is killing us) releases them at
-// once, without consuming their attempt. Errors of one iteration (a failed claim, a failed lease
-// renewal) are logged and never stop the loop.
+// stop lets the running steps finish and gives the queued ones back; an abort (the platform is
+// killing us) releases them all at once, without consuming their attempt. Errors of one
+// iteration (a failed claim, a failed lease renewal) are logged and never stop the loop.
 import { IdlePolicy, type IdleOptions } from "./idle.ts";
 import type { Registry } from "./registry.ts";
-import { RunningSet } from "./running.ts";
+import { StepPool } from "./running.ts";
 import { Settler } from "./settle.ts";
-import type { ClaimedStep, Clock, Logger, Transport } from "./types.ts";
+import { Signal } from "./signal.ts";
+import type { Clock, Logger, Transport } from "./types.ts";
 import { silentLogger, systemClock } from "./types.ts";
 
 /** How to drain. */
@@ -36,14 +40,15 @@ export interface DrainOptions {
   leaseMs?: number;
   /** Claiming stops once less than leaseMs + marginMs of the budget remains. (Default: 5 000) */
   marginMs?: number;
-  /** Steps per claim. (Default: 10) */
-  batchSize?: number;
   /** Handlers running at once. (Default: 10) */
   concurrency?: number;
-  /** How often running steps' leases are renewed. (Default: leaseMs / 3) */
+  /** Most steps per claim, and most steps held at once (the prefetch fills the room above
+   * concurrency). (Default: 1 000) */
+  batchSize?: number;
+  /** How often the held steps' leases are renewed. (Default: leaseMs / 3) */
   heartbeatMs?: number;
-  /** Completions arriving within this window share one complete_steps call, as do all that
-   * arrive while a write is in flight. (Default: 0, i.e. those of the same event-loop turn) */
+  /** Settles arriving within this window share one write, as do all that arrive while a write
+   * is in flight. (Default: 0, i.e. those of the same event-loop turn) */
   settleDelayMs?: number;
   /** What to do when there is nothing to claim: linger for a retry, poll, stop (idle.ts).
    * (Default: linger up to 10 000 ms, then stop) */
@@ -85,6 +90,14 @@ export interface DrainSummary {
 /** The lease a claim takes unless told otherwise (DrainOptions.leaseMs). */
 export const DEFAULT_LEASE_MS = 30_000;
 
+/** Claims in flight at once: one travels while the last one's steps are handed out. */
+const MAX_CLAIMS_IN_FLIGHT = 2;
+
+/** The most steps a claim takes unless told otherwise (DrainOptions.batchSize): claim_steps'
+ * maximum. The prefetch only grows toward it for handlers much faster than a claim, so slow
+ * handlers still claim about as many steps as there are slots. */
+export const DEFAULT_BATCH_SIZE = 1_000;
+
 /** How often a lease of `leaseMs` is renewed (and a worker heartbeats) by default: three times per
  * lease, so one late renewal never lets it lapse. */
 export function defaultHeartbeatMs(leaseMs: number): number {
@@ -100,8 +113,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     budgetMs = Number.POSITIVE_INFINITY,
     leaseMs = DEFAULT_LEASE_MS,
     marginMs = 5_000,
-    batchSize = 10,
     concurrency = 10,
+    batchSize = DEFAULT_BATCH_SIZE,
     settleDelayMs = 0,
     claimErrorPauseMs = 1_000,
     stopSignal,
@@ -121,22 +134,27 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     durationMs: 0,
     stoppedBy: "idle",
   };
+  const maxHeld = Math.max(concurrency, batchSize);
   const settler = new Settler({
     transport,
     workerId,
-    maxBatch: Math.max(batchSize, concurrency),
+    maxBatch: maxHeld,
     delayMs: settleDelayMs,
+    leaseMarginMs: Math.min(2_000, leaseMs / 5),
     counts: summary,
+    clock,
     log,
   });
-  const steps = new RunningSet({
+  const pool = new StepPool({
     workerId,
     transport,
     registry,
+    concurrency,
     leaseMs,
     heartbeatMs: options.heartbeatMs ?? defaultHeartbeatMs(leaseMs),
     settler,
     counts: summary,
+    clock,
     log,
   });
   const idle = new IdlePolicy(options.idle);
@@ -153,8 +171,59 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       log.warn("next_claimable_at failed; not lingering", { error: String(error) });
       return null;
     });
+
+  // Claims in flight: how many, and how many steps they asked for.
+  const claims = new Set<Promise<void>>();
+  let claiming = 0;
+  const claimFinished = new Signal();
+  // A moving average of a claim's round trip, ms (undefined until one returned).
+  let claimMs: number | undefined;
+  // The last claim found fewer steps than it asked for: claim again only once a settle was
+  // written after it (a completion can create a job's next step) or the idle policy says so.
+  let drained = false;
+  let writesWhenDrained = 0;
+  const stillDrained = () => drained && settler.writesEnded === writesWhenDrained;
+  let pausedUntil = 0;
   // A fixed poll interval is logged once per idle period, a growing backoff at each step.
   let loggedPollMs: number | undefined;
+
+  /** The steps to hold (queued and running): concurrency, plus what the handlers consume during
+   * two claim round trips, up to batchSize. */
+  const capacity = () => {
+    const handlerMs = pool.handlerMs;
+    if (handlerMs === undefined || claimMs === undefined) return concurrency;
+    return Math.min(maxHeld, concurrency + Math.ceil((2 * concurrency * claimMs) / Math.max(handlerMs, 0.01)));
+  };
+
+  function claim(limit: number): void {
+    claiming += limit;
+    const sent = clock.now();
+    const claimed: Promise<void> = transport
+      .claimSteps({ workerId, leaseMs, limit, types })
+      .then(
+        (steps) => {
+          claimMs = claimMs === undefined ? clock.now() - sent : claimMs * 0.8 + (clock.now() - sent) * 0.2;
+          summary.claimed += steps.length;
+          if (steps.length > 0) {
+            idle.reset();
+            loggedPollMs = undefined;
+          }
+          drained = steps.length < limit;
+          writesWhenDrained = settler.writesEnded;
+          pool.add(steps);
+        },
+        (error) => {
+          log.error("Claim failed", { error: String(error) });
+          pausedUntil = clock.now() + claimErrorPauseMs;
+        },
+      )
+      .finally(() => {
+        claiming -= limit;
+        claims.delete(claimed);
+        claimFinished.fire();
+      });
+    claims.add(claimed);
+  }
 
   try {
     for (;;) {
@@ -163,60 +232,53 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         summary.stoppedBy = stop;
         break;
       }
-      // Handler slots, and no more than `concurrency` steps waiting for their settle.
-      const free = Math.min(concurrency - steps.running, 2 * concurrency - steps.unsettled);
-      if (free <= 0) {
-        await steps.untilOneEnds(whenInterrupted);
+      const target = capacity();
+      const room = target - pool.queued - pool.running - claiming;
+      // Keep one claim travelling whenever there is room; send a second beside it only for half
+      // the capacity or more. Never while settles pile up (the database is slower than the
+      // handlers).
+      const worthwhile = claims.size === 0 || room >= Math.ceil(target / 2);
+      if (!stillDrained() && room > 0 && worthwhile && claims.size < MAX_CLAIMS_IN_FLIGHT && pool.settling < 2 * maxHeld && clock.now() >= pausedUntil) {
+        claim(Math.min(batchSize, room));
         continue;
       }
-      let claimed: ClaimedStep[];
-      try {
-        claimed = await transport.claimSteps({ workerId, leaseMs, limit: Math.min(batchSize, free), types });
-      } catch (error) {
-        log.error("Claim failed", { error: String(error) });
-        await clock.sleep(claimErrorPauseMs, interrupted.signal);
-        continue;
-      }
-      if (claimed.length > 0) {
-        idle.reset();
-        loggedPollMs = undefined;
-        summary.claimed += claimed.length;
-        for (const step of claimed) {
-          log.info(`Claimed step ${step.stepId} (job ${step.jobId}, seq ${step.seq})`, { step: step.stepName, attempt: step.attempt });
-          steps.start(step);
+      if (stillDrained() && claims.size === 0 && pool.held === 0 && settler.pending === 0) {
+        const decision = await idle.decide(clock.now(), spareBudgetMs(), nextClaimableAt);
+        if (decision.kind === "stop") {
+          summary.stoppedBy = "idle";
+          break;
         }
+        if (decision.kind === "poll" && decision.waitMs !== loggedPollMs) {
+          log.info(`No work available. Backing off for ${decision.waitMs}ms...`);
+          loggedPollMs = decision.waitMs;
+        }
+        await clock.sleep(decision.waitMs, interrupted.signal);
+        drained = false;
         continue;
       }
-      // Idle only once every settle is written: a completion can make a job's next step claimable.
-      if (steps.unsettled > 0) {
-        await steps.untilOneEnds(whenInterrupted);
-        continue;
-      }
-      const decision = await idle.decide(clock.now(), spareBudgetMs(), nextClaimableAt);
-      if (decision.kind === "stop") {
-        summary.stoppedBy = "idle";
-        break;
-      }
-      if (decision.kind === "poll" && decision.waitMs !== loggedPollMs) {
-        log.info(`No work available. Backing off for ${decision.waitMs}ms...`);
-        loggedPollMs = decision.waitMs;
-      }
-      await clock.sleep(decision.waitMs, interrupted.signal);
+      // A settle written means a held step ended: pool.changed() covers it.
+      const waits: Promise<unknown>[] = [pool.changed(), claimFinished.next(), whenInterrupted];
+      if (clock.now() < pausedUntil) waits.push(clock.sleep(pausedUntil - clock.now(), interrupted.signal));
+      await Promise.race(waits);
     }
 
-    // An abort (now, or while we wait) stops the handlers; their steps are released below.
-    const abortRunning = () => steps.abortAll();
+    // No more claims: give the queued steps back (and those of claims still in flight), let the
+    // running ones finish, or stop them on an abort, now or later.
+    pool.close();
+    const abortRunning = () => pool.abortAll();
     if (summary.stoppedBy === "abort") abortRunning();
     else abortSignal?.addEventListener("abort", abortRunning, { once: true });
-    await steps.allSettled();
+    await Promise.all(claims);
+    await pool.allSettled();
     abortSignal?.removeEventListener("abort", abortRunning);
     await settler.flush();
   } finally {
+    pool.dispose();
     stopSignal?.removeEventListener("abort", onInterrupt);
     abortSignal?.removeEventListener("abort", onInterrupt);
-    // Whatever this worker still holds (aborted steps, settles that could not be written) goes
-    // back to the queue without consuming an attempt. A drain that claimed nothing holds nothing:
-    // an idle poll or an empty invocation skips the round trip.
+    // Whatever this worker still holds (queued and aborted steps, settles that could not be
+    // written) goes back to the queue without consuming an attempt. A drain that claimed nothing
+    // holds nothing: an idle poll or an empty invocation skips the round trip.
     if (summary.claimed > 0) {
       try {
         summary.released = await transport.releaseSteps({ workerId });

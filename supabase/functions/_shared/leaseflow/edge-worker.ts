@@ -13,7 +13,7 @@ import { readWorkerEnv, type WorkerEnv } from "./env.ts";
 import type { Registry } from "./registry.ts";
 import { runRegistered } from "./registration.ts";
 import { connectTransport } from "./transports/connect.ts";
-import type { Clock, Logger, Transport } from "./types.ts";
+import { atLevel, type Clock, type Logger, type Transport } from "./types.ts";
 
 /** What the handler needs from the platform it runs on. */
 export interface EdgePlatform {
@@ -25,7 +25,7 @@ export interface EdgePlatform {
   onShutdown(listener: (reason: string) => void): void;
   /** The job types this function runs. */
   registry: Registry;
-  /** Where log lines go. */
+  /** Where log lines go; those below LEASEFLOW_LOG_LEVEL are dropped. */
   log: Logger;
   /** Time source. (Default: the system clock) */
   clock?: Clock;
@@ -73,6 +73,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
   async function invoke(setup: NonNullable<typeof instance>, invocationId: string, workerId: string, wakeupId: number | undefined): Promise<DrainSummary> {
     await setup.published;
     const { env, transport } = setup;
+    const log = atLevel(platform.log, env.logLevel);
     // The wake-up id tells tick() and the kick that this wake-up has been answered.
     const metadata = { invocation_id: invocationId, budget_ms: env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
     const registration = { transport, workerId, kind: "edge" as const, metadata, heartbeatMs: defaultHeartbeatMs(env.leaseMs), log };

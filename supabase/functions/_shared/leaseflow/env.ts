@@ -1,5 +1,9 @@
 // Worker settings from the environment, read and checked once; every problem is reported in one
 // error, so a misconfigured deployment says all that is wrong at once.
+import { DEFAULT_BATCH_SIZE } from "./drain.ts";
+import type { LogLevel } from "./types.ts";
+
+const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
 /** How the worker reaches the SQL functions. */
 export type TransportSettings =
@@ -15,10 +19,12 @@ export interface WorkerEnv {
   transport: TransportSettings;
   /** LEASEFLOW_LEASE_MS: lease per claim. (Default: 30 000) */
   leaseMs: number;
-  /** LEASEFLOW_BATCH_SIZE: steps per claim. (Default: 10) */
-  batchSize: number;
   /** LEASEFLOW_CONCURRENCY: handlers at once. (Default: 10) */
   concurrency: number;
+  /** LEASEFLOW_BATCH_SIZE: most steps per claim and held at once. (Default: 1 000) */
+  batchSize: number;
+  /** LEASEFLOW_LOG_LEVEL: debug (a line per claimed and completed step), info, warn or error. (Default: info) */
+  logLevel: LogLevel;
   /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry that is about to be due. (Default: 10 000) */
   lingerMs: number;
   /** LEASEFLOW_IDLE_GRACE_MS: with nothing to claim, keep polling this long before stopping, so a
@@ -55,12 +61,18 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
     }
     return value;
   };
+  const concurrency = integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000);
+  const logLevel = (get("LEASEFLOW_LOG_LEVEL") || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LEASEFLOW_LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  }
   const env: WorkerEnv = {
     dbUrl: dbUrl ?? "",
     transport,
     leaseMs: integer("LEASEFLOW_LEASE_MS", 30_000, 1_000, 3_600_000),
-    batchSize: integer("LEASEFLOW_BATCH_SIZE", 10, 1, 1_000),
-    concurrency: integer("LEASEFLOW_CONCURRENCY", 10, 1, 1_000),
+    concurrency,
+    batchSize: integer("LEASEFLOW_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1, 1_000),
+    logLevel,
     lingerMs: integer("LEASEFLOW_LINGER_MS", 10_000, 0, 60_000),
     idleGraceMs: integer("LEASEFLOW_IDLE_GRACE_MS", 5_000, 0, 60_000),
     budgetMs: integer("LEASEFLOW_BUDGET_MS", 140_000, 5_000, 3_600_000),

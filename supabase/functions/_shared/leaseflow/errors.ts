@@ -101,3 +101,22 @@ function record(code: string, thrown: unknown): StepErrorRecord {
   }
   return { code, message: typeof thrown === "string" ? thrown : JSON.stringify(thrown) ?? String(thrown) };
 }
+
+/** SQLSTATE classes of failures that a later attempt may not meet: connection exceptions (08),
+ * serialization failures and deadlocks (40), insufficient resources (53), operator intervention
+ * such as a restart (57) and system errors (58). */
+const TRANSIENT_SQLSTATE_CLASSES = new Set(["08", "40", "53", "57", "58"]);
+
+/**
+ * Whether writing again may succeed where this attempt failed: the connection dropped or the
+ * database was restarting, busy or in a deadlock. A bad argument or a bug in the SQL is not
+ * transient: it would fail the same way again.
+ */
+export function isTransientError(error: unknown): boolean {
+  const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown };
+  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
+  // No SQLSTATE: PostgREST could not reach the database (503, PGRST00x) or no answer came (0).
+  if (typeof status === "number") return status === 0 || status >= 500;
+  // postgres.js and Node name connection failures (CONNECTION_CLOSED, ECONNRESET, ...).
+  return typeof code === "string" && code.length > 0;
+}

@@ -1,111 +1,213 @@
-// The steps a drain holds, from claim to settle. Each runs its handler in a slot, under its type's
-// timeout, with its lease renewed on a timer; the slot frees as soon as the handler ends, before
-// its settle is written, so the next claim overlaps the last settles.
+// The steps a drain holds, from claim to settle. Claimed steps wait in a local queue until a
+// handler slot is free (graphile-worker's localQueue is the model: the next step is at hand when
+// a handler ends, without a round trip); each runs under its type's timeout, its slot freed as
+// soon as the handler ends, before its settle is written. One timer renews the lease of every
+// held step in one call; a step whose lease was taken over stops (running) or is dropped
+// (queued).
+//
+// The path of a step allocates little and awaits nothing of its own (callbacks, not a chain of
+// promises per step): at tens of thousands of steps a second, the worker's own CPU is part of
+// the throughput.
 import { LeaseLostError, type Settlement, settlementFor, ShutdownError, StepTimeoutError } from "./errors.ts";
 import type { Registry, StepContext } from "./registry.ts";
-import type { Settler } from "./settle.ts";
-import type { ClaimedStep, Logger, Transport } from "./types.ts";
+import type { SettledStep, SettleOutcome, Settler } from "./settle.ts";
+import { Signal } from "./signal.ts";
+import type { ClaimedStep, Clock, Logger, Transport } from "./types.ts";
 
-/** What a RunningSet needs to run and settle steps. */
-export interface RunningSetOptions {
+/** What a StepPool needs to run and settle steps. */
+export interface StepPoolOptions {
   /** The worker holding the steps. */
   workerId: string;
   /** The driver to the SQL functions (lease renewals). */
   transport: Transport;
   /** The handlers. */
   registry: Registry;
-  /** Each renewal extends the lease to this long from now. */
+  /** Handlers running at once. */
+  concurrency: number;
+  /** Each renewal extends the leases to this long from now. */
   leaseMs: number;
-  /** How often a running step's lease is renewed. */
+  /** How often the held steps' leases are renewed. */
   heartbeatMs: number;
   /** Where outcomes are written. */
   settler: Settler;
-  /** Where steps whose lease was taken over mid-run are counted. */
+  /** Where steps whose lease was taken over are counted. */
   counts: { lost: number };
+  /** Time source. */
+  clock: Clock;
   /** Where step lines go. */
   log: Logger;
 }
 
-/** The steps a drain holds: handlers running, and settles not yet written. */
-export class RunningSet {
-  /** Steps whose handler runs (each holds a slot), with what ends and aborts it. */
-  readonly #handlers = new Map<string, { ended: Promise<void>; controller: AbortController }>();
-  /** Every step not settled yet: its handler runs, or its settle is being written. */
-  readonly #unsettled = new Set<Promise<void>>();
+/** How a handler's run ended: its output, what it threw (or why it was stopped), or a
+ * settlement decided without running it. */
+type HandlerRun = { output: unknown } | { thrown: unknown } | { settlement: Settlement };
 
-  constructor(private readonly options: RunningSetOptions) {}
+/** A step this worker holds, with the lease as last renewed. */
+class Held implements SettledStep {
+  readonly stepId: string;
+  readonly jobId: string;
+  readonly stepName: string;
+  readonly attempt: number;
+  /** Made when the handler first reads its signal. */
+  controller: AbortController | undefined;
+  /** Set while the handler runs: ends it now with `reason` (timeout, lost lease, shutdown). */
+  stop: ((reason: Error) => void) | undefined;
 
-  /** Handlers running now (slots in use). */
+  constructor(
+    readonly step: ClaimedStep,
+    public leaseExpiresAt: number,
+  ) {
+    this.stepId = step.stepId;
+    this.jobId = step.jobId;
+    this.stepName = step.stepName;
+    this.attempt = step.attempt;
+  }
+}
+
+/** The steps a drain holds: queued for a handler, running, or waiting for their settle. */
+export class StepPool {
+  readonly #queue: Held[] = [];
+  #queueHead = 0;
+  readonly #held = new Map<string, Held>();
+  #running = 0;
+  #closed = false;
+  #aborted = false;
+  /** A moving average of how long a handler runs, ms (undefined until one has ended). */
+  #handlerMs: number | undefined;
+  readonly #changed = new Signal();
+  readonly #leaseTimer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: StepPoolOptions) {
+    this.#leaseTimer = setInterval(() => void this.#renewLeases(), options.heartbeatMs);
+  }
+
+  /** Handlers running now. */
   get running(): number {
-    return this.#handlers.size;
+    return this.#running;
   }
 
-  /** Steps not settled yet. */
-  get unsettled(): number {
-    return this.#unsettled.size;
+  /** Claimed steps waiting for a handler slot. */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
   }
 
-  /** Starts a claimed step's handler; its settle follows by itself. */
-  start(step: ClaimedStep): void {
-    const controller = new AbortController();
-    let handlerEnded!: () => void;
-    const ended = new Promise<void>((resolve) => (handlerEnded = resolve));
-    this.#handlers.set(step.stepId, { ended, controller });
-    void ended.then(() => this.#handlers.delete(step.stepId));
-    const settled: Promise<void> = this.#run(step, controller, handlerEnded).finally(() => this.#unsettled.delete(settled));
-    this.#unsettled.add(settled);
+  /** Steps held until settled: queued, running, or waiting for their settle. */
+  get held(): number {
+    return this.#held.size;
   }
 
-  /** Resolves when a handler ends or a settle is written, or when `interrupted` resolves. */
-  untilOneEnds(interrupted: Promise<void>): Promise<void> {
-    return Promise.race([...[...this.#handlers.values()].map((entry) => entry.ended), ...this.#unsettled, interrupted]);
+  /** Steps whose handler ended and whose settle is not written yet. */
+  get settling(): number {
+    return this.#held.size - this.#running - this.queued;
   }
 
-  /** Aborts every running handler (shutdown): their steps stay held, for the drain to release. */
+  /** A moving average of handler run time, ms; undefined before the first handler ends. */
+  get handlerMs(): number | undefined {
+    return this.#handlerMs;
+  }
+
+  /** Takes claimed steps: they start as slots free up, in claim order. Once closed, it takes
+   * none (they stay with this worker in the database until the drain releases them). */
+  add(steps: ClaimedStep[]): void {
+    if (this.#closed) return;
+    const now = this.options.clock.now();
+    for (const step of steps) {
+      // The lease runs from the claim; with clock skew between here and the database, the lease
+      // the database computed is the one that counts, so take the earlier of the two.
+      const held = new Held(step, Math.min(step.leaseExpiresAt.getTime(), now + this.options.leaseMs));
+      this.#held.set(step.stepId, held);
+      this.#queue.push(held);
+    }
+    this.#dispatch();
+  }
+
+  /** Resolves at the next change: a handler ended, a settle was written or a step was dropped. */
+  changed(): Promise<void> {
+    return this.#changed.next();
+  }
+
+  /** No more steps start: the queued ones are dropped (the drain releases them). */
+  close(): void {
+    this.#closed = true;
+    for (const held of this.#queue.splice(0).slice(this.#queueHead)) this.#held.delete(held.stepId);
+    this.#queueHead = 0;
+    this.#changed.fire();
+  }
+
+  /** Stops every running handler (shutdown) and drops the queued steps; all stay held by this
+   * worker in the database, for the drain to release. */
   abortAll(): void {
-    for (const entry of this.#handlers.values()) entry.controller.abort(new ShutdownError());
+    this.#aborted = true;
+    this.close();
+    for (const held of this.#held.values()) held.stop?.(new ShutdownError());
   }
 
-  /** Resolves when every step has been settled or given up. */
+  /** Resolves when every held step has been settled or given up. */
   async allSettled(): Promise<void> {
-    await Promise.all(this.#unsettled);
+    while (this.#held.size > 0) await this.#changed.next();
   }
 
-  /** Runs a step's handler, frees its slot, then settles it; its lease is renewed until then. */
-  async #run(step: ClaimedStep, controller: AbortController, handlerEnded: () => void): Promise<void> {
-    const { workerId, transport, leaseMs, heartbeatMs, log } = this.options;
-    const renewLease = async () => {
-      const held = await transport.extendLease({ stepId: step.stepId, workerId, leaseMs });
-      if (!held) controller.abort(new LeaseLostError(step.stepId));
-      return held;
-    };
-    const leaseTimer = setInterval(() => {
-      renewLease().catch((error) => log.warn("Lease renewal failed", { step: step.stepId, error: String(error) }));
-    }, heartbeatMs);
-    try {
-      let ran: HandlerRun;
-      try {
-        ran = await this.#runHandler(step, controller, renewLease);
-      } finally {
-        handlerEnded();
-      }
-      await this.#settle(step, ran);
-    } finally {
-      clearInterval(leaseTimer);
+  /** Stops renewing leases (the drain is over). */
+  dispose(): void {
+    clearInterval(this.#leaseTimer);
+  }
+
+  #dispatch(): void {
+    while (!this.#closed && this.#running < this.options.concurrency && this.#queueHead < this.#queue.length) {
+      const held = this.#queue[this.#queueHead++]!;
+      this.#running++;
+      // A microtask each: a synchronous handler must not run inside this loop (nor recurse).
+      queueMicrotask(() => this.#start(held));
+    }
+    // Compact the consumed head now and then, not on every step.
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
     }
   }
 
-  /** Runs the step's handler under its timeout; what it returned, or why it stopped. */
-  async #runHandler(step: ClaimedStep, controller: AbortController, renewLease: () => Promise<boolean>): Promise<HandlerRun> {
-    const { workerId, registry, log } = this.options;
+  /** Runs a step's handler under its timeout; `#end` settles what came of it. */
+  #start(held: Held): void {
+    const { workerId, registry, transport, leaseMs, clock, log } = this.options;
+    const { step } = held;
+    const started = clock.now();
+    let ended = false;
+    if (this.#aborted) {
+      // Dispatched just before the shutdown: it never starts.
+      this.#running--;
+      this.#settle(held, { thrown: new ShutdownError() });
+      return;
+    }
+    const end = (run: HandlerRun) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timeout);
+      held.stop = undefined;
+      const ms = clock.now() - started;
+      this.#handlerMs = this.#handlerMs === undefined ? ms : this.#handlerMs * 0.9 + ms * 0.1;
+      this.#running--;
+      this.#dispatch();
+      this.#settle(held, run);
+      this.#changed.fire();
+    };
+    const timeout = setTimeout(() => held.stop?.(new StepTimeoutError(step.timeoutMs)), step.timeoutMs);
+    // Aborting the signal, and not waiting for a handler that ignores it: it cannot hold its step
+    // past the timeout, a lost lease or a shutdown.
+    held.stop = (reason) => {
+      held.controller?.abort(reason);
+      end({ thrown: reason });
+    };
+    log.debug?.(`Claimed step ${held.stepId} (job ${held.jobId}, seq ${step.seq})`, { step: held.stepName, attempt: held.attempt });
+
     const handler = registry.handler(step.jobType, step.stepName);
     if (!handler) {
-      return {
+      end({
         settlement: {
           kind: "fail",
           error: { code: "no_handler", message: `worker ${workerId} has no handler for step "${step.stepName}" of job type "${step.jobType}"` },
         },
-      };
+      });
+      return;
     }
     const context: StepContext = {
       jobId: step.jobId,
@@ -117,49 +219,91 @@ export class RunningSet {
       payload: step.payload,
       previousOutputs: step.previousOutputs,
       idempotencyKey: step.stepId,
-      signal: controller.signal,
-      heartbeat: async () => {
-        if (!(await renewLease())) throw new LeaseLostError(step.stepId);
+      // Made on first use: most handlers never read it.
+      get signal() {
+        return (held.controller ??= new AbortController()).signal;
       },
-      log: stepLogger(log, step),
+      heartbeat: async () => {
+        const renewedAt = clock.now();
+        if (!(await transport.extendLease({ stepId: step.stepId, workerId, leaseMs }))) {
+          held.stop?.(new LeaseLostError(step.stepId));
+          throw new LeaseLostError(step.stepId);
+        }
+        held.leaseExpiresAt = renewedAt + leaseMs;
+      },
+      get log() {
+        return stepLogger(log, step);
+      },
     };
-    const timeout = setTimeout(() => controller.abort(new StepTimeoutError(step.timeoutMs)), step.timeoutMs);
+    let result: unknown;
     try {
-      // Raced against its signal: a handler that ignores the signal cannot hold its step past the
-      // timeout, a lost lease or a shutdown.
-      return { output: await Promise.race([Promise.resolve().then(() => handler(context)), rejectOnAbort(controller.signal)]) };
+      result = handler(context);
     } catch (thrown) {
-      return { thrown: controller.signal.aborted ? controller.signal.reason : thrown };
-    } finally {
-      clearTimeout(timeout);
-    }
-  }
-
-  /** Writes what the handler's run means for its step. */
-  async #settle(step: ClaimedStep, ran: HandlerRun): Promise<void> {
-    const { settler, counts, log } = this.options;
-    if ("output" in ran) return await settler.complete(step, ran.output);
-    if ("settlement" in ran) return await settler.fail(step, ran.settlement);
-    if (ran.thrown instanceof LeaseLostError) {
-      counts.lost++;
-      log.warn(`Lost the lease on step ${step.stepId}; stopped working on it`, { job: step.jobId });
+      end({ thrown });
       return;
     }
+    if (isThenable(result)) result.then((output) => end({ output }), (thrown: unknown) => end({ thrown }));
+    else end({ output: result });
+  }
+
+  /** Hands what the handler's run means for its step to the Settler; the step stays held until
+   * the settle is written. */
+  #settle(held: Held, run: HandlerRun): void {
+    const { settler, counts, log } = this.options;
+    const settled = (_outcome?: SettleOutcome) => {
+      this.#held.delete(held.stepId);
+      this.#changed.fire();
+    };
+    if ("output" in run) return settler.complete(held, run.output, settled);
+    if ("settlement" in run) return settler.fail(held, run.settlement, settled);
+    if (run.thrown instanceof LeaseLostError) {
+      counts.lost++;
+      log.warn(`Lost the lease on step ${held.stepId}; stopped working on it`, { job: held.jobId });
+      return settled();
+    }
     // Shutdown is not the step's failure: the drain releases its step.
-    if (ran.thrown instanceof ShutdownError) return;
-    await settler.fail(step, settlementFor(ran.thrown));
+    if (run.thrown instanceof ShutdownError) return settled();
+    settler.fail(held, settlementFor(run.thrown), settled);
+  }
+
+  /** One call renews every held step's lease; a step missing from the answer was taken over. */
+  async #renewLeases(): Promise<void> {
+    const { transport, workerId, leaseMs, clock, counts, log } = this.options;
+    const stepIds = [...this.#held.keys()];
+    if (stepIds.length === 0) return;
+    const renewedAt = clock.now();
+    let kept: Set<string>;
+    try {
+      kept = await transport.extendLeases({ workerId, stepIds, leaseMs });
+    } catch (error) {
+      log.warn("Lease renewal failed", { steps: stepIds.length, error: String(error) });
+      return;
+    }
+    for (const stepId of stepIds) {
+      const held = this.#held.get(stepId);
+      if (!held) continue; // settled meanwhile
+      if (kept.has(stepId)) {
+        held.leaseExpiresAt = renewedAt + leaseMs;
+        continue;
+      }
+      if (held.stop) {
+        held.stop(new LeaseLostError(stepId));
+        continue;
+      }
+      const index = this.#queue.indexOf(held, this.#queueHead);
+      if (index === -1) continue; // its handler ended: the settle will find the lease gone
+      // Still queued: never started, so nothing to stop; another worker has it now.
+      this.#queue.splice(index, 1);
+      this.#held.delete(stepId);
+      counts.lost++;
+      log.warn(`Lost the lease on queued step ${stepId} before starting it`, { job: held.jobId });
+      this.#changed.fire();
+    }
   }
 }
 
-/** How a handler's run ended: its output, what it threw (or why it was aborted), or a settlement
- * decided without running it. */
-type HandlerRun = { output: unknown } | { thrown: unknown } | { settlement: Settlement };
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function stepLogger(log: Logger, step: ClaimedStep): Logger {

@@ -1,8 +1,11 @@
-// Settling steps: a handler's output goes to complete_steps in batches, a failure to fail_step.
-// The Settler counts each outcome in the drain's summary and logs it; it never throws, because a
-// settle that cannot be written leaves its step held, and drain() releases what it still holds.
-import type { Settlement } from "./errors.ts";
-import type { ClaimedStep, Logger, StepResult, Transport } from "./types.ts";
+// Settling steps: outputs go to complete_steps and failures to fail_steps, each in batches: all
+// that arrive within a short window, and all that arrive while a write of their kind is in
+// flight, go out together. A write that fails on a transient error (the connection dropped, the
+// database restarting) is retried with backoff for as long as every lease in it holds; only then
+// are its steps given up, to be released at the end of the drain or to lapse. The Settler counts
+// each outcome in the drain's summary and logs it, and never throws.
+import { isTransientError, type Settlement } from "./errors.ts";
+import type { Clock, FailOutcome, Logger, StepFailure, StepResult, Transport } from "./types.ts";
 
 /** The outcome counters a Settler adds to (drain()'s summary). */
 export interface SettleCounts {
@@ -16,122 +19,204 @@ export interface SettleCounts {
   lost: number;
 }
 
+/** A step being settled, as the Settler sees it. */
+export interface SettledStep {
+  /** The step's id. */
+  stepId: string;
+  /** Its job, for log lines. */
+  jobId: string;
+  /** Its name, for log lines. */
+  stepName: string;
+  /** Its attempt, for log lines. */
+  attempt: number;
+  /** When its lease lapses (ms since the epoch), kept current by the lease renewals. */
+  leaseExpiresAt: number;
+}
+
 /** How a Settler writes. */
 export interface SettlerOptions {
   /** The driver to the SQL functions. */
   transport: Transport;
   /** The worker holding the steps. */
   workerId: string;
-  /** Most completions per complete_steps call. */
+  /** Most steps per write. */
   maxBatch: number;
-  /** Completions arriving within this window share one call, as do all that arrive while a write
-   * is in flight. */
+  /** Settles arriving within this window share one write. */
   delayMs: number;
+  /** A failed write is retried while every lease in it has more than this left. */
+  leaseMarginMs: number;
   /** Where outcomes are counted. */
   counts: SettleCounts;
+  /** Time source (retry pauses). */
+  clock: Clock;
   /** Where outcomes are logged. */
   log: Logger;
 }
 
-/** Writes the outcome of each handler: completions batched, failures one call each. */
+/** What came of a settle: the write's outcome, "lost" when the write left the step out (its lease
+ * was gone), "unsettled" when it could not be written. */
+export type SettleOutcome = "completed" | FailOutcome | "unsettled";
+
+/** Writes the outcome of each handler: completions and failures, each kind batched. */
 export class Settler {
-  readonly #completions: CompletionBatcher;
+  readonly #completions: WriteBatcher<StepResult, "completed">;
+  readonly #failures: WriteBatcher<StepFailure, FailOutcome>;
 
   constructor(private readonly options: SettlerOptions) {
-    this.#completions = new CompletionBatcher(options.transport, options.workerId, options.maxBatch, options.delayMs, options.log);
+    const { transport, workerId } = options;
+    this.#completions = new WriteBatcher(options, "completions", async (results) => {
+      const completed = await transport.completeSteps({ workerId, results });
+      return new Map(completed.map((id) => [id, "completed" as const]));
+    });
+    this.#failures = new WriteBatcher(options, "failures", (failures) => transport.failSteps({ workerId, failures }));
   }
 
-  /** Records a step's output; resolves once it is written, refused (the lease was lost) or given up. */
-  async complete(step: ClaimedStep, output: unknown): Promise<void> {
-    const { counts, log } = this.options;
-    const outcome = await this.#completions.add({ stepId: step.stepId, output: output ?? null });
-    if (outcome === "completed") {
-      counts.completed++;
-      log.info(`Completed step ${step.stepId}`, { job: step.jobId, step: step.stepName });
-    } else if (outcome === "lost") {
-      counts.lost++;
-      log.warn(`Lost the lease on step ${step.stepId} before completing it; result discarded`, { job: step.jobId });
-    }
+  /** Steps waiting for their write or being written. */
+  get pending(): number {
+    return this.#completions.pending + this.#failures.pending;
   }
 
-  /** Records a failed attempt: retried later, or failed for good with its job. */
-  async fail(step: ClaimedStep, settlement: Settlement): Promise<void> {
-    const { transport, workerId, counts, log } = this.options;
-    try {
-      const outcome = await transport.failStep({
-        stepId: step.stepId,
-        workerId,
-        error: settlement.error,
-        retryInMs: settlement.kind === "retry" ? settlement.retryInMs : undefined,
-        permanent: settlement.kind === "fail",
-      });
-      counts[outcome === "retried" ? "retried" : outcome === "failed" ? "failed" : "lost"]++;
-      log.info(`${outcome === "retried" ? "Will retry" : outcome === "failed" ? "Failed" : "Lost"} step ${step.stepId}`, {
-        job: step.jobId,
-        step: step.stepName,
-        attempt: step.attempt,
-        error: settlement.error.message,
-      });
-    } catch (error) {
-      // Unsettled: the step is released at the end of the drain, or its lease lapses.
-      log.error(`Could not record the failure of step ${step.stepId}`, { error: String(error) });
-    }
+  /** Records a step's output; `done` runs once it is written, refused (the lease was lost) or
+   * given up. */
+  complete(step: SettledStep, output: unknown, done: (outcome: SettleOutcome) => void): void {
+    this.#completions.add(step, { stepId: step.stepId, output: output ?? null }, (outcome) => {
+      const { counts, log } = this.options;
+      if (outcome === "completed") {
+        counts.completed++;
+        log.debug?.(`Completed step ${step.stepId}`, { job: step.jobId, step: step.stepName });
+      } else if (outcome === "lost") {
+        counts.lost++;
+        log.warn(`Lost the lease on step ${step.stepId} before completing it; result discarded`, { job: step.jobId });
+      }
+      done(outcome);
+    });
   }
 
-  /** Writes every completion still queued. */
-  flush(): Promise<void> {
-    return this.#completions.flush();
+  /** Records a failed attempt: retried later, or failed for good with its job; `done` runs once
+   * it is written or given up. */
+  fail(step: SettledStep, settlement: Settlement, done: (outcome: SettleOutcome) => void): void {
+    const failure: StepFailure = {
+      stepId: step.stepId,
+      error: settlement.error,
+      retryInMs: settlement.kind === "retry" ? settlement.retryInMs : undefined,
+      permanent: settlement.kind === "fail",
+    };
+    this.#failures.add(step, failure, (outcome) => {
+      const { counts, log } = this.options;
+      if (outcome !== "unsettled") {
+        counts[outcome]++;
+        log.info(`${outcome === "retried" ? "Will retry" : outcome === "failed" ? "Failed" : "Lost"} step ${step.stepId}`, {
+          job: step.jobId,
+          step: step.stepName,
+          attempt: step.attempt,
+          error: settlement.error.message,
+        });
+      }
+      done(outcome);
+    });
+  }
+
+  /** Writes that have ended so far: one more is the drain's cue that a completion may have made
+   * a job's next step claimable. */
+  get writesEnded(): number {
+    return this.#completions.writesEnded + this.#failures.writesEnded;
+  }
+
+  /** Writes everything queued. */
+  async flush(): Promise<void> {
+    await Promise.all([this.#completions.flush(), this.#failures.flush()]);
   }
 }
 
-/** Gathers completions into few complete_steps calls: those that arrive within `delayMs` of
- * each other, and all that arrive while a write is in flight, go out together (≤ maxBatch each). */
-class CompletionBatcher {
-  #pending: { result: StepResult; resolve: (outcome: "completed" | "lost" | "unsettled") => void }[] = [];
+/** An item waiting for its write, and who to tell how it went. */
+interface Queued<Item, Outcome> {
+  step: SettledStep;
+  item: Item;
+  done: (outcome: Outcome | "lost" | "unsettled") => void;
+}
+
+/** Gathers items of one kind into few writes (≤ maxBatch each): those that arrive within
+ * `delayMs` of each other go out together, and so do all that arrive while a write is in flight,
+ * unless they fill half a batch: then a second write goes out beside the first, so a busy worker
+ * keeps two database connections writing. */
+class WriteBatcher<Item, Outcome extends string> {
+  static readonly MAX_WRITES_IN_FLIGHT = 2;
+  #queued: Queued<Item, Outcome>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #writing: Promise<void> | undefined;
+  #writes = new Set<Promise<void>>();
+  #inWrite = 0;
+  /** Writes that have ended so far. */
+  writesEnded = 0;
 
   constructor(
-    private readonly transport: Transport,
-    private readonly workerId: string,
-    private readonly maxBatch: number,
-    private readonly delayMs: number,
-    private readonly log: Logger,
+    private readonly options: SettlerOptions,
+    private readonly kind: string,
+    private readonly write: (items: Item[]) => Promise<Map<string, Outcome>>,
   ) {}
 
-  /** Queues a completion; resolves once it was written ("completed"), refused ("lost") or could
-   * not be written ("unsettled"). */
-  add(result: StepResult): Promise<"completed" | "lost" | "unsettled"> {
-    return new Promise((resolve) => {
-      this.#pending.push({ result, resolve });
-      // While a write is in flight, it picks this one up when it ends.
-      if (!this.#writing) this.#timer ??= setTimeout(() => void this.flush(), this.delayMs);
-    });
+  /** Items queued or in a write in flight. */
+  get pending(): number {
+    return this.#queued.length + this.#inWrite;
   }
 
-  /** Writes everything queued, in batches; resolves when nothing is queued or being written. */
-  flush(): Promise<void> {
+  /** Queues an item; `done` gets its outcome: the write's, "lost" when the write left it out
+   * (the lease was gone), "unsettled" when it could not be written. */
+  add(step: SettledStep, item: Item, done: (outcome: Outcome | "lost" | "unsettled") => void): void {
+    this.#queued.push({ step, item, done });
+    if (this.#writes.size === 0) this.#timer ??= setTimeout(() => this.#startWrites(), this.options.delayMs);
+    else this.#startWrites(true);
+  }
+
+  /** Writes everything queued; resolves when nothing is queued or being written. */
+  async flush(): Promise<void> {
+    while (this.#queued.length > 0 || this.#writes.size > 0) {
+      this.#startWrites();
+      await Promise.race(this.#writes);
+    }
+  }
+
+  /** Starts writes while there are items and room for a write; with `onlyFull`, only for a queue
+   * holding at least half a batch (a write in flight takes the rest when it ends). */
+  #startWrites(onlyFull = false): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#writing ??= this.#writeAll().finally(() => {
-      this.#writing = undefined;
-      // One may have arrived between the last batch and now: it must not wait for a next add.
-      if (this.#pending.length > 0) void this.flush();
-    });
-    return this.#writing;
+    const { maxBatch } = this.options;
+    while (this.#queued.length > 0 && this.#writes.size < WriteBatcher.MAX_WRITES_IN_FLIGHT) {
+      if (onlyFull && this.#queued.length < Math.ceil(maxBatch / 2)) return;
+      const batch = this.#queued.splice(0, maxBatch);
+      const written: Promise<void> = this.#writeBatch(batch).finally(() => {
+        this.#writes.delete(written);
+        this.#startWrites();
+      });
+      this.#writes.add(written);
+    }
   }
 
-  async #writeAll(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, this.maxBatch);
+  async #writeBatch(batch: Queued<Item, Outcome>[]): Promise<void> {
+    this.#inWrite += batch.length;
+    const outcomes = await this.#writeWithRetries(batch);
+    this.#inWrite -= batch.length;
+    this.writesEnded++;
+    for (const entry of batch) entry.done(outcomes ? (outcomes.get(entry.step.stepId) ?? "lost") : "unsettled");
+  }
+
+  /** The write's outcomes, or undefined when it failed for good or the leases ran out first. */
+  async #writeWithRetries(batch: Queued<Item, Outcome>[]): Promise<Map<string, Outcome> | undefined> {
+    const { clock, log, leaseMarginMs } = this.options;
+    for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 1_000)) {
       try {
-        const completed = new Set(
-          await this.transport.completeSteps({ workerId: this.workerId, results: batch.map((entry) => entry.result) }),
-        );
-        for (const entry of batch) entry.resolve(completed.has(entry.result.stepId) ? "completed" : "lost");
+        return await this.write(batch.map((entry) => entry.item));
       } catch (error) {
-        this.log.error("Could not record completions; the steps will be released", { error: String(error), count: batch.length });
-        for (const entry of batch) entry.resolve("unsettled");
+        const leaseLeftMs = Math.min(...batch.map((entry) => entry.step.leaseExpiresAt)) - clock.now();
+        if (!isTransientError(error) || leaseLeftMs - pauseMs < leaseMarginMs) {
+          log.error(`Could not record ${this.kind}; the steps will be released or their leases lapse`, {
+            error: String(error),
+            count: batch.length,
+          });
+          return undefined;
+        }
+        log.warn(`Recording ${this.kind} failed; retrying while the leases hold`, { error: String(error), retry_in_ms: pauseMs });
+        await clock.sleep(pauseMs);
       }
     }
   }

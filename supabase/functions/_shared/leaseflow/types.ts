@@ -104,12 +104,42 @@ export interface FailStepParams {
 /** What fail_step did: scheduled a retry, failed the step for good, or nothing (the lease was lost). */
 export type FailOutcome = "retried" | "failed" | "lost";
 
+/** One failed attempt in a fail_steps batch. */
+export interface StepFailure {
+  /** The failed step. */
+  stepId: string;
+  /** What went wrong, recorded with the attempt. */
+  error: StepErrorRecord;
+  /** Retry after exactly this long instead of the type's backoff. */
+  retryInMs?: number;
+  /** Fail the step and its job now, whatever attempts remain. */
+  permanent: boolean;
+}
+
+/** fail_steps' arguments. */
+export interface FailStepsParams {
+  /** The worker that holds the steps. */
+  workerId: string;
+  /** One entry per failed step. */
+  failures: StepFailure[];
+}
+
 /** extend_lease's arguments. */
 export interface ExtendLeaseParams {
   /** The running step. */
   stepId: string;
   /** The worker that holds it. */
   workerId: string;
+  /** The new lease, counted from now. */
+  leaseMs: number;
+}
+
+/** extend_leases' arguments. */
+export interface ExtendLeasesParams {
+  /** The worker that holds the steps. */
+  workerId: string;
+  /** The steps whose leases to renew. */
+  stepIds: string[];
   /** The new lease, counted from now. */
   leaseMs: number;
 }
@@ -142,8 +172,12 @@ export interface Transport {
   completeSteps(params: CompleteStepsParams): Promise<string[]>;
   /** fail_step: retry later (after retryInMs, or the type's backoff) or fail for good. */
   failStep(params: FailStepParams): Promise<FailOutcome>;
+  /** fail_steps: fail_step for a batch; the outcome of each step it settled (a lost lease is left out). */
+  failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>>;
   /** extend_lease: false when the worker no longer holds the step. */
   extendLease(params: ExtendLeaseParams): Promise<boolean>;
+  /** extend_leases: renews many leases at once; returns the ids still held (the others were lost). */
+  extendLeases(params: ExtendLeasesParams): Promise<Set<string>>;
   /** release_steps: gives steps back without consuming their attempt; returns how many. */
   releaseSteps(params: ReleaseStepsParams): Promise<number>;
   /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable; null when none waits. */
@@ -160,6 +194,8 @@ export interface Transport {
 
 /** Structured log lines; the entries decide where they go. */
 export interface Logger {
+  /** A line per claimed and completed step: for following a worker closely. (Default: dropped) */
+  debug?(message: string, fields?: Record<string, unknown>): void;
   /** Progress a person follows. */
   info(message: string, fields?: Record<string, unknown>): void;
   /** Something went wrong but the worker carries on. */
@@ -192,12 +228,32 @@ export const systemClock: Clock = {
     }),
 };
 
-/** A logger that writes one JSON-free line per event to the console. */
-export const consoleLogger: Logger = {
-  info: (message, fields) => console.log(formatLine(message, fields)),
-  warn: (message, fields) => console.warn(formatLine(message, fields)),
-  error: (message, fields) => console.error(formatLine(message, fields)),
-};
+/** How much a console logger writes: each level includes the ones after it. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** `log` without the lines below `level`. */
+export function atLevel(log: Logger, level: LogLevel): Logger {
+  const rank = { debug: 0, info: 1, warn: 2, error: 3 }[level];
+  return {
+    ...(rank <= 0 && log.debug ? { debug: log.debug.bind(log) } : {}),
+    info: rank <= 1 ? log.info.bind(log) : () => {},
+    warn: rank <= 2 ? log.warn.bind(log) : () => {},
+    error: log.error.bind(log),
+  };
+}
+
+/** A logger that writes one line per event at `level` and above to the console. */
+export function createConsoleLogger(level: LogLevel = "info"): Logger {
+  return atLevel({
+    debug: (message, fields) => console.log(formatLine(message, fields)),
+    info: (message, fields) => console.log(formatLine(message, fields)),
+    warn: (message, fields) => console.warn(formatLine(message, fields)),
+    error: (message, fields) => console.error(formatLine(message, fields)),
+  }, level);
+}
+
+/** The console at info level: progress, retries and failures, but no line per step. */
+export const consoleLogger: Logger = createConsoleLogger("info");
 
 /** A logger that drops everything (tests, benchmarks). */
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

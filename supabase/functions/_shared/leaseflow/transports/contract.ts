@@ -1,6 +1,6 @@
 // The SQL contract's shapes, shared by every transport: claim_steps rows in, define_job_type
 // options out. Rows are snake_case as Postgres (or PostgREST's JSON) gives them.
-import type { ClaimedStep, FailOutcome, JobTypeOptions } from "../types.ts";
+import type { ClaimedStep, FailOutcome, JobTypeOptions, StepFailure } from "../types.ts";
 
 /** One claim_steps row as it arrives (timestamps may be Date or ISO text, bigints text or number). */
 export interface ClaimStepsRow {
@@ -56,6 +56,16 @@ export function toSqlOptions(options: JobTypeOptions): Record<string, unknown> {
   if (options.concurrency !== undefined) sql.concurrency = options.concurrency;
   if (options.rateLimit) sql.rate_limit = { max: options.rateLimit.max, per: interval(options.rateLimit.perMs) };
   return sql;
+}
+
+/** StepFailures as fail_steps' p_failures JSON. */
+export function toSqlFailures(failures: StepFailure[]): Record<string, unknown>[] {
+  return failures.map((failure) => ({
+    step_id: failure.stepId,
+    error: failure.error,
+    ...(failure.retryInMs !== undefined ? { retry_in_ms: Math.round(failure.retryInMs) } : {}),
+    ...(failure.permanent ? { permanent: true } : {}),
+  }));
 }
 
 /** What fail_step's returned row (or its absence) means for the worker. */

@@ -7,15 +7,17 @@ import type {
   ClaimStepsParams,
   CompleteStepsParams,
   ExtendLeaseParams,
+  ExtendLeasesParams,
   FailOutcome,
   FailStepParams,
+  FailStepsParams,
   JobTypeOptions,
   RegisterWorkerParams,
   ReleaseStepsParams,
   StepGroups,
   Transport,
 } from "../types.ts";
-import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlOptions } from "./contract.ts";
+import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
 
 /** Connection settings for {@link PostgresTransport.connect}. */
 export interface PostgresTransportOptions {
@@ -65,6 +67,18 @@ export class PostgresTransport implements Transport {
                                           ${this.sql.json(params.error as unknown as postgres.JSONValue)},
                                           ${retryIn}::interval, ${params.permanent})`;
     return settledAs(row?.status);
+  }
+
+  async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
+    const rows = await this.sql<{ id: string; status: string }[]>`
+      select id, status from public.fail_steps(${params.workerId}, ${this.sql.json(toSqlFailures(params.failures) as postgres.JSONValue)})`;
+    return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
+  }
+
+  async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
+    const rows = await this.sql<{ id: string }[]>`
+      select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`;
+    return new Set(rows.map((row) => row.id));
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {

@@ -7,15 +7,17 @@ import type {
   ClaimStepsParams,
   CompleteStepsParams,
   ExtendLeaseParams,
+  ExtendLeasesParams,
   FailOutcome,
   FailStepParams,
+  FailStepsParams,
   JobTypeOptions,
   RegisterWorkerParams,
   ReleaseStepsParams,
   StepGroups,
   Transport,
 } from "../types.ts";
-import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlOptions } from "./contract.ts";
+import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
 import { callRpc, restClient } from "./rpc.ts";
 
 /** Transport over Supabase's REST API. */
@@ -62,6 +64,23 @@ export class SupabaseTransport implements Transport {
       p_permanent: params.permanent,
     });
     return settledAs(rows[0]?.status);
+  }
+
+  async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
+    const rows = await this.#rpc<{ id: string; status: string }[]>("fail_steps", {
+      p_worker_id: params.workerId,
+      p_failures: toSqlFailures(params.failures),
+    });
+    return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
+  }
+
+  async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
+    const ids = await this.#rpc<string[]>("extend_leases", {
+      p_worker_id: params.workerId,
+      p_step_ids: params.stepIds,
+      p_lease_duration: interval(params.leaseMs),
+    });
+    return new Set(ids);
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
