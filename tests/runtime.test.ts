@@ -379,3 +379,87 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     });
   });
 });
+
+/** `transport` with its calls recorded and some of them made to fail. */
+function instrumented(transport: Transport, failures: { completeSteps?: unknown[] } = {}) {
+  const calls = { claimLimits: [] as number[], completeSizes: [] as number[], failSizes: [] as number[] };
+  const spy: Transport = Object.create(transport);
+  spy.claimSteps = (params) => {
+    calls.claimLimits.push(params.limit);
+    return transport.claimSteps(params);
+  };
+  spy.completeSteps = (params) => {
+    calls.completeSizes.push(params.results.length);
+    const error = failures.completeSteps?.shift();
+    return error ? Promise.reject(error) : transport.completeSteps(params);
+  };
+  spy.failSteps = (params) => {
+    calls.failSizes.push(params.failures.length);
+    return transport.failSteps(params);
+  };
+  return { spy, calls };
+}
+
+describe("drain's batching and write retries (postgres.js)", () => {
+  const transport = postgresTransport;
+  const connectionDropped = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:54322"), { code: "CONNECTION_CLOSED" });
+
+  it("writes a completion again after a transient error while the leases hold, and completes every step", async () => {
+    const registry = new Registry().define({ type: "rt.blip", steps: ["go"], handlers: { go: () => "ok" } });
+    await registry.publish(transport);
+    await enqueue("rt.blip", Array.from({ length: 20 }, () => ({})));
+    const { spy, calls } = instrumented(transport, { completeSteps: [connectionDropped, connectionDropped] });
+
+    const summary = await drain({ workerId: "rt-blip", transport: spy, registry, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 20, completed: 20, released: 0, retried: 0 });
+    expect(calls.completeSizes.length).toBeGreaterThanOrEqual(3);
+    const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed, max(attempt)::int as attempts from public.job_steps`;
+    expect(counts).toEqual({ completed: 20, attempts: 1 });
+  });
+
+  it("gives a completion up at once on an error that would recur, and releases its steps without using their attempt", async () => {
+    const registry = new Registry().define({ type: "rt.broken", steps: ["go"], handlers: { go: () => "ok" } });
+    await registry.publish(transport);
+    await enqueue("rt.broken", Array.from({ length: 5 }, () => ({})));
+    const { spy, calls } = instrumented(transport, { completeSteps: [new TypeError("Do not know how to serialize a BigInt")] });
+
+    const summary = await drain({ workerId: "rt-broken", transport: spy, registry, batchSize: 5, idle: { lingerMs: 0 } });
+
+    expect(calls.completeSizes).toEqual([5]);
+    expect(summary).toMatchObject({ claimed: 5, completed: 0, released: 5 });
+    for (const step of await stepRows("rt.broken")) expect(step).toMatchObject({ status: "pending", attempt: 0 });
+  });
+
+  it("claims ahead of its free slots for fast handlers, and settles a batch's failures in one call", async () => {
+    const registry = new Registry().define({
+      type: "rt.fast",
+      steps: ["go"],
+      options: { backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } },
+      handlers: { go: (ctx) => { if (ctx.payload.fail) throw new Error("flaky"); return null; } },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.fast", Array.from({ length: 2_000 }, (_, n) => ({ fail: n < 40 })));
+    const { spy, calls } = instrumented(transport);
+
+    const summary = await drain({ workerId: "rt-fast", transport: spy, registry, concurrency: 4, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 2_000, completed: 1_960, retried: 40 });
+    // The first claim is for the slots alone; once the handlers are measured fast, claims take many more.
+    expect(calls.claimLimits[0]).toBe(4);
+    expect(Math.max(...calls.claimLimits)).toBeGreaterThan(100);
+    expect(calls.failSizes.length).toBeLessThan(40);
+  });
+
+  it("claims about one step per slot for slow handlers", async () => {
+    const registry = new Registry().define({ type: "rt.slow", steps: ["go"], handlers: { go: async () => { await sleep(150); return null; } } });
+    await registry.publish(transport);
+    await enqueue("rt.slow", Array.from({ length: 24 }, () => ({})));
+    const { spy, calls } = instrumented(transport);
+
+    const summary = await drain({ workerId: "rt-slow", transport: spy, registry, concurrency: 4, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 24, completed: 24 });
+    expect(Math.max(...calls.claimLimits)).toBeLessThanOrEqual(5);
+  });
+});
