@@ -1,15 +1,15 @@
-// Pick-up latency (an idle queue, single enqueues at a steady pace) for the three systems, and
-// leaseflow's Edge path through the local gateway and the `worker` function: cold start,
-// steps/s with one invocation and with the tick's fan-out, invocations per 1 000 jobs, and
-// the invocations an idle minute of ticks starts.
+// Pick-up latency (an idle queue, single enqueues at a steady pace) for the three systems, each
+// measured on the client's clock: the handler's start minus the enqueue time carried in the
+// payload (leaseflow.sleep reports its start in its output). And leaseflow's Edge path through
+// the local gateway and the `worker` function: cold start, steps/s with one invocation and with
+// the tick's fan-out, invocations per 1 000 jobs and during idle ticks (counted from `workers`).
 import { execFileSync } from "node:child_process";
 import { Logger, run } from "graphile-worker";
-import PgBoss from "pg-boss";
+import { PgBoss } from "pg-boss";
 import type postgres from "postgres";
 import { createRegistry } from "../../supabase/functions/_shared/examples/index.ts";
-
 import { PostgresTransport } from "../../supabase/functions/_shared/leaseflow/mod.ts";
-import { PG_BOSS_BATCH, POOL_SIZE, until } from "./systems.ts";
+import { CONCURRENCY, until } from "./systems.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -44,11 +44,10 @@ export async function leaseflowPickup(sql: postgres.Sql, dbUrl: string, count: n
   await workersIdle(sql);
   await sql`truncate public.jobs cascade`;
   await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = null`;
-  await paced(count, perSecond, () => sql`select 1 from public.enqueue_job('leaseflow.sleep', '{"ms": 0}')`);
+  await paced(count, perSecond, () => sql`select 1 from public.enqueue_job('leaseflow.sleep', ${sql.json({ ms: 0, t: Date.now() })})`);
   await waitAllCompleted(sql, "leaseflow to pick up every job");
   const rows = await sql<{ ms: number }[]>`
-    select extract(epoch from s.started_at - j.created_at)::float8 * 1000 as ms
-      from public.jobs j join public.job_steps s on s.job_id = j.id`;
+    select (result ->> 'started_at_ms')::float8 - (payload ->> 't')::float8 as ms from public.jobs`;
   await workersIdle(sql);
   return rows.map((row) => row.ms);
 }
@@ -58,8 +57,8 @@ export async function graphilePickup(dbUrl: string, count: number, perSecond: nu
   const latencies: number[] = [];
   const runner = await run({
     connectionString: dbUrl,
-    concurrency: 8,
-    maxPoolSize: POOL_SIZE,
+    concurrency: CONCURRENCY,
+    maxPoolSize: CONCURRENCY + 1,
     noHandleSignals: true,
     logger: new Logger(() => () => {}),
     taskList: { noop: async (payload) => void latencies.push(Date.now() - (payload as { t: number }).t) },
@@ -71,26 +70,24 @@ export async function graphilePickup(dbUrl: string, count: number, perSecond: nu
   return latencies;
 }
 
-/** pg-boss: send() into an idle queue served by 8 work() loops polling at its minimum interval
- * (batchSize as in the drain: with 1, 8 loops serve 16 jobs/s and a 100/s stream backs up). */
+/** pg-boss: send() into an idle queue with LISTEN/NOTIFY on (its documented way to wake
+ * workers at once), served by 8 local workers. */
 export async function pgBossPickup(dbUrl: string, count: number, perSecond: number, sql: postgres.Sql): Promise<number[]> {
-  const queue = "bench-pickup";
+  const queue = "bench_pickup";
   const latencies: number[] = [];
-  const boss = new PgBoss({ connectionString: dbUrl, max: POOL_SIZE, schedule: false, supervise: false });
-  boss.on("error", (error) => console.error("pg-boss:", error));
+  const boss = new PgBoss({ connectionString: dbUrl, max: CONCURRENCY + 1, schedule: false, supervise: false, useListenNotify: true });
+  boss.on("error", (error: unknown) => console.error("pg-boss:", error));
   await boss.start();
-  await boss.createQueue(queue);
-  for (let i = 0; i < 8; i++) {
-    await boss.work(queue, { batchSize: PG_BOSS_BATCH, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-      for (const job of jobs) latencies.push(Date.now() - (job.data as { t: number }).t);
-    });
-  }
+  await boss.createQueue(queue, { notify: true });
+  await boss.work(queue, { batchSize: 100, localConcurrency: 8, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+    for (const job of jobs) latencies.push(Date.now() - (job.data as { t: number }).t);
+  });
+  await sleep(500);
   await paced(count, perSecond, () => boss.send(queue, { t: Date.now() }));
   await until("pg-boss to pick up every job", async () => latencies.length >= count);
   await boss.offWork(queue);
-  await boss.stop({ graceful: false, wait: true });
-  // deleteQueue() refuses while the queue's partition holds jobs: delete them first.
-  await sql`delete from pgboss.job where name = ${queue}`;
+  await boss.stop({ graceful: false });
+  await sql`truncate pgboss.job`;
   return latencies;
 }
 
@@ -99,17 +96,18 @@ export interface EdgeFigures {
   cold_start_ms: number;
   steps_per_s_one_invocation: number;
   steps_per_s_fan_out: number;
-  steps_per_s: number;
+  /** Invocations that registered during the fan-out run (counted in `workers`). */
   fan_out_invocations: number;
   invocations_per_1000_jobs: number;
   idle_window_s: number;
-  idle_minute_invocations: number;
+  /** Invocations that registered during the idle ticks (counted in `workers`). */
+  idle_invocations: number;
 }
 
 async function waitAllCompleted(sql: postgres.Sql, what: string): Promise<void> {
   await until(what, async () => {
-    const [row] = await sql<{ open: number }[]>`select count(*)::int as open from public.jobs where status <> 'completed'`;
-    return row!.open === 0;
+    const [row] = await sql<{ open: boolean }[]>`select exists (select 1 from public.jobs where status in ('pending', 'running')) as open`;
+    return !row!.open;
   });
 }
 
@@ -152,34 +150,33 @@ export async function edgePath(sql: postgres.Sql, env: Record<string, string>, j
 
   // The tick's fan-out: no kick (debounced), then one tick() wakes what the backlog needs.
   await sql`truncate public.jobs cascade`;
-  await sql`delete from public.worker_wakeups`;
+  await sql`truncate public.workers, public.worker_wakeups`;
   await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = now(), kick_debounce = '1 hour'`;
   started = performance.now();
   await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
   await sql`select public.tick()`;
   await waitAllCompleted(sql, "the fan-out run");
   const fanOut = jobs / ((performance.now() - started) / 1000);
-  const [wakeups] = await sql<{ n: number }[]>`select count(*)::int as n from public.worker_wakeups`;
+  const [invocations] = await sql<{ n: number }[]>`select count(*)::int as n from public.workers where kind = 'edge'`;
   await sql`update public.leaseflow_settings set kick_debounce = '5 seconds', last_kick_at = null`;
   await workersIdle(sql);
 
   // An idle window: tick() every 5 seconds (hosted pg_cron's schedule), plus pg_cron's own.
   await sql`truncate public.jobs cascade`;
-  await sql`delete from public.worker_wakeups`;
+  await sql`truncate public.workers, public.worker_wakeups`;
   for (let elapsed = 0; elapsed < idleSeconds; elapsed += 5) {
     await sql`select public.tick()`;
     await sleep(5_000);
   }
-  const [idle] = await sql<{ n: number }[]>`select count(*)::int as n from public.worker_wakeups`;
+  const [idle] = await sql<{ n: number }[]>`select count(*)::int as n from public.workers where kind = 'edge'`;
 
   return {
     cold_start_ms: coldStartMs,
     steps_per_s_one_invocation: Math.round(oneInvocation),
     steps_per_s_fan_out: Math.round(fanOut),
-    steps_per_s: Math.round(fanOut),
-    fan_out_invocations: wakeups!.n,
-    invocations_per_1000_jobs: Math.round((wakeups!.n / jobs) * 1000 * 100) / 100,
+    fan_out_invocations: invocations!.n,
+    invocations_per_1000_jobs: Math.round((invocations!.n / jobs) * 1000 * 100) / 100,
     idle_window_s: idleSeconds,
-    idle_minute_invocations: idle!.n,
+    idle_invocations: idle!.n,
   };
 }

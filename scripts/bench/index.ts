@@ -1,14 +1,21 @@
-// `npm run bench [-- --quick]`: leaseflow side by side with graphile-worker and pg-boss, and the
-// pgbench ceiling, on the local stack's Postgres, same machine, same run. Systems are
-// interleaved (A B C A B C ...) and each figure is the median of the repetitions.
+// `npm run bench [-- --quick]`: leaseflow side by side with graphile-worker 0.18 and pg-boss 12
+// (each at its best documented throughput settings), the pgbench ceiling and leaseflow's SQL
+// alone, on the local stack's Postgres, same machine, same run. Throughput runs are interleaved
+// (A B C D A B C D ...) and each figure is the median of the repetitions.
 //
-//   1. drain      pre-enqueued no-op one-step jobs, concurrency 8 and 32 → jobs/s (+ pgbench limit)
-//   2. enqueue    50 000 jobs in one call → ms
-//   3. history    leaseflow claim_steps(1) p50/p95 with no history and 1 000 000 finished jobs
-//   4. pick-up    single enqueues at a steady pace into an idle queue → enqueue-to-start p50/p95
-//   5. edge       leaseflow through the gateway and the worker function (edge.ts)
+//   1. drain      pre-enqueued no-op jobs at concurrency 32 (leaseflow also with no settings, and
+//                 3-step jobs) → jobs/s (steps/s), first job started → queue seen empty
+//   2. SQL        pgbench, 8 clients, claims of 10 and 100: the bare limit, leaseflow's SQL only
+//   3. enqueue    50 000 jobs in one call → ms
+//   4. history    leaseflow claim_steps(1) p50/p95 with no history and 1 000 000 finished jobs,
+//                 in alternating order
+//   5. pick-up    single enqueues at a steady pace into an idle queue → enqueue-to-start p50/p95,
+//                 on the client's clock for every system
+//   6. edge       leaseflow through the gateway and the worker function (edge.ts)
+//   7. sustained  half the peak rate for 10 minutes with one-minute retention (sustained.ts)
 //
-// Writes bench/results/latest.json, latest.md and drain.svg. It resets the local database.
+// Writes bench/results/latest.json, latest.md and drain.svg (latest-quick.* for --quick). It
+// resets the local database.
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -17,15 +24,16 @@ import postgres from "postgres";
 import { stackUpAndReset } from "../local/stack-up.ts";
 import { edgePath, graphilePickup, leaseflowPickup, pgBossPickup } from "./edge.ts";
 import { addFinishedHistory, claimLatency, percentile } from "./history.ts";
+import { leaseflowSqlOnly, pgbenchLimit } from "./limit.ts";
 import { markdown, type Results, svgChart } from "./report.ts";
-import { graphileWorker, leaseflow, pgBoss, pgbenchLimit, type QueueSystem } from "./systems.ts";
+import { sustained } from "./sustained.ts";
+import { graphileWorker, leaseflow, pgBoss, type QueueSystem } from "./systems.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const quick = process.argv.includes("--quick");
 const sizes = quick
-  ? { repetitions: 3, drain: 2_000, enqueue: 10_000, history: 100_000, latencySamples: 200, pickup: 40, pickupPerSecond: 40, pickupRepetitions: 1, edgeJobs: 500, idleSeconds: 10 }
-  : { repetitions: 3, drain: 50_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 5_000, idleSeconds: 60 };
-const CONCURRENCIES = [8, 32] as const;
+  ? { repetitions: 3, drain: 10_000, sql: 8_000, enqueue: 10_000, history: 100_000, latencySamples: 200, pickup: 40, pickupPerSecond: 40, pickupRepetitions: 1, edgeJobs: 500, idleSeconds: 10, sustainedMinutes: 1 }
+  : { repetitions: 3, drain: 50_000, sql: 40_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 5_000, idleSeconds: 60, sustainedMinutes: 10 };
 const started = Date.now();
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const median = (values: number[]) => percentile(values, 50);
@@ -40,55 +48,71 @@ async function versionOf(pkg: string): Promise<string> {
 
 async function main(): Promise<void> {
   log(`bench ${quick ? "--quick " : ""}against ${dbUrl.replace(/:[^:@/]+@/, ":***@")}`);
-  const systems: QueueSystem[] = [leaseflow(sql, dbUrl), graphileWorker(sql, dbUrl), pgBoss(sql, dbUrl)];
-  for (const system of systems) await system.prepare();
+  const drainers: QueueSystem[] = [
+    leaseflow(sql, dbUrl, { name: "leaseflow", env: { LEASEFLOW_CONCURRENCY: "32" } }),
+    leaseflow(sql, dbUrl, { name: "leaseflow_defaults", env: {} }),
+    leaseflow(sql, dbUrl, { name: "leaseflow_3_step", env: { LEASEFLOW_CONCURRENCY: "32" }, jobType: "leaseflow.pipeline", stepsPerJob: 3 }),
+    graphileWorker(sql, dbUrl),
+    pgBoss(sql, dbUrl),
+  ];
+  for (const system of drainers) await system.prepare();
 
-  // 1. Drain, interleaved; the pgbench limit takes its turn after the three systems.
-  const drainRuns: Record<string, Record<string, number[]>> = {};
-  const record = (name: string, concurrency: number, value: number) => {
-    ((drainRuns[name] ??= {})[`c${concurrency}`] ??= []).push(value);
-  };
+  // 1. Drain, interleaved.
+  const drainRuns: Record<string, { jobs_per_s: number[]; steps_per_s: number[] }> = {};
   for (let rep = 1; rep <= sizes.repetitions; rep++) {
-    for (const concurrency of CONCURRENCIES) {
-      for (const system of systems) {
-        await system.reset();
-        await sql`checkpoint`;
-        const jobsPerSecond = sizes.drain / ((await system.drain(sizes.drain, concurrency)) / 1000);
-        record(system.name, concurrency, jobsPerSecond);
-        log(`drain rep ${rep} c${concurrency} ${system.name}: ${Math.round(jobsPerSecond)} jobs/s`);
-      }
-      await sql`checkpoint`;
-      const limit = await pgbenchLimit(sql, dbUrl, sizes.drain, concurrency);
-      record("pgbench_limit", concurrency, limit);
-      log(`drain rep ${rep} c${concurrency} pgbench limit: ${Math.round(limit)} jobs/s`);
+    for (const system of drainers) {
+      await system.reset();
+      const run = await system.drain(sizes.drain);
+      const entry = (drainRuns[system.name] ??= { jobs_per_s: [], steps_per_s: [] });
+      entry.jobs_per_s.push(Math.round(run.jobsPerSecond));
+      entry.steps_per_s.push(Math.round(run.stepsPerSecond));
+      log(`drain rep ${rep} ${system.name}: ${Math.round(run.jobsPerSecond)} jobs/s, ${Math.round(run.stepsPerSecond)} steps/s`);
+      await system.reset();
     }
   }
 
-  // 2. Enqueue in one call, interleaved.
+  // 2. The SQL alone, interleaved with the bare limit, at both claim sizes.
+  const sqlRuns: Record<string, number[]> = {};
+  for (let rep = 1; rep <= sizes.repetitions; rep++) {
+    for (const batch of [10, 100]) {
+      const limit = await pgbenchLimit(sql, dbUrl, sizes.sql, batch);
+      (sqlRuns[`limit_${batch}`] ??= []).push(Math.round(limit));
+      const own = await leaseflowSqlOnly(sql, dbUrl, sizes.sql, batch);
+      (sqlRuns[`leaseflow_${batch}`] ??= []).push(Math.round(own));
+      log(`SQL rep ${rep} batch ${batch}: limit ${Math.round(limit)} jobs/s, leaseflow SQL ${Math.round(own)} jobs/s`);
+    }
+  }
+
+  // 3. Enqueue in one call, interleaved.
+  const enqueuers = drainers.filter((system) => system.name !== "leaseflow_defaults" && system.name !== "leaseflow_3_step");
   const enqueueRuns: Record<string, number[]> = {};
   for (let rep = 1; rep <= sizes.repetitions; rep++) {
-    for (const system of systems) {
+    for (const system of enqueuers) {
       await system.reset();
       await sql`checkpoint`;
       const ms = await system.enqueue(sizes.enqueue);
-      (enqueueRuns[system.name] ??= []).push(ms);
+      (enqueueRuns[system.name] ??= []).push(Math.round(ms));
       log(`enqueue rep ${rep} ${system.name}: ${Math.round(ms)} ms for ${sizes.enqueue}`);
+      await system.reset();
     }
   }
-  for (const system of systems) await system.reset();
-  for (const system of systems) await system.close();
+  for (const system of drainers) await system.close();
 
-  // 3. Claim latency with and without history (leaseflow).
-  await sql`truncate public.jobs cascade`;
-  const empty = await claimLatency(dbUrl, "bench.noop", sizes.latencySamples);
-  log(`claim latency, no history: p50 ${empty.p50} ms, p95 ${empty.p95} ms`);
-  await sql`truncate public.jobs cascade`;
-  await addFinishedHistory(sql, "bench.noop", sizes.history);
-  const history = await claimLatency(dbUrl, "bench.noop", sizes.latencySamples);
-  log(`claim latency, ${sizes.history} finished jobs: p50 ${history.p50} ms, p95 ${history.p95} ms`);
+  // 4. Claim latency with and without history, in alternating order.
+  const latency = { empty: { p50: [] as number[], p95: [] as number[] }, history: { p50: [] as number[], p95: [] as number[] } };
+  for (const order of [["empty", "history"], ["history", "empty"]] as const) {
+    for (const which of order) {
+      await sql`truncate public.jobs cascade`;
+      if (which === "history") await addFinishedHistory(sql, "leaseflow.sleep", sizes.history);
+      const measured = await claimLatency(dbUrl, "leaseflow.sleep", sizes.latencySamples);
+      latency[which].p50.push(measured.p50);
+      latency[which].p95.push(measured.p95);
+      log(`claim latency, ${which === "empty" ? "no history" : `${sizes.history} finished jobs`}: p50 ${measured.p50} ms, p95 ${measured.p95} ms`);
+    }
+  }
   await sql`truncate public.jobs cascade`;
 
-  // 4. Pick-up latency, interleaved.
+  // 5. Pick-up latency, interleaved.
   const pickupRuns: Record<string, { p50: number[]; p95: number[] }> = {};
   for (let rep = 1; rep <= sizes.pickupRepetitions; rep++) {
     const runs: [string, () => Promise<number[]>][] = [
@@ -105,14 +129,23 @@ async function main(): Promise<void> {
     }
   }
 
-  // 5. The Edge path.
+  // 6. The Edge path.
   const edge = await edgePath(sql, env, sizes.edgeJobs, sizes.idleSeconds);
   log(`edge: ${JSON.stringify(edge)}`);
   await sql`truncate public.jobs cascade`;
   await sql`update public.leaseflow_settings set max_invocations = 10, kick_debounce = '5 seconds', last_kick_at = null`;
 
+  // 7. Sustained, at half the peak leaseflow drained.
+  const peak = median(drainRuns.leaseflow!.jobs_per_s);
+  log(`sustained: ${sizes.sustainedMinutes} min at ${Math.round(peak / 2)} jobs/s`);
+  const steady = await sustained(dbUrl, peak / 2, sizes.sustainedMinutes);
+  for (const minute of steady.minutes) log(`sustained minute ${minute.minute}: ${JSON.stringify(minute)}`);
+
   const [{ version } = { version: "unknown" }] = await sql<{ version: string }[]>`select version()`;
-  const results: Results & Record<string, unknown> = {
+  const medians = (runs: Record<string, number[]>) => Object.fromEntries(Object.entries(runs).map(([name, values]) => [name, Math.round(median(values))]));
+  const drain = Object.fromEntries(Object.entries(drainRuns).map(([name, v]) => [name, { jobs_per_s: Math.round(median(v.jobs_per_s)), steps_per_s: Math.round(median(v.steps_per_s)) }]));
+  const sqlMedians = medians(sqlRuns);
+  const results: Results = {
     generated_at: new Date().toISOString(),
     duration_s: Math.round((Date.now() - started) / 1000),
     quick,
@@ -131,29 +164,33 @@ async function main(): Promise<void> {
     },
     settings: {
       ...sizes,
-      pool_size_per_system: 10,
-      batch: 10,
-      leaseflow: "drain() over postgres.js, claim_steps batches of 10, complete_steps batched, edge workers off",
-      graphile_worker: "run() with concurrency 8/32, maxPoolSize 10, pollInterval 1000 (LISTEN/NOTIFY), add_jobs() for the batch enqueue",
-      pg_boss: "8/32 work() loops with batchSize 100, pollingIntervalSeconds 0.5 (its minimum; v10 waits it after every fetch), max 10 connections; insert() for the batch enqueue; schedule and supervise off",
-      pgbench: "-M prepared -j 2, one statement claims 10 (FOR UPDATE SKIP LOCKED), one completes them",
-      pickup: "leaseflow through kick-on-enqueue and the worker function; graphile-worker runner concurrency 8; pg-boss 8 work() loops, batchSize 100, polling 0.5 s",
+      concurrency: 32,
+      leaseflow: "npm run worker (node --import tsx node/worker.ts) spawned with LEASEFLOW_CONCURRENCY=32 only; leaseflow_defaults with no LEASEFLOW_* setting; leaseflow_3_step drains leaseflow.pipeline (3 steps); Edge workers off",
+      graphile_worker: "run() as a library: concurrency 32, maxPoolSize 33, localQueue {size: 500}, completeJobBatchDelay 0, failJobBatchDelay 0 (worker.graphile.org/docs/performance); add_jobs() for the batch enqueue",
+      pg_boss: "work() with batchSize 1000, localConcurrency 8, burstWhenBatchFull, pollingIntervalSeconds 0.5, max 33 connections, schedule and supervise off; insert() for the batch enqueue",
+      timing: "every drain: first job started (leaseflow: min(job_steps.started_at); peers: first handler call) → the queue seen empty by an EXISTS poll every 10 ms; every queue emptied with TRUNCATE, then VACUUM ANALYZE and CHECKPOINT before each drain",
+      sql: "pgbench -j 2 -c 8: the limit is one table, claim (FOR UPDATE SKIP LOCKED) and complete (by client, indexed) as two prepared statements; leaseflow's SQL is claim_steps then complete_steps of what it claimed (simple protocol)",
+      pickup: "enqueue time carried in the payload, handler start on the client's clock: leaseflow through kick-on-enqueue and the worker function (leaseflow.sleep reports its start), graphile-worker with a running runner (LISTEN/NOTIFY), pg-boss with useListenNotify and a notify queue",
+      sustained: "one npm run worker (LEASEFLOW_CONCURRENCY=32), enqueue_jobs every 100 ms at half the drain median, retention 1 minute with sweep() every 5 s; each minute 20 claim_steps(1) probes and the tables' sizes",
     },
     repetitions: sizes.repetitions,
     drain_jobs: sizes.drain,
-    drain_jobs_per_s: Object.fromEntries(Object.entries(drainRuns).map(([name, byC]) =>
-      [name, { c8: Math.round(median(byC.c8!)), c32: Math.round(median(byC.c32!)) }])),
-    drain_runs_jobs_per_s: drainRuns,
+    drain,
+    drain_runs: drainRuns,
+    sql_jobs_per_s: sqlMedians,
+    sql_runs: sqlRuns,
     enqueue_jobs: sizes.enqueue,
-    enqueue_50k_ms: Object.fromEntries(Object.entries(enqueueRuns).map(([name, runs]) => [name, Math.round(median(runs))])),
+    enqueue_ms: medians(enqueueRuns),
     enqueue_runs_ms: enqueueRuns,
-    claim_ms: { empty, history_1m: history, history_jobs: sizes.history },
+    claim_ms: {
+      empty: { p50: median(latency.empty.p50), p95: median(latency.empty.p95) },
+      history: { p50: median(latency.history.p50), p95: median(latency.history.p95) },
+      history_jobs: sizes.history,
+    },
     pickup_ms: Object.fromEntries(Object.entries(pickupRuns).map(([name, v]) => [name, { p50: median(v.p50), p95: median(v.p95) }])),
-    edge: { ...edge },
+    edge,
+    sustained: steady,
   };
-  const limit = results.drain_jobs_per_s.pgbench_limit!;
-  results.ratio_to_pgbench_limit = Object.fromEntries(Object.entries(results.drain_jobs_per_s).map(([name, v]) =>
-    [name, { c8: Math.round((v.c8 / limit.c8) * 100) / 100, c32: Math.round((v.c32 / limit.c32) * 100) / 100 }]));
 
   await mkdir(join(root, "bench/results"), { recursive: true });
   const suffix = quick ? "-quick" : "";

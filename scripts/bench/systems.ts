@@ -1,95 +1,126 @@
-// The queues under test, behind one small interface, each with its normal documented
-// configuration for throughput, on the same Postgres with the same pool size:
-//   leaseflow        drain() (the Node worker's runtime) over the postgres.js transport,
-//                    claim_steps batches of 10, complete_steps batched
-//   graphile-worker  its runner (run()), LISTEN/NOTIFY + polling, one job per fetch (0.16 has no batching)
-//   pg-boss          one work() loop per unit of concurrency, pollingIntervalSeconds 0.5 (its
-//                    minimum) and batchSize 100: v10 waits the polling interval after every
-//                    fetch, so the batch size is its throughput lever (with 10, 8 loops top out
-//                    at 8 × 10 / 0.5 s = 160 jobs/s, measured 162)
-// and the ceiling: the same claim + complete work as two bare SQL statements driven by pgbench.
-import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+// The queues under test, behind one small interface, on the same Postgres, each measured the
+// same way: a pre-filled queue of no-op jobs, timed from the first job's start to the moment the
+// queue is seen empty (polled every 10 ms with an index-backed EXISTS, the same for every system).
+//
+//   leaseflow        the `npm run worker` process as users run it (spawned: node --import tsx
+//                    node/worker.ts), with LEASEFLOW_CONCURRENCY=32 only, and with no settings
+//   graphile-worker  0.18 as a library runner with its documented best throughput settings
+//                    (worker.graphile.org/docs/performance): localQueue 500,
+//                    completeJobBatchDelay 0, failJobBatchDelay 0, maxPoolSize concurrency + 1
+//   pg-boss          12 with work() at batchSize 1 000, 8 local workers, burstWhenBatchFull (fetch
+//                    again at once while batches come back full) and polling at its 0.5 s minimum
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { Logger, run, runMigrations } from "graphile-worker";
-import PgBoss from "pg-boss";
+import { PgBoss } from "pg-boss";
 import type postgres from "postgres";
-import { drain, PostgresTransport, Registry } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 
-/** Connections each system may use. graphile-worker's and pg-boss's default pool size. */
-export const POOL_SIZE = 10;
-/** Jobs per claim where a system batches claims. */
-export const BATCH = 10;
-/** pg-boss's fetch size (see the header). */
-export const PG_BOSS_BATCH = 100;
+const root = resolve(import.meta.dirname, "../..");
+
+/** The concurrency every system drains with (the issue's reference point). */
+export const CONCURRENCY = 32;
+
+/** One drain: jobs (and steps) done, and how fast. */
+export interface DrainRun {
+  jobsPerSecond: number;
+  stepsPerSecond: number;
+  ms: number;
+}
 
 /** One system: how to enqueue a batch in one call, and how to drain a pre-filled queue. */
 export interface QueueSystem {
-  name: "leaseflow" | "graphile_worker" | "pg_boss";
+  /** The results' key. */
+  name: string;
   /** Installs its schema (idempotent). */
   prepare(): Promise<void>;
-  /** Empties its queue. */
+  /** Empties its queue (TRUNCATE for every system, so no run inherits another's dead rows). */
   reset(): Promise<void>;
   /** Enqueues `count` jobs in one call; returns the call's milliseconds. */
   enqueue(count: number): Promise<number>;
-  /** With `count` jobs waiting, runs `concurrency` handlers until all are done; returns ms. */
-  drain(count: number, concurrency: number): Promise<number>;
+  /** With `count` jobs waiting, runs until all are done. */
+  drain(count: number): Promise<DrainRun>;
   /** Releases what prepare() opened. */
   close(): Promise<void>;
 }
 
-const payloads = (count: number) => Array.from({ length: count }, (_, n) => ({ n }));
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** Polls `done` every 20 ms until it is true; throws after `timeoutMs`. */
-export async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<void> {
+/** Resolves with the client clock when `done` first answers true, polling every 10 ms. */
+export async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
+  for (;;) {
+    if (await done()) return Date.now();
     if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(10);
   }
 }
 
-/** leaseflow over the direct transport. */
-export function leaseflow(sql: postgres.Sql, dbUrl: string): QueueSystem {
-  const registry = new Registry().define({ type: "bench.noop", steps: ["work"], handlers: { work: () => null } });
-  const transport = PostgresTransport.connect(dbUrl, { maxConnections: POOL_SIZE });
+const payloads = (count: number) => Array.from({ length: count }, () => ({ ms: 0 }));
+
+/** Same starting line for every system: statistics fresh, dirty pages written. */
+async function settle(sql: postgres.Sql, tables: string): Promise<void> {
+  await sql.unsafe(`vacuum analyze ${tables}`);
+  await sql`checkpoint`;
+}
+
+/**
+ * leaseflow: `npm run worker` spawned with `env` (on top of the database URL), draining
+ * `jobType` jobs (leaseflow.sleep: one step; leaseflow.pipeline: three).
+ */
+export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: string; env: Record<string, string>; jobType?: string; stepsPerJob?: number }): QueueSystem {
+  const { jobType = "leaseflow.sleep", stepsPerJob = 1 } = options;
   return {
-    name: "leaseflow",
+    name: options.name,
     async prepare() {
-      await registry.publish(transport);
-      // The edge workers stay out of the way: only the measured runtime claims.
+      // The worker publishes its types when it starts; enqueueing first needs them now. No Edge
+      // invocations: only the measured worker claims.
+      await sql`select public.define_job_type('leaseflow.sleep', '["sleep"]', '{"max_attempts": 3, "timeout": "90 seconds"}')`;
+      await sql`select public.define_job_type('leaseflow.pipeline', '["start", "middle", "finish"]', '{"max_attempts": 3, "timeout": "30 seconds"}')`;
       await sql`update public.leaseflow_settings set max_invocations = 0`;
     },
     async reset() {
-      await sql`truncate public.jobs cascade`;
+      await sql`truncate public.jobs, public.workers, public.worker_wakeups cascade`;
     },
     async enqueue(count) {
       const started = performance.now();
-      await sql`select count(*) from public.enqueue_jobs('bench.noop', ${sql.json(payloads(count))})`;
+      await sql`select count(*) from public.enqueue_jobs(${jobType}, ${sql.json(payloads(count))})`;
       return performance.now() - started;
     },
-    async drain(count, concurrency) {
-      await this.enqueue(count);
-      const started = performance.now();
-      const summary = await drain({ workerId: "bench", transport, registry, concurrency, batchSize: BATCH, idle: { lingerMs: 0 } });
-      const ms = performance.now() - started;
-      if (summary.completed !== count) throw new Error(`leaseflow drained ${summary.completed} of ${count}`);
-      return ms;
+    async drain(count) {
+      for (let done = 0; done < count; done += 50_000) await this.enqueue(Math.min(50_000, count - done));
+      await settle(sql, "public.jobs, public.job_steps");
+      const worker = spawn(process.execPath, ["--import", "tsx", "node/worker.ts"], {
+        cwd: root,
+        env: { ...process.env, SUPABASE_DB_URL: dbUrl, ...options.env },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      const exited = new Promise((done) => worker.on("exit", done));
+      try {
+        const finished = await until(`${options.name} to drain`, async () => {
+          const [row] = await sql<{ open: boolean }[]>`
+            select exists (select 1 from public.jobs where status in ('pending', 'running')) as open`;
+          return !row!.open;
+        });
+        const [first] = await sql<{ at: number }[]>`select extract(epoch from min(started_at))::float8 * 1000 as at from public.job_steps`;
+        const ms = finished - first!.at;
+        return { ms, jobsPerSecond: count / (ms / 1000), stepsPerSecond: (count * stepsPerJob) / (ms / 1000) };
+      } finally {
+        worker.kill("SIGTERM");
+        await exited;
+      }
     },
-    close: () => transport.close(),
+    close: async () => {},
   };
 }
 
-/** graphile-worker 0.16 with its runner. */
+/** graphile-worker 0.18 with its documented best throughput settings. */
 export function graphileWorker(sql: postgres.Sql, dbUrl: string): QueueSystem {
   const logger = new Logger(() => () => {});
   return {
     name: "graphile_worker",
     prepare: () => runMigrations({ connectionString: dbUrl, logger }),
     async reset() {
-      await sql`truncate graphile_worker._private_jobs, graphile_worker._private_job_queues`;
+      await sql`truncate graphile_worker._private_jobs, graphile_worker._private_job_queues cascade`;
     },
     async enqueue(count) {
       // graphile-worker's batch API: add_jobs(job_spec[]), one call.
@@ -100,35 +131,39 @@ export function graphileWorker(sql: postgres.Sql, dbUrl: string): QueueSystem {
             from json_array_elements(${JSON.stringify(payloads(count))}::text::json) e))`;
       return performance.now() - started;
     },
-    async drain(count, concurrency) {
-      await this.enqueue(count);
-      const started = performance.now();
+    async drain(count) {
+      for (let done = 0; done < count; done += 50_000) await this.enqueue(Math.min(50_000, count - done));
+      await settle(sql, "graphile_worker._private_jobs");
+      let first = 0;
       const runner = await run({
         connectionString: dbUrl,
-        concurrency,
-        maxPoolSize: POOL_SIZE,
+        concurrency: CONCURRENCY,
+        maxPoolSize: CONCURRENCY + 1,
         noHandleSignals: true,
-        pollInterval: 1_000,
         logger,
-        taskList: { noop: async () => {} },
+        preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+        taskList: { noop: async () => void (first ||= Date.now()) },
       });
-      await until("graphile-worker to drain", async () => {
-        const [row] = await sql<{ left: number }[]>`select count(*)::int as left from graphile_worker._private_jobs`;
-        return row!.left === 0;
-      });
-      const ms = performance.now() - started;
-      await runner.stop();
-      return ms;
+      try {
+        const finished = await until("graphile-worker to drain", async () => {
+          const [row] = await sql<{ open: boolean }[]>`select exists (select 1 from graphile_worker._private_jobs) as open`;
+          return !row!.open;
+        });
+        const ms = finished - first;
+        return { ms, jobsPerSecond: count / (ms / 1000), stepsPerSecond: count / (ms / 1000) };
+      } finally {
+        await runner.stop();
+      }
     },
     close: async () => {},
   };
 }
 
-/** pg-boss 10 with batch fetch. */
+/** pg-boss 12 with batch fetches in burst mode. */
 export function pgBoss(sql: postgres.Sql, dbUrl: string): QueueSystem {
-  const queue = "bench-noop";
-  const boss = new PgBoss({ connectionString: dbUrl, max: POOL_SIZE, schedule: false, supervise: false, migrate: true });
-  boss.on("error", (error) => console.error("pg-boss:", error));
+  const queue = "bench_noop";
+  const boss = new PgBoss({ connectionString: dbUrl, max: CONCURRENCY + 1, schedule: false, supervise: false, migrate: true });
+  boss.on("error", (error: unknown) => console.error("pg-boss:", error));
   return {
     name: "pg_boss",
     async prepare() {
@@ -136,58 +171,32 @@ export function pgBoss(sql: postgres.Sql, dbUrl: string): QueueSystem {
       await boss.createQueue(queue);
     },
     async reset() {
-      // deleteQueue() refuses while the queue's partition holds jobs (foreign key): delete them.
-      await sql`delete from pgboss.job where name = ${queue}`;
+      await sql`truncate pgboss.job`;
     },
     async enqueue(count) {
       const started = performance.now();
-      await boss.insert(payloads(count).map((data) => ({ name: queue, data })));
+      await boss.insert(queue, payloads(count).map((data) => ({ data })));
       return performance.now() - started;
     },
-    async drain(count, concurrency) {
-      await this.enqueue(count);
-      const started = performance.now();
-      for (let i = 0; i < concurrency; i++) {
-        await boss.work(queue, { batchSize: PG_BOSS_BATCH, pollingIntervalSeconds: 0.5 }, async () => {});
-      }
-      await until("pg-boss to drain", async () => {
-        const [row] = await sql<{ done: number }[]>`
-          select count(*)::int as done from pgboss.job where name = ${queue} and state = 'completed'`;
-        return row!.done === count;
+    async drain(count) {
+      for (let done = 0; done < count; done += 50_000) await this.enqueue(Math.min(50_000, count - done));
+      await settle(sql, "pgboss.job");
+      let first = 0;
+      await boss.work(queue, { batchSize: 1_000, localConcurrency: 8, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true }, async () => {
+        first ||= Date.now();
       });
-      const ms = performance.now() - started;
-      await boss.offWork(queue);
-      return ms;
+      try {
+        const finished = await until("pg-boss to drain", async () => {
+          const [row] = await sql<{ open: boolean }[]>`
+            select exists (select 1 from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')) as open`;
+          return !row!.open;
+        });
+        const ms = finished - first;
+        return { ms, jobsPerSecond: count / (ms / 1000), stepsPerSecond: count / (ms / 1000) };
+      } finally {
+        await boss.offWork(queue);
+      }
     },
-    close: () => boss.stop({ graceful: false, wait: true }),
+    close: () => boss.stop({ graceful: false }),
   };
-}
-
-/** The ceiling: claim a batch and complete it, two bare statements, driven by pgbench. */
-export async function pgbenchLimit(sql: postgres.Sql, dbUrl: string, count: number, concurrency: number): Promise<number> {
-  await sql`create schema if not exists bench`;
-  await sql`drop table if exists bench.limit_queue`;
-  await sql`create table bench.limit_queue (id bigserial primary key, status smallint not null default 0, locked_by int)`;
-  await sql`create index limit_queue_available_idx on bench.limit_queue (id) where status = 0`;
-  await sql`insert into bench.limit_queue (status) select 0 from generate_series(1, ${count})`;
-  await sql`vacuum analyze bench.limit_queue`;
-  const dir = await mkdtemp(join(tmpdir(), "leaseflow-pgbench-"));
-  const script = join(dir, "claim-complete.sql");
-  await writeFile(script, [
-    `WITH c AS (SELECT id FROM bench.limit_queue WHERE status = 0 ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED)`,
-    `UPDATE bench.limit_queue q SET status = 1, locked_by = :client_id FROM c WHERE q.id = c.id;`,
-    `UPDATE bench.limit_queue SET status = 2 WHERE status = 1 AND locked_by = :client_id;`,
-    "",
-  ].join("\n"));
-  const transactions = Math.ceil(count / BATCH / concurrency);
-  const { stdout } = await promisify(execFile)("pgbench", [
-    "-n", "-M", "prepared", "-c", String(concurrency), "-j", "2", "-t", String(transactions), "-f", script, dbUrl,
-  ]);
-  const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1]);
-  const [row] = await sql<{ done: number }[]>`select count(*)::int as done from bench.limit_queue where status = 2`;
-  if (!Number.isFinite(tps) || row!.done !== count) throw new Error(`pgbench: tps ${tps}, ${row!.done} of ${count} completed\n${stdout}`);
-  await sql`drop schema bench cascade`;
-  // The last round of transactions may find fewer than a batch: jobs over the run's duration.
-  const seconds = (transactions * concurrency) / tps;
-  return count / seconds;
 }

@@ -1,6 +1,7 @@
-// leaseflow.sleep: a one-step job that waits payload.ms (0..60 000) and returns it. Operators
-// use it to check the whole path (enqueue → tick → worker → settle) on a real project; the
-// tests and benchmarks use it as a handler of known duration.
+// leaseflow.sleep: a one-step job that waits payload.ms (0..60 000) and returns it with the
+// moment it started (the worker's clock, ms since the epoch). Operators use it to check the whole
+// path (enqueue → tick → worker → settle) on a real project; the tests and benchmarks use it as a
+// handler of known duration, and the start to measure pick-up on the same clock as the enqueue.
 import { PermanentError } from "./errors.ts";
 import type { JobTypeDefinition } from "./registry.ts";
 
@@ -11,12 +12,13 @@ export const sleepJobType: JobTypeDefinition = {
   options: { maxAttempts: 3, timeoutMs: 90_000 },
   handlers: {
     sleep: async ({ payload, signal }) => {
+      const startedAtMs = Date.now();
       const ms = payload.ms ?? 0;
       if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > 60_000) {
         throw new PermanentError(`leaseflow.sleep: payload.ms must be an integer from 0 to 60000, got ${JSON.stringify(ms)}`);
       }
       // ms 0 is the benchmarks' no-op job: no timer to arm.
-      if (ms === 0) return { slept_ms: 0 };
+      if (ms === 0) return { slept_ms: 0, started_at_ms: startedAtMs };
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, ms);
         signal.addEventListener("abort", () => {
@@ -24,7 +26,7 @@ export const sleepJobType: JobTypeDefinition = {
           reject(signal.reason);
         }, { once: true });
       });
-      return { slept_ms: ms };
+      return { slept_ms: ms, started_at_ms: startedAtMs };
     },
   },
 };
