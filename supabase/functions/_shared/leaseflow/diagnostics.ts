@@ -11,14 +11,16 @@ export const sleepJobType: JobTypeDefinition = {
   steps: ["sleep"],
   options: { maxAttempts: 3, timeoutMs: 90_000 },
   handlers: {
-    sleep: async ({ payload, signal }) => {
+    sleep: async (context) => {
       const startedAtMs = Date.now();
+      const { payload } = context;
       const ms = payload.ms ?? 0;
       if (typeof ms !== "number" || !Number.isInteger(ms) || ms < 0 || ms > 60_000) {
         throw new PermanentError(`leaseflow.sleep: payload.ms must be an integer from 0 to 60000, got ${JSON.stringify(ms)}`);
       }
       // ms 0 is the benchmarks' no-op job: no timer to arm.
       if (ms === 0) return { slept_ms: 0, started_at_ms: startedAtMs };
+      const { signal } = context;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, ms);
         signal.addEventListener("abort", () => {
