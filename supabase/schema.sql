@@ -431,6 +431,7 @@ declare
   v_step_ids uuid[];
   v_first_group text[];
   v_started int;
+  v_first_of_key boolean[];
   v_lane text;
   v_result uuid[];
 begin
@@ -528,13 +529,22 @@ begin
   v_ids := public._new_ids(v_count);
   v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
 
+  -- Inside one batch, the first element with a dedupe key creates the job; the later ones match
+  -- it. Worked out only when there are dedupe keys (a window over the whole batch otherwise).
+  if exists (select 1 from unnest(v_dedupe_keys) k where k is not null) then
+    v_first_of_key := array(
+      select k is null or row_number() over (partition by k order by o) = 1
+        from unnest(v_dedupe_keys) with ordinality u(k, o)
+       order by o);
+  end if;
+
   -- ROWS FROM zips the arrays in one pass: subscripting them per row (v_keys[i]) would cost
   -- O(n) per access for arrays holding nulls, O(n²) per batch (8.8 s for 50 000 measured).
   with input as (
-    select i.ord::int as ord, i.payload, i.id, i.group_key, i.dedupe_key,
-           row_number() over (partition by i.dedupe_key order by i.ord) as dedupe_rank
-      from rows from (jsonb_array_elements(p_payloads), unnest(v_ids), unnest(v_group_keys), unnest(v_dedupe_keys))
-           with ordinality as i(payload, id, group_key, dedupe_key, ord)
+    select i.ord::int as ord, i.payload, i.id, i.group_key, i.dedupe_key, i.first_of_key
+      from rows from (jsonb_array_elements(p_payloads), unnest(v_ids), unnest(v_group_keys), unnest(v_dedupe_keys),
+                      unnest(v_first_of_key))
+           with ordinality as i(payload, id, group_key, dedupe_key, first_of_key, ord)
   ), new_jobs as (
     insert into public.jobs (id, type, status, payload, priority, run_at, group_key, dedupe_key, tenant_id,
                              max_attempts, started_at)
@@ -543,8 +553,7 @@ begin
            i.payload, v_priority, v_run_at, i.group_key, i.dedupe_key, v_tenant, v_max_attempts,
            case when i.group_key is null and v_run_at <= now() then now() end
       from input i
-     -- Inside one batch, the first element with a dedupe key creates the job.
-     where i.dedupe_key is null or i.dedupe_rank = 1
+     where i.dedupe_key is null or i.first_of_key
      order by i.ord
         on conflict (type, public._lane_tenant(tenant_id), dedupe_key)
            where dedupe_key is not null and status in ('pending', 'running')
@@ -571,7 +580,7 @@ begin
     perform public._kick_workers();
   end if;
 
-  if not exists (select 1 from unnest(v_dedupe_keys) k where k is not null) then
+  if v_first_of_key is null then
     return v_ids;
   end if;
   -- With dedupe keys, a position maps to the job it created or to the unfinished job it matched.
