@@ -88,6 +88,41 @@ describe("the worker function's handler", () => {
     expect(counts).toEqual({ completed: 3 });
   });
 
+  it("stays inside its CPU budget: stops claiming, settles what it holds, and wakes the next invocation", async () => {
+    await enqueueSleeps(admin, 300, 0);
+    let cpuMs = 0;
+    let ticks = 0;
+    const vars = { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0", LEASEFLOW_CPU_BUDGET_MS: "100" };
+    const host = platform({
+      vars,
+      // Every step the worker starts costs it 1 ms of CPU, as the platform would report.
+      cpuTimeMs: () => cpuMs,
+      createTransport: (env) => {
+        const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+        transports.push(transport);
+        const spy: typeof transport = Object.create(transport);
+        spy.claimSteps = async (params) => {
+          const steps = await transport.claimSteps(params);
+          cpuMs += steps.length;
+          return steps;
+        };
+        spy.tick = async () => void ticks++;
+        return spy;
+      },
+    });
+    const body = await (await createWorkerHandler(host)(post(SECRET))).json();
+
+    expect(body.data.summary.stoppedBy).toBe("cpu");
+    expect(body.data.summary.claimed).toBeLessThanOrEqual(100);
+    expect(body.data.summary.claimed).toBeGreaterThan(50);
+    expect(body.data.summary.completed + body.data.summary.released).toBe(body.data.summary.claimed);
+    expect(ticks).toBe(1);
+    const [counts] = await admin`
+      select count(*) filter (where status = 'completed')::int as completed,
+             count(*) filter (where status = 'pending' and attempt = 0)::int as untouched from public.job_steps`;
+    expect(counts).toEqual({ completed: body.data.summary.completed, untouched: 300 - body.data.summary.completed });
+  });
+
   it("on the platform's shutdown notice, stops claiming and releases the steps in flight", async () => {
     await enqueueSleeps(admin, 3, 10_000);
     const host = platform();

@@ -55,6 +55,10 @@ export interface DrainOptions {
   idle?: IdleOptions;
   /** Pause after a failed claim before trying again. (Default: 1 000) */
   claimErrorPauseMs?: number;
+  /** The CPU time this drain may spend (an Edge invocation's limit is 2 s): claims stop, and are
+   * sized, so that the CPU used plus what the held and claimed steps are expected to use stays
+   * under `limitMs`. (Default: no limit) */
+  cpuBudget?: CpuBudget;
   /** Job types to claim. (Default: every type in the registry) */
   types?: string[];
   /** Stop claiming; steps in flight finish and are settled. */
@@ -83,12 +87,25 @@ export interface DrainSummary {
   lost: number;
   /** Wall-clock duration, ms. */
   durationMs: number;
-  /** Why the loop stopped claiming. */
-  stoppedBy: "idle" | "budget" | "stop" | "abort";
+  /** Why the loop stopped claiming: nothing to do, the wall-clock or the CPU budget, or asked to. */
+  stoppedBy: "idle" | "budget" | "cpu" | "stop" | "abort";
+  /** CPU time spent while draining, ms, where the platform reports it. */
+  cpuMs?: number;
 }
 
 /** The lease a claim takes unless told otherwise (DrainOptions.leaseMs). */
 export const DEFAULT_LEASE_MS = 30_000;
+
+/** A CPU budget for one drain. */
+export interface CpuBudget {
+  /** CPU time the drain may use, ms. */
+  limitMs: number;
+  /** CPU time used by this process (or isolate) so far, ms; without it, the drain counts
+   * `perStepMs` for every step it starts. */
+  usedMs?: () => number;
+  /** The CPU a step is expected to cost until enough steps were measured, ms. (Default: 0.1) */
+  perStepMs?: number;
+}
 
 /** Claims in flight at once: one travels while the last one's steps are handed out. */
 const MAX_CLAIMS_IN_FLIGHT = 2;
@@ -166,6 +183,16 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   stopSignal?.addEventListener("abort", onInterrupt, { once: true });
   abortSignal?.addEventListener("abort", onInterrupt, { once: true });
   const spareBudgetMs = () => budgetMs - (clock.now() - started) - leaseMs - marginMs;
+  const cpu = options.cpuBudget;
+  const cpuAtStart = cpu?.usedMs?.() ?? 0;
+  const cpuUsedMs = () => (cpu?.usedMs ? cpu.usedMs() - cpuAtStart : summary.claimed * (cpu?.perStepMs ?? 0.1));
+  /** How many more steps the CPU budget affords, held and travelling ones counted. */
+  const cpuRoom = () => {
+    if (!cpu) return Number.POSITIVE_INFINITY;
+    const begun = summary.claimed - pool.queued;
+    const perStep = cpu.usedMs && begun >= 10 ? cpuUsedMs() / begun : (cpu.perStepMs ?? 0.1);
+    return Math.floor((cpu.limitMs - cpuUsedMs()) / perStep) - pool.queued - pool.running - claiming;
+  };
   const nextClaimableAt = () =>
     transport.nextClaimableAt(types).catch((error) => {
       log.warn("next_claimable_at failed; not lingering", { error: String(error) });
@@ -227,13 +254,17 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
 
   try {
     for (;;) {
-      const stop = abortSignal?.aborted ? "abort" : stopSignal?.aborted ? "stop" : spareBudgetMs() < 0 ? "budget" : undefined;
+      const stop = abortSignal?.aborted ? "abort"
+        : stopSignal?.aborted ? "stop"
+        : spareBudgetMs() < 0 ? "budget"
+        : cpuRoom() <= 0 && claims.size === 0 ? "cpu"
+        : undefined;
       if (stop) {
         summary.stoppedBy = stop;
         break;
       }
       const target = capacity();
-      const room = target - pool.queued - pool.running - claiming;
+      const room = Math.min(target - pool.queued - pool.running - claiming, cpuRoom());
       // Keep one claim travelling whenever there is room; send a second beside it only for half
       // the capacity or more. Never while settles pile up (the database is slower than the
       // handlers).
@@ -287,6 +318,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
     }
     summary.durationMs = clock.now() - started;
+    if (cpu?.usedMs) summary.cpuMs = Math.round(cpuUsedMs());
   }
   return summary;
 }

@@ -29,6 +29,9 @@ export interface EdgePlatform {
   log: Logger;
   /** Time source. (Default: the system clock) */
   clock?: Clock;
+  /** CPU time this process (isolate) has used, ms, where the platform tells; the drain keeps each
+   * invocation under LEASEFLOW_CPU_BUDGET_MS with it, or counts an estimate per step without it. */
+  cpuTimeMs?: () => number;
   /** Builds the transport. (Default: as LEASEFLOW_TRANSPORT says; postgres.js on SUPABASE_DB_URL on Supabase) */
   createTransport?: (env: WorkerEnv) => Transport;
 }
@@ -77,7 +80,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     // The wake-up id tells tick() and the kick that this wake-up has been answered.
     const metadata = { invocation_id: invocationId, budget_ms: env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
     const registration = { transport, workerId, kind: "edge" as const, metadata, heartbeatMs: defaultHeartbeatMs(env.leaseMs), log };
-    return await runRegistered(registration, async () => {
+    const summary = await runRegistered(registration, async () => {
       const summary = await drain({
         workerId,
         transport,
@@ -89,6 +92,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         // Polling every 100 ms through the idle grace, a trickle of jobs is served by a running
         // invocation instead of one wake-up each.
         idle: { lingerMs: env.lingerMs, graceMs: env.idleGraceMs, pollMs: 100 },
+        cpuBudget: env.cpuBudgetMs > 0 ? { limitMs: env.cpuBudgetMs, usedMs: platform.cpuTimeMs } : undefined,
         abortSignal: shutdown.signal,
         clock: platform.clock,
         log,
@@ -96,6 +100,12 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
       log.info(`Invocation ${invocationId} done`, { ...summary });
       return summary;
     }, (summary) => ({ summary }));
+    // Out of time or CPU with work left: the next invocation takes over now, not at the next tick
+    // (this one is already marked stopped, so tick() counts it out).
+    if (summary.stoppedBy === "budget" || summary.stoppedBy === "cpu") {
+      await transport.tick().catch((error) => log.warn("Could not wake the next invocation", { error: String(error) }));
+    }
+    return summary;
   }
 
   return async (request: Request): Promise<Response> => {

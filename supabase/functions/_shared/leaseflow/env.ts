@@ -32,6 +32,9 @@ export interface WorkerEnv {
   idleGraceMs: number;
   /** LEASEFLOW_BUDGET_MS: one Edge Function invocation's budget. (Default: 140 000, under the free tier's 150 s) */
   budgetMs: number;
+  /** LEASEFLOW_CPU_BUDGET_MS: the CPU time one Edge Function invocation may spend; 0 for no limit.
+   * (Default: 1 500, under the platform's 2 s per request) */
+  cpuBudgetMs: number;
 }
 
 /** Reads and checks the worker settings; throws one error listing every problem. */
@@ -76,6 +79,7 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
     lingerMs: integer("LEASEFLOW_LINGER_MS", 10_000, 0, 60_000),
     idleGraceMs: integer("LEASEFLOW_IDLE_GRACE_MS", 5_000, 0, 60_000),
     budgetMs: integer("LEASEFLOW_BUDGET_MS", 140_000, 5_000, 3_600_000),
+    cpuBudgetMs: integer("LEASEFLOW_CPU_BUDGET_MS", 1_500, 0, 3_600_000),
   };
   if (problems.length > 0) throw new Error(`leaseflow worker settings:\n  - ${problems.join("\n  - ")}`);
   return env;

@@ -182,6 +182,8 @@ export interface Transport {
   releaseSteps(params: ReleaseStepsParams): Promise<number>;
   /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable; null when none waits. */
   nextClaimableAt(types?: string[]): Promise<Date | null>;
+  /** tick: sweep and wake as many worker invocations as the backlog needs. */
+  tick(): Promise<void>;
   /** register_worker: records the worker as alive. */
   registerWorker(params: RegisterWorkerParams): Promise<void>;
   /** heartbeat_worker: records that the worker is still alive. */

@@ -98,6 +98,10 @@ export class PostgresTransport implements Transport {
     return row?.at ?? null;
   }
 
+  async tick(): Promise<void> {
+    await this.sql`select public.tick()`;
+  }
+
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
     await this.sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},

@@ -102,6 +102,10 @@ export class SupabaseTransport implements Transport {
     return at === null ? null : new Date(at);
   }
 
+  async tick(): Promise<void> {
+    await this.#rpc("tick", {});
+  }
+
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
     await this.#rpc("register_worker", { p_worker_id: params.workerId, p_kind: params.kind, p_metadata: params.metadata ?? {} });
   }
