@@ -1,9 +1,13 @@
 // LOCAL STAND-IN: `/functions/v1/<name>` as Supabase's edge gateway serves it. Each function
-// runs in its own Deno process (started on first use, started again if it died), serving
-// supabase/functions/<name>/index.ts with the environment a hosted function gets. verify_jwt
-// comes from supabase/config.toml ([functions.<name>] verify_jwt, default true).
+// runs in Deno processes (started on first use, started again if one died), serving
+// supabase/functions/<name>/index.ts with the environment a hosted function gets. A request goes
+// to the least busy process, and a new one starts while all are busy, up to one per CPU
+// (LEASEFLOW_FUNCTION_PROCESSES): hosted, concurrent invocations run in separate isolates, so one
+// process for all of them would serialise on one thread what runs side by side in production.
+// verify_jwt comes from supabase/config.toml ([functions.<name>] verify_jwt, default true).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 
 /** What every function process gets in its environment. */
@@ -19,11 +23,14 @@ interface Running {
   child: ChildProcess;
   port: number;
   ready: Promise<void>;
+  /** Requests this process is serving now. */
+  inFlight: number;
 }
 
 /** Starts, reuses and restarts the Deno processes of the project's functions. */
 export class FunctionHost {
-  readonly #running = new Map<string, Running>();
+  readonly #running = new Map<string, Running[]>();
+  readonly #maxProcesses = Number(process.env.LEASEFLOW_FUNCTION_PROCESSES ?? cpus().length) || 1;
   #nextPort: number;
 
   constructor(
@@ -48,25 +55,37 @@ export class FunctionHost {
     return setting ? setting[1] === "true" : true;
   }
 
-  /** The port the function listens on, starting its process if needed. */
-  async port(name: string): Promise<number> {
-    let running = this.#running.get(name);
-    if (!running || running.child.exitCode !== null || running.child.signalCode !== null) {
-      running = this.#start(name);
-      this.#running.set(name, running);
+  /** A process of the function to send one request to (its port), and `release` to call when
+   * the response has ended. */
+  async acquire(name: string): Promise<{ port: number; release: () => void }> {
+    const alive = (this.#running.get(name) ?? []).filter((running) => running.child.exitCode === null && running.child.signalCode === null);
+    let chosen = alive.reduce<Running | undefined>((least, running) => (!least || running.inFlight < least.inFlight ? running : least), undefined);
+    if (!chosen || (chosen.inFlight > 0 && alive.length < this.#maxProcesses)) {
+      chosen = this.#start(name);
+      alive.push(chosen);
     }
-    await running.ready;
-    return running.port;
-  }
-
-  /** The pid of a function's process (tests kill it to simulate a crash). */
-  pid(name: string): number | undefined {
-    return this.#running.get(name)?.child.pid;
+    this.#running.set(name, alive);
+    const running = chosen;
+    running.inFlight++;
+    try {
+      await running.ready;
+    } catch (error) {
+      running.inFlight--;
+      throw error;
+    }
+    let released = false;
+    return {
+      port: running.port,
+      release: () => {
+        if (!released) running.inFlight--;
+        released = true;
+      },
+    };
   }
 
   /** Stops every function process. */
   stopAll(): void {
-    for (const running of this.#running.values()) running.child.kill("SIGTERM");
+    for (const processes of this.#running.values()) for (const running of processes) running.child.kill("SIGTERM");
     this.#running.clear();
   }
 
@@ -97,7 +116,7 @@ export class FunctionHost {
     });
     ready.catch(() => {});
     this.log(`[fn:${name}] starting on 127.0.0.1:${port}`);
-    return { child, port, ready };
+    return { child, port, ready, inFlight: 0 };
   }
 }
 

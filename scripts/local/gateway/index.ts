@@ -103,25 +103,28 @@ async function handleFunction(request: IncomingMessage, response: ServerResponse
   const gone = new AbortController();
   response.on("close", () => gone.abort());
   let upstream: Response;
+  let instance: { port: number; release: () => void } | undefined;
   try {
-    const target = `http://127.0.0.1:${await functions.port(name)}/${name}${rest}${query}`;
-    upstream = await fetch(target, {
+    instance = await functions.acquire(name);
+    upstream = await fetch(`http://127.0.0.1:${instance.port}/${name}${rest}${query}`, {
       method: request.method,
       headers: endToEnd(request.headers as Record<string, string>),
       body: body && new Uint8Array(body),
       signal: gone.signal,
     });
   } catch (error) {
+    instance?.release();
     if (gone.signal.aborted) return;
     return send(response, 502, { code: "BOOT_ERROR", message: `function ${name} failed: ${(error as Error).message}` });
   }
   response.writeHead(upstream.status, endToEnd(Object.fromEntries(upstream.headers)));
   // Streamed, not buffered: Server-Sent Events must reach the client as they are written.
-  if (!upstream.body) return void response.end();
   try {
-    for await (const chunk of upstream.body) response.write(chunk);
+    if (upstream.body) for await (const chunk of upstream.body) response.write(chunk);
   } catch (error) {
     if (!gone.signal.aborted) log(`[fn:${name}] response stream failed: ${(error as Error).message}`);
+  } finally {
+    instance.release();
   }
   response.end();
 }
