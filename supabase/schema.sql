@@ -274,33 +274,14 @@ CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_ou
     SET jit TO 'off'
     AS $$
 declare
-  v_jobs uuid[];
-  v_keyed boolean;
   v_lane record;
   v_done public.job_steps[];
   v_next_group uuid[];
   v_finished_lanes jsonb;
 begin
-  select array_agg(distinct j.id), bool_or(j.group_key is not null)
-    into v_jobs, v_keyed
-    from public.job_steps s
-    join public.jobs j on j.id = s.job_id
-   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
-  if v_jobs is null then
+  if public._lock_held_jobs(p_worker_id, p_step_ids) is null then
     return;
   end if;
-  -- Lock order: lanes, then jobs (by id), then steps. Locking the job also serialises two
-  -- parallel steps finishing at once, so the second sees the first and closes the job.
-  if v_keyed then
-    for v_lane in
-      select distinct j.tenant_id, j.group_key from public.jobs j
-       where j.id = any (v_jobs) and j.group_key is not null
-       order by 1, 2
-    loop
-      perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
-    end loop;
-  end if;
-  perform 1 from public.jobs j where j.id = any (v_jobs) order by j.id for update;
 
   -- The completed step is the record of its successful attempt (job_timeline reads it).
   with done as (
@@ -1026,6 +1007,44 @@ CREATE FUNCTION public._live_invocations() RETURNS integer
             where u.sent_at > now() - s.wakeup_grace
               and not exists (select 1 from public.workers w
                                where w.metadata ? 'wakeup_id' and w.metadata ->> 'wakeup_id' = u.id::text)))::int
+$$;
+
+
+--
+-- Name: _lock_held_jobs(text, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._lock_held_jobs(p_worker_id text, p_step_ids uuid[]) RETURNS uuid[]
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET jit TO 'off'
+    AS $$
+declare
+  v_jobs uuid[];
+  v_keyed boolean;
+  v_lane record;
+begin
+  select array_agg(distinct j.id), bool_or(j.group_key is not null)
+    into v_jobs, v_keyed
+    from public.job_steps s
+    join public.jobs j on j.id = s.job_id
+   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
+  if v_keyed then
+    for v_lane in
+      select distinct j.tenant_id, j.group_key from public.jobs j
+       where j.id = any (v_jobs) and j.group_key is not null
+       order by 1, 2
+    loop
+      perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
+    end loop;
+  end if;
+  perform 1 from public.jobs j where j.id = any (v_jobs) order by j.id for update;
+  return v_jobs;
+end;
 $$;
 
 
@@ -2064,7 +2083,6 @@ declare
   v_bad_index int;
   v_bad_rule text;
   v_duplicate uuid;
-  v_lane record;
   v_failure record;
   v_step public.job_steps;
 begin
@@ -2110,25 +2128,10 @@ begin
     raise exception '%: p_failures names step % more than once', fn, v_duplicate using errcode = 'invalid_parameter_value';
   end if;
 
-  -- Lock order for the whole batch first: lanes, then jobs by id (each failure then finds its
-  -- locks held), so two batches can never wait on each other in a circle.
-  for v_lane in
-    select distinct j.tenant_id, j.group_key
-      from jsonb_array_elements(p_failures) e
-      join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
-      join public.jobs j on j.id = s.job_id
-     where s.status = 'running' and s.locked_by = p_worker_id and j.group_key is not null
-     order by 1, 2
-  loop
-    perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
-  end loop;
-  perform 1
-     from public.jobs j
-    where j.id in (select s.job_id from jsonb_array_elements(p_failures) e
-                     join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
-                    where s.status = 'running' and s.locked_by = p_worker_id)
-    order by j.id
-      for update of j;
+  -- The whole batch's locks first (each failure then finds its own held), so two batches can
+  -- never wait on each other in a circle.
+  perform public._lock_held_jobs(p_worker_id,
+    array(select (e.value ->> 'step_id')::uuid from jsonb_array_elements(p_failures) e));
 
   for v_failure in
     select (e.value ->> 'step_id')::uuid as step_id, e.value -> 'error' as error,
@@ -3740,6 +3743,13 @@ REVOKE ALL ON FUNCTION public._lane_tenant(p_tenant_id uuid) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public._live_invocations() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _lock_held_jobs(p_worker_id text, p_step_ids uuid[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._lock_held_jobs(p_worker_id text, p_step_ids uuid[]) FROM PUBLIC;
 
 
 --

@@ -5,6 +5,45 @@
 -- running and locked_by = p_worker_id, and returns no row otherwise, so a worker whose lease
 -- was taken over can never overwrite the new holder's work.
 
+-- Locks, in the one order every transition uses (lanes sorted, then jobs by id; the steps come
+-- after), the jobs of the steps among p_step_ids that p_worker_id holds. Locking a job also
+-- serialises two of its parallel steps settling at once, so the second sees the first. Returns
+-- those jobs' ids (null when the worker holds none of the steps).
+create or replace function public._lock_held_jobs(p_worker_id text, p_step_ids uuid[])
+returns uuid[]
+language plpgsql volatile
+set search_path = ''
+-- Primary-key lookups only, planned once per connection (see _complete_steps).
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  v_jobs uuid[];
+  v_keyed boolean;
+  v_lane record;
+begin
+  select array_agg(distinct j.id), bool_or(j.group_key is not null)
+    into v_jobs, v_keyed
+    from public.job_steps s
+    join public.jobs j on j.id = s.job_id
+   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
+  if v_keyed then
+    for v_lane in
+      select distinct j.tenant_id, j.group_key from public.jobs j
+       where j.id = any (v_jobs) and j.group_key is not null
+       order by 1, 2
+    loop
+      perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
+    end loop;
+  end if;
+  perform 1 from public.jobs j where j.id = any (v_jobs) order by j.id for update;
+  return v_jobs;
+end;
+$$;
+
 -- Completes the held steps among p_step_ids with their outputs; a job whose group is done gets
 -- its next group's steps, or completes (result: its last group's output) and lets its group
 -- key's next job start. Returns the completed steps. Set-based: a fixed number of statements per
@@ -23,33 +62,14 @@ set enable_mergejoin = off
 set jit = off
 as $$
 declare
-  v_jobs uuid[];
-  v_keyed boolean;
   v_lane record;
   v_done public.job_steps[];
   v_next_group uuid[];
   v_finished_lanes jsonb;
 begin
-  select array_agg(distinct j.id), bool_or(j.group_key is not null)
-    into v_jobs, v_keyed
-    from public.job_steps s
-    join public.jobs j on j.id = s.job_id
-   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
-  if v_jobs is null then
+  if public._lock_held_jobs(p_worker_id, p_step_ids) is null then
     return;
   end if;
-  -- Lock order: lanes, then jobs (by id), then steps. Locking the job also serialises two
-  -- parallel steps finishing at once, so the second sees the first and closes the job.
-  if v_keyed then
-    for v_lane in
-      select distinct j.tenant_id, j.group_key from public.jobs j
-       where j.id = any (v_jobs) and j.group_key is not null
-       order by 1, 2
-    loop
-      perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
-    end loop;
-  end if;
-  perform 1 from public.jobs j where j.id = any (v_jobs) order by j.id for update;
 
   -- The completed step is the record of its successful attempt (job_timeline reads it).
   with done as (
@@ -321,7 +341,6 @@ declare
   v_bad_index int;
   v_bad_rule text;
   v_duplicate uuid;
-  v_lane record;
   v_failure record;
   v_step public.job_steps;
 begin
@@ -367,25 +386,10 @@ begin
     raise exception '%: p_failures names step % more than once', fn, v_duplicate using errcode = 'invalid_parameter_value';
   end if;
 
-  -- Lock order for the whole batch first: lanes, then jobs by id (each failure then finds its
-  -- locks held), so two batches can never wait on each other in a circle.
-  for v_lane in
-    select distinct j.tenant_id, j.group_key
-      from jsonb_array_elements(p_failures) e
-      join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
-      join public.jobs j on j.id = s.job_id
-     where s.status = 'running' and s.locked_by = p_worker_id and j.group_key is not null
-     order by 1, 2
-  loop
-    perform public._lock_lane(v_lane.tenant_id, v_lane.group_key, true);
-  end loop;
-  perform 1
-     from public.jobs j
-    where j.id in (select s.job_id from jsonb_array_elements(p_failures) e
-                     join public.job_steps s on s.id = (e.value ->> 'step_id')::uuid
-                    where s.status = 'running' and s.locked_by = p_worker_id)
-    order by j.id
-      for update of j;
+  -- The whole batch's locks first (each failure then finds its own held), so two batches can
+  -- never wait on each other in a circle.
+  perform public._lock_held_jobs(p_worker_id,
+    array(select (e.value ->> 'step_id')::uuid from jsonb_array_elements(p_failures) e));
 
   for v_failure in
     select (e.value ->> 'step_id')::uuid as step_id, e.value -> 'error' as error,
@@ -493,6 +497,7 @@ comment on function public.release_steps(text, uuid[]) is
   'Gives back steps p_worker_id holds (all, or those in p_step_ids) without consuming their attempt, e.g. on shutdown.';
 
 revoke all on function
+  public._lock_held_jobs(text, uuid[]),
   public._complete_steps(text, uuid[], jsonb[]),
   public._fail_step(uuid, text, jsonb, interval, boolean),
   public._retry_delay(text, int)

@@ -293,9 +293,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       await Promise.race(waits);
     }
 
-    // No more claims: give the queued steps back (and those of claims still in flight), let the
-    // running ones finish, or stop them on an abort, now or later.
-    pool.close();
+    // No more claims. Out of CPU budget, the queued steps still run (the budget counted them);
+    // otherwise they go back (with those of claims still in flight). The running ones finish,
+    // or stop on an abort, now or later.
+    pool.close(summary.stoppedBy !== "cpu");
     const abortRunning = () => pool.abortAll();
     if (summary.stoppedBy === "abort") abortRunning();
     else abortSignal?.addEventListener("abort", abortRunning, { once: true });

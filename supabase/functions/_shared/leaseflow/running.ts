@@ -71,6 +71,7 @@ export class StepPool {
   readonly #held = new Map<string, Held>();
   #running = 0;
   #closed = false;
+  #dropping = false;
   #aborted = false;
   /** A moving average of how long a handler runs, ms (undefined until one has ended). */
   #handlerMs: number | undefined;
@@ -126,9 +127,12 @@ export class StepPool {
     return this.#changed.next();
   }
 
-  /** No more steps start: the queued ones are dropped (the drain releases them). */
-  close(): void {
+  /** Takes no more claimed steps. With `dropQueued`, no queued step starts either: they are
+   * dropped (the drain releases them); without it, they still run. */
+  close(dropQueued = true): void {
     this.#closed = true;
+    if (!dropQueued) return;
+    this.#dropping = true;
     for (const held of this.#queue.splice(0).slice(this.#queueHead)) this.#held.delete(held.stepId);
     this.#queueHead = 0;
     this.#changed.fire();
@@ -153,7 +157,7 @@ export class StepPool {
   }
 
   #dispatch(): void {
-    while (!this.#closed && this.#running < this.options.concurrency && this.#queueHead < this.#queue.length) {
+    while (!this.#dropping && this.#running < this.options.concurrency && this.#queueHead < this.#queue.length) {
       const held = this.#queue[this.#queueHead++]!;
       this.#running++;
       // A microtask each: a synchronous handler must not run inside this loop (nor recurse).
