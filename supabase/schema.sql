@@ -267,7 +267,7 @@ COMMENT ON COLUMN public.job_steps.error IS 'The last error of this step ({code,
 CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]) RETURNS SETOF public.job_steps
     LANGUAGE plpgsql
     SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
+    SET plan_cache_mode TO 'force_custom_plan'
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
@@ -1017,7 +1017,7 @@ $$;
 CREATE FUNCTION public._lock_held_jobs(p_worker_id text, p_step_ids uuid[]) RETURNS uuid[]
     LANGUAGE plpgsql
     SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
+    SET plan_cache_mode TO 'force_custom_plan'
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
@@ -1575,7 +1575,7 @@ COMMENT ON FUNCTION public.claim_next_step(p_worker_id text, p_lease_duration in
 CREATE FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer DEFAULT 10, p_types text[] DEFAULT NULL::text[]) RETURNS TABLE(step_id uuid, job_id uuid, job_type text, step_name text, seq integer, attempt integer, max_attempts integer, lease_expires_at timestamp with time zone, timeout_ms bigint, priority smallint, group_key text, tenant_id uuid, payload jsonb, input jsonb, previous_outputs jsonb)
     LANGUAGE plpgsql SECURITY DEFINER ROWS 10
     SET search_path TO ''
-    SET plan_cache_mode TO 'force_generic_plan'
+    SET plan_cache_mode TO 'force_custom_plan'
     SET enable_sort TO 'off'
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
@@ -1635,7 +1635,7 @@ begin
            started_at = now(),
            updated_at = now()
      -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-     -- became a hash join over all of job_steps under the generic plan (5.6 ms).
+     -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
      where s.id = any (array(select next_steps.id from next_steps))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
               s.run_at, s.created_at, s.step_order

@@ -1,6 +1,6 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import type postgres from "postgres";
 import { connect, emptyQueue, insertOneStepJobs } from "./helpers/db.ts";
+import { explainedConnection, explainStatements, type StatementCost, statement } from "./helpers/explain.ts";
 
 // The claim must cost the same whether the tables hold no history or hundreds of thousands of
 // finished rows. Time is a noisy witness on a shared 2-core box, so this test counts what the
@@ -11,47 +11,20 @@ const admin = connect();
 afterAll(() => admin.end());
 beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 
-interface StatementCost {
-  query: string;
-  buffers: number;
-  plan: unknown;
-}
-
 /** Runs one claim on a fresh connection (after a warm-up claim) and returns its statements' costs. */
 async function measureClaim(): Promise<StatementCost[]> {
-  const notices: string[] = [];
-  const sql = connect({ onnotice: (notice: postgres.Notice) => notices.push(String(notice.message)) });
+  const { options, notices } = explainedConnection();
+  const sql = connect(options);
   try {
     // The first call compiles the plpgsql functions and reads the catalogs; measure the second.
     await sql`select * from public.claim_next_step('history-warmup')`;
-    await sql.unsafe(`
-      load 'auto_explain';
-      set auto_explain.log_min_duration = 0;
-      set auto_explain.log_analyze = on;
-      set auto_explain.log_buffers = on;
-      set auto_explain.log_nested_statements = on;
-      set auto_explain.log_format = 'json';
-      set auto_explain.log_level = 'notice';
-      set client_min_messages = notice`);
-    const [claimed] = await sql`select * from public.claim_next_step('history-probe')`;
-    expect(claimed).toBeDefined();
+    return await explainStatements(sql, notices, async () => {
+      const [claimed] = await sql`select * from public.claim_next_step('history-probe')`;
+      expect(claimed).toBeDefined();
+    });
   } finally {
     await sql.end();
   }
-  return notices.map((message) => {
-    const explained = JSON.parse(message.slice(message.indexOf("{")));
-    return {
-      query: String(explained["Query Text"]).replace(/\s+/g, " "),
-      buffers: explained.Plan["Shared Hit Blocks"] + explained.Plan["Shared Read Blocks"],
-      plan: explained.Plan,
-    };
-  });
-}
-
-function statement(costs: StatementCost[], startsWith: string): StatementCost {
-  const found = costs.find((cost) => cost.query.trimStart().startsWith(startsWith));
-  if (!found) throw new Error(`no statement starting with "${startsWith}" in ${costs.map((c) => c.query).join(" | ")}`);
-  return found;
 }
 
 describe("claim_next_step with a large finished history", () => {

@@ -163,18 +163,21 @@ language plpgsql volatile
 rows 10
 security definer
 set search_path = ''
--- A custom plan means planning the claim statement on every call (0.56 ms of planning for
--- 0.15 ms of execution); the generic plan is the same index scan in claim order
--- (tests/claim.history.test.ts checks it).
-set plan_cache_mode = force_generic_plan
+-- Every call plans its statements for the batch at hand, from the tables' current sizes. A plan
+-- cached per connection (generic) was made once, often while the queue was empty, and priced a
+-- scan of an index over unfinished jobs as nearly free; when a backlog came, that plan read the
+-- whole backlog on every claim and settle (100 000 buffers per call with 100 000 waiting jobs),
+-- which slowed settling, which grew the backlog: the sustained benchmark stalled for a minute
+-- at a time (tests/plans.backlog.test.ts). Planning costs ~0.5 ms a call, paid per batch.
+set plan_cache_mode = force_custom_plan
 -- The ordered scan of job_steps_claimable_idx is right at any size, but a plan made before the
 -- tables have statistics (a fresh project, a bulk enqueue) sorts every claimable step instead
--- (~150 ms a claim with 20 000 queued, against 0.4 ms), and a worker's connection keeps its
--- generic plan. Sorts are priced out (still used where nothing else can give the order).
+-- (~150 ms a claim with 20 000 queued, against 0.4 ms). Sorts are priced out (still used where
+-- nothing else can give the order).
 set enable_sort = off
--- For the same reason, every other access is an index lookup or a nested loop over one: a plan
--- cached while the tables were empty must not scan them once they hold millions of rows. And no
--- JIT: the priced-out sort makes the estimate look huge (JIT compiling took 270 ms a call).
+-- For the same reason, every other access is an index lookup or a nested loop over one: stale
+-- statistics must not make a plan scan or hash tables that hold millions of rows. And no JIT:
+-- the priced-out sort makes the estimate look huge (JIT compiling took 270 ms a call).
 set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
@@ -233,7 +236,7 @@ begin
            started_at = now(),
            updated_at = now()
      -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-     -- became a hash join over all of job_steps under the generic plan (5.6 ms).
+     -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
      where s.id = any (array(select next_steps.id from next_steps))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
               s.run_at, s.created_at, s.step_order

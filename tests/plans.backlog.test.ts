@@ -1,0 +1,66 @@
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { connect, emptyQueue, insertOneStepJobs } from "./helpers/db.ts";
+import { explainedConnection, explainStatements, type StatementCost } from "./helpers/explain.ts";
+
+// A worker's connection lives for hours, and a queue is often empty when it connects. Whatever
+// plans its claims and settles run with, a backlog that arrives later must not turn an index
+// lookup into a scan of that backlog: that feedback (slower settles, a bigger backlog, slower
+// still) stalled the sustained benchmark for a minute at a time. Counted in shared buffers, as in
+// claim.history.test.ts.
+
+const admin = connect();
+afterAll(() => admin.end());
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
+
+const tables = ["public.jobs", "public.job_steps", "public.step_attempts"] as const;
+
+/** Claims `count` steps and completes them, as the runtime does: one call each. */
+async function claimAndComplete(sql: ReturnType<typeof connect>, count: number): Promise<void> {
+  const claimed = await sql<{ step_id: string }[]>`
+    select step_id from public.claim_steps('backlog-worker', '1 minute', ${count})`;
+  expect(claimed).toHaveLength(count);
+  const results = claimed.map((step) => ({ step_id: step.step_id, output: null }));
+  const completed = await sql`select id from public.complete_steps('backlog-worker', ${sql.json(results)})`;
+  expect(completed).toHaveLength(count);
+}
+
+/** Adds `count` waiting one-step jobs on a connection of its own (admin's foreign-key checks
+ * cached their plans while jobs held a handful of rows). */
+async function addBacklog(count: number): Promise<void> {
+  const loader = connect();
+  await insertOneStepJobs(loader, count).finally(() => loader.end());
+}
+
+describe("claim and settle plans under a backlog that came after them", () => {
+  it("read about as many buffers under 100 000 waiting jobs as under 20 000, on a connection made while the queue was empty", async () => {
+    // The statistics of an empty queue (a fresh project, or one drained before the worker
+    // connected); autovacuum off, so no analyze replaces them halfway through.
+    await admin`vacuum analyze public.jobs, public.job_steps, public.step_attempts`;
+    for (const table of tables) await admin.unsafe(`alter table ${table} set (autovacuum_enabled = off)`);
+    const { options, notices } = explainedConnection();
+    const worker = connect(options);
+    try {
+      await insertOneStepJobs(admin, 10);
+      await claimAndComplete(worker, 10); // compiles the functions; any plan they cache is made now
+
+      // A lookup reads a page more where a B-tree grew a level; a scan of the backlog reads five
+      // times as many pages under the second.
+      await addBacklog(20_000);
+      const smaller = await explainStatements(worker, notices, () => claimAndComplete(worker, 10));
+      await addBacklog(80_000);
+      const larger = await explainStatements(worker, notices, () => claimAndComplete(worker, 10));
+
+      const byQuery = (costs: StatementCost[]) => new Map(costs.map((cost) => [cost.query, cost.buffers]));
+      const before = byQuery(smaller);
+      const after = byQuery(larger);
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+      const grown = [...after]
+        .filter(([query, buffers]) => buffers > 1.5 * before.get(query)! + 10)
+        .map(([query, buffers]) => `${buffers} buffers (was ${before.get(query)}): ${query.slice(0, 160)}`);
+      expect(grown).toEqual([]);
+    } finally {
+      await worker.end();
+      for (const table of tables) await admin.unsafe(`alter table ${table} reset (autovacuum_enabled)`);
+    }
+  });
+});
