@@ -1087,6 +1087,7 @@ CREATE TABLE public.jobs (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
+    CONSTRAINT jobs_finished_at_check CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'running'::text])))),
     CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
     CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
@@ -1877,7 +1878,7 @@ begin
   -- Unfinished jobs create their later groups from this definition as they go: changing the
   -- steps under them would run steps their workflow never had.
   if exists (select 1 from public.job_types t where t.type = p_type and t.steps <> v_groups) then
-    select count(*) into v_unfinished from public.jobs j where j.type = p_type and j.status in ('pending', 'running');
+    select count(*) into v_unfinished from public.jobs j where j.type = p_type and j.finished_at is null;
     if v_unfinished > 0 then
       raise exception '%: job type % has % unfinished jobs, so its steps cannot change (its options can); wait for them or define a new type',
         fn, quote_literal(p_type), v_unfinished using errcode = 'PT409';
@@ -3435,7 +3436,7 @@ CREATE INDEX jobs_tenant_id_idx ON public.jobs USING btree (tenant_id) WHERE (te
 -- Name: jobs_unfinished_type_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX jobs_unfinished_type_idx ON public.jobs USING btree (type) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
+CREATE INDEX jobs_unfinished_type_idx ON public.jobs USING btree (type) WHERE (finished_at IS NULL);
 
 
 --

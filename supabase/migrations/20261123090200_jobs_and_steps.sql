@@ -32,7 +32,9 @@ create table public.jobs (
   constraint jobs_status_check
     check (status in ('pending', 'running', 'completed', 'failed', 'cancelled')),
   constraint jobs_priority_check check (priority between 1 and 5),
-  constraint jobs_max_attempts_check check (max_attempts between 1 and 100)
+  constraint jobs_max_attempts_check check (max_attempts between 1 and 100),
+  -- A job is unfinished exactly while it has no finished_at (jobs_unfinished_type_idx says why).
+  constraint jobs_finished_at_check check ((finished_at is null) = (status in ('pending', 'running')))
 );
 
 comment on table public.jobs is
@@ -169,8 +171,12 @@ create index jobs_finished_at_idx on public.jobs (finished_at) where finished_at
 create index jobs_tenant_id_idx on public.jobs (tenant_id) where tenant_id is not null;
 
 -- A type's unfinished jobs (define_job_type refuses new steps while there are any). Unfinished
--- only: a job that finishes then writes no entry here.
-create index jobs_unfinished_type_idx on public.jobs (type) where status in ('pending', 'running');
+-- only: a job that finishes then writes no entry here. The predicate names finished_at, not the
+-- status: a claim or settle filtering on j.status = 'running' would otherwise find this index
+-- usable, and the planner prices a full scan of it from the status statistics of the last
+-- analyze, when nothing may have waited; under a backlog that "free" scan read every waiting job
+-- on every settle (tests/plans.backlog.test.ts).
+create index jobs_unfinished_type_idx on public.jobs (type) where finished_at is null;
 
 -- The dead_letter view, newest failure first.
 create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'failed';

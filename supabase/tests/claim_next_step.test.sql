@@ -94,13 +94,13 @@ delete from public.jobs;
 insert into public.jobs (id, status) values ('e0000000-0000-4000-8000-000000000001', 'pending');
 insert into public.job_steps (job_id, seq) values ('e0000000-0000-4000-8000-000000000001', 0);
 select is_empty($$ select * from public.claim_next_step('w1') $$, 'steps of a pending job are not claimable');
-update public.jobs set status = 'completed';
+update public.jobs set status = 'completed', finished_at = now();
 select is_empty($$ select * from public.claim_next_step('w1') $$, 'steps of a completed job are not claimable');
-update public.jobs set status = 'failed';
+update public.jobs set status = 'failed', finished_at = now();
 select is_empty($$ select * from public.claim_next_step('w1') $$, 'steps of a failed job are not claimable');
-update public.jobs set status = 'cancelled';
+update public.jobs set status = 'cancelled', finished_at = now();
 select is_empty($$ select * from public.claim_next_step('w1') $$, 'steps of a cancelled job are not claimable');
-update public.jobs set status = 'running';
+update public.jobs set status = 'running', finished_at = null;
 select isnt_empty($$ select * from public.claim_next_step('w1') $$, 'steps of a running job are claimable');
 
 -- Seq gating ------------------------------------------------------------------------------
