@@ -108,7 +108,7 @@ export function markdown(r: Results): string {
     `| no history | ${r.claim_ms.empty.p50} | ${r.claim_ms.empty.p95} |`,
     `| ${fmt(r.claim_ms.history_jobs)} finished jobs | ${r.claim_ms.history.p50} | ${r.claim_ms.history.p95} |`,
     "",
-    "| leaseflow Edge path (local gateway, one Deno process) | |",
+    "| leaseflow Edge path (local gateway: Deno processes, up to one per CPU) | |",
     "|---|---:|",
     `| cold start: fresh function process → first claim | ${fmt(r.edge.cold_start_ms)} ms |`,
     `| steps/s, one invocation | ${fmt(r.edge.steps_per_s_one_invocation)} |`,
