@@ -274,22 +274,31 @@ CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_ou
     SET jit TO 'off'
     AS $$
 declare
-  v_lane record;
+  v_jobs uuid[];
+  v_outputs jsonb;
   v_done public.job_steps[];
+  v_batch jsonb;
   v_next_group uuid[];
+  v_finishing uuid[];
   v_finished_lanes jsonb;
+  v_lane record;
 begin
-  if public._lock_held_jobs(p_worker_id, p_step_ids) is null then
+  v_jobs := public._lock_held_jobs(p_worker_id, p_step_ids);
+  if v_jobs is null then
     return;
   end if;
+
+  -- Step id -> output; a step given no output keeps a null one.
+  select jsonb_object_agg(r.step_id::text, r.output) filter (where r.output is not null)
+    into v_outputs
+    from unnest(p_step_ids, p_outputs) as r(step_id, output);
 
   -- The completed step is the record of its successful attempt (job_timeline reads it).
   with done as (
     update public.job_steps s
-       set status = 'completed', output = r.output, locked_by = null, lease_expires_at = null,
+       set status = 'completed', output = v_outputs -> s.id::text, locked_by = null, lease_expires_at = null,
            completed_by = p_worker_id, finished_at = now(), updated_at = now()
-      from unnest(p_step_ids, p_outputs) as r(step_id, output)
-     where s.id = r.step_id and s.status = 'running' and s.locked_by = p_worker_id
+     where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
     returning s.*
   )
   select coalesce(array_agg(d::public.job_steps), '{}'::public.job_steps[]) into v_done from done d;
@@ -297,35 +306,51 @@ begin
     return;
   end if;
 
+  -- Job id -> the group this batch completed steps of, how many, and the output of the first.
+  select jsonb_object_agg(b.job_id::text, jsonb_build_object('seq', b.seq, 'completed_now', b.completed_now)
+                          || case when b.output is null then '{}'::jsonb else jsonb_build_object('output', b.output) end)
+    into v_batch
+    from (select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output
+            from unnest(v_done) d
+           group by d.job_id) b;
+
   -- A later statement, so it sees this batch's completions: each touched job with no unfinished
-  -- step left has finished a group. Jobs made by hand (no type) have all their steps from the
-  -- start, so theirs was the last one.
-  with group_done as (
-    select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output,
-           jsonb_array_length(t.steps) as groups, jsonb_array_length(t.steps -> max(d.seq)) as group_size
-      from unnest(v_done) d
-      join public.jobs j on j.id = d.job_id
-      left join public.job_types t on t.type = j.type
-     where j.status = 'running'
-       and not exists (select 1 from public.job_steps o where o.job_id = d.job_id and o.status <> 'completed')
-     group by d.job_id, t.steps
-  ), finished as (
-    update public.jobs j
-       set status = 'completed', finished_at = now(), updated_at = now(),
-           -- The last group's output: the step's own when the group has one step (read from this
-           -- batch, no lookup), an object by step name when it ran in parallel.
-           result = case when g.group_size = 1 and g.completed_now = 1 then g.output
-                         else (select case when count(*) = 1 then (array_agg(x.output))[1]
-                                           else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
-                                 from public.job_steps x
-                                where x.job_id = j.id and x.seq = g.seq) end
-      from group_done g
-     where j.id = g.job_id and (g.groups is null or g.seq + 1 >= g.groups)
-    returning j.tenant_id, j.group_key
-  )
-  select array(select g.job_id from group_done g where g.seq + 1 < g.groups),
-         (select jsonb_agg(distinct jsonb_build_array(f.tenant_id, f.group_key)) from finished f where f.group_key is not null)
-    into v_next_group, v_finished_lanes;
+  -- step left has finished a group; it starts the next group or, after the last, completes. Jobs
+  -- made by hand (no type) have all their steps from the start, so theirs was the last one.
+  select array_agg(g.id) filter (where g.seq + 1 < g.groups),
+         array_agg(g.id) filter (where g.groups is null or g.seq + 1 >= g.groups)
+    into v_next_group, v_finishing
+    from (select j.id, (v_batch -> j.id::text ->> 'seq')::int as seq,
+                 (select jsonb_array_length(t.steps) from public.job_types t where t.type = j.type) as groups
+            from public.jobs j
+           where j.id = any (v_jobs)
+             and v_batch ? j.id::text
+             and j.status = 'running'
+             -- A count per job (a lookup by job id), not NOT EXISTS: that may be planned as an
+             -- anti-join, which stale statistics can turn into a scan of every waiting step.
+             and (select count(*) from public.job_steps o where o.job_id = j.id and o.status <> 'completed') = 0) g;
+
+  if cardinality(v_finishing) > 0 then
+    with finished as (
+      update public.jobs j
+         set status = 'completed', finished_at = now(), updated_at = now(),
+             -- The last group's output: the step's own when the group has one step (read from
+             -- this batch, no lookup), an object by step name when it ran in parallel.
+             result = case when (v_batch -> j.id::text ->> 'completed_now')::int = 1
+                                and (select jsonb_array_length(t.steps -> ((v_batch -> j.id::text ->> 'seq')::int))
+                                       from public.job_types t where t.type = j.type) = 1
+                           then v_batch -> j.id::text -> 'output'
+                           else (select case when count(*) = 1 then (array_agg(x.output))[1]
+                                             else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
+                                   from public.job_steps x
+                                  where x.job_id = j.id and x.seq = (v_batch -> j.id::text ->> 'seq')::int) end
+       where j.id = any (v_finishing)
+      returning j.tenant_id, j.group_key
+    )
+    select jsonb_agg(distinct jsonb_build_array(f.tenant_id, f.group_key)) filter (where f.group_key is not null)
+      into v_finished_lanes
+      from finished f;
+  end if;
 
   if cardinality(v_next_group) > 0 then
     perform public._create_next_steps(v_next_group);
@@ -1028,11 +1053,12 @@ declare
   v_keyed boolean;
   v_lane record;
 begin
-  select array_agg(distinct j.id), bool_or(j.group_key is not null)
+  -- The jobs through the held steps' job ids (an index condition), not a join: see _complete_steps.
+  select array_agg(j.id), bool_or(j.group_key is not null)
     into v_jobs, v_keyed
-    from public.job_steps s
-    join public.jobs j on j.id = s.job_id
-   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id;
+    from public.jobs j
+   where j.id = any (array(select s.job_id from public.job_steps s
+                            where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id));
   if v_keyed then
     for v_lane in
       select distinct j.tenant_id, j.group_key from public.jobs j

@@ -6,6 +6,9 @@ export interface StatementCost {
   query: string;
   /** Shared buffers it touched (hit + read): what it cost, without a clock's noise. */
   buffers: number;
+  /** Rows its plan nodes produced or filtered out, over all their loops: a join that compares
+   * every row of one batch with every row of another shows here, not in buffers. */
+  rowsExamined: number;
   /** auto_explain's JSON plan. */
   plan: unknown;
 }
@@ -44,9 +47,26 @@ export async function explainStatements(
     return {
       query: String(explained["Query Text"]).replace(/\s+/g, " ").trim(),
       buffers: explained.Plan["Shared Hit Blocks"] + explained.Plan["Shared Read Blocks"],
+      rowsExamined: rowsExamined(explained.Plan),
       plan: explained.Plan,
     };
   });
+}
+
+interface PlanNode {
+  "Actual Rows"?: number;
+  "Actual Loops"?: number;
+  "Rows Removed by Filter"?: number;
+  "Rows Removed by Join Filter"?: number;
+  "Rows Removed by Index Recheck"?: number;
+  Plans?: PlanNode[];
+}
+
+/** EXPLAIN ANALYZE reports a node's rows per loop; this sums them over loops and nodes. */
+function rowsExamined(node: PlanNode): number {
+  const perLoop = (node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0)
+    + (node["Rows Removed by Join Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0);
+  return perLoop * (node["Actual Loops"] ?? 1) + (node.Plans ?? []).reduce((sum, child) => sum + rowsExamined(child), 0);
 }
 
 /** The cost of the first statement that starts with `startsWith`; throws naming them all if none does. */
