@@ -125,6 +125,35 @@ describe("the worker function's handler", () => {
     expect(counts).toEqual({ completed: body.data.summary.completed, untouched: 300 - body.data.summary.completed });
   });
 
+  it("does not stop for CPU on its first steps' warm-up: the estimate falls as steps finish", async () => {
+    // Steps of 2 ms, so that claimed steps are still held when the worker weighs its next claim.
+    await enqueueSleeps(admin, 1_000, 2);
+    let cpuMs = 0;
+    const vars = { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0", LEASEFLOW_CPU_BUDGET_MS: "100" };
+    const host = platform({
+      vars,
+      // Half the budget goes on the first claim (compiling, connecting), then 0.01 ms a step: the
+      // budget affords about 5 000 steps, though the first ones seem to cost 5 ms each.
+      cpuTimeMs: () => cpuMs,
+      createTransport: (env) => {
+        const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+        transports.push(transport);
+        const spy: typeof transport = Object.create(transport);
+        spy.claimSteps = async (params) => {
+          const steps = await transport.claimSteps(params);
+          cpuMs += (cpuMs === 0 ? 50 : 0) + steps.length * 0.01;
+          return steps;
+        };
+        spy.tick = async () => {};
+        return spy;
+      },
+    });
+    const body = await (await createWorkerHandler(host)(post(SECRET))).json();
+
+    expect(body.data.summary).toMatchObject({ claimed: 1_000, completed: 1_000, stoppedBy: "idle" });
+    expect(cpuMs).toBeLessThanOrEqual(100);
+  });
+
   it("on the platform's shutdown notice, stops claiming and releases the steps in flight", async () => {
     await enqueueSleeps(admin, 3, 10_000);
     const host = platform();

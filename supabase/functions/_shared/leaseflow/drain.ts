@@ -257,7 +257,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       const stop = abortSignal?.aborted ? "abort"
         : stopSignal?.aborted ? "stop"
         : spareBudgetMs() < 0 ? "budget"
-        : cpuRoom() <= 0 && claims.size === 0 ? "cpu"
+        // Out of CPU only once nothing is held: a step's cost is estimated from the steps begun so
+        // far, and the first ones carry the invocation's warm-up; as held steps finish, the
+        // estimate falls and may leave room for another claim.
+        : cpuRoom() <= 0 && claims.size === 0 && pool.held === 0 ? "cpu"
         : undefined;
       if (stop) {
         summary.stoppedBy = stop;

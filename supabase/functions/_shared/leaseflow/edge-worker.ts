@@ -15,6 +15,10 @@ import { runRegistered } from "./registration.ts";
 import { connectTransport } from "./transports/connect.ts";
 import { atLevel, type Clock, type Logger, type Transport } from "./types.ts";
 
+/** How often an idle invocation polls through its idle grace: a job enqueued while one is live
+ * waits for its next poll (25 ms on average), at the cost of 20 empty claims a second. */
+export const EDGE_IDLE_POLL_MS = 50;
+
 /** What the handler needs from the platform it runs on. */
 export interface EdgePlatform {
   /** Reads an environment variable. */
@@ -89,9 +93,9 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         leaseMs: env.leaseMs,
         batchSize: env.batchSize,
         concurrency: env.concurrency,
-        // Polling every 100 ms through the idle grace, a trickle of jobs is served by a running
-        // invocation instead of one wake-up each.
-        idle: { lingerMs: env.lingerMs, graceMs: env.idleGraceMs, pollMs: 100 },
+        // Polling through the idle grace, a trickle of jobs is served by a running invocation
+        // instead of one wake-up each; a job enqueued meanwhile waits half the interval on average.
+        idle: { lingerMs: env.lingerMs, graceMs: env.idleGraceMs, pollMs: EDGE_IDLE_POLL_MS },
         cpuBudget: env.cpuBudgetMs > 0 ? { limitMs: env.cpuBudgetMs, usedMs: platform.cpuTimeMs } : undefined,
         abortSignal: shutdown.signal,
         clock: platform.clock,

@@ -1,7 +1,7 @@
 // The one idle policy: what drain() does when a claim comes back empty while nothing runs or
 // waits to be settled. In order: wait for a retry or delayed job that is about to come due
 // (linger), else keep polling for a grace period with a backoff between polls, else stop.
-// An Edge invocation polls every 100 ms for 5 s and stops; the Node worker polls forever,
+// An Edge invocation polls every 50 ms for 5 s and stops; the Node worker polls forever,
 // 1 s doubling to 30 s; a plain drain() stops at once.
 
 /** The idle policy's knobs (drain()'s `idle` option). */
