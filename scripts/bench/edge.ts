@@ -93,6 +93,8 @@ export async function pgBossPickup(dbUrl: string, count: number, perSecond: numb
 
 /** What the Edge path does, measured through the gateway. */
 export interface EdgeFigures {
+  /** One-step jobs per throughput run: enough that starting invocations is not most of the run. */
+  jobs: number;
   cold_start_ms: number;
   steps_per_s_one_invocation: number;
   steps_per_s_fan_out: number;
@@ -171,6 +173,7 @@ export async function edgePath(sql: postgres.Sql, env: Record<string, string>, j
   const [idle] = await sql<{ n: number }[]>`select count(*)::int as n from public.workers where kind = 'edge'`;
 
   return {
+    jobs,
     cold_start_ms: coldStartMs,
     steps_per_s_one_invocation: Math.round(oneInvocation),
     steps_per_s_fan_out: Math.round(fanOut),

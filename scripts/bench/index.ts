@@ -32,8 +32,8 @@ import { graphileWorker, leaseflow, pgBoss, type QueueSystem } from "./systems.t
 const root = resolve(import.meta.dirname, "../..");
 const quick = process.argv.includes("--quick");
 const sizes = quick
-  ? { repetitions: 3, drain: 10_000, sql: 8_000, enqueue: 10_000, history: 100_000, latencySamples: 200, pickup: 40, pickupPerSecond: 40, pickupRepetitions: 1, edgeJobs: 500, idleSeconds: 10, sustainedMinutes: 1 }
-  : { repetitions: 3, drain: 50_000, sql: 40_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 5_000, idleSeconds: 60, sustainedMinutes: 10 };
+  ? { repetitions: 3, drain: 10_000, sql: 8_000, enqueue: 10_000, history: 100_000, latencySamples: 200, pickup: 40, pickupPerSecond: 40, pickupRepetitions: 1, edgeJobs: 5_000, idleSeconds: 10, sustainedMinutes: 1 }
+  : { repetitions: 3, drain: 50_000, sql: 40_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 50_000, idleSeconds: 60, sustainedMinutes: 10 };
 const started = Date.now();
 const log = (line: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const median = (values: number[]) => percentile(values, 50);

@@ -33,6 +33,17 @@ const LABELS: Record<string, string> = {
   graphile_worker: "graphile-worker, concurrency 32, best settings",
   pg_boss: "pg-boss, best settings",
 };
+// The enqueue and pick-up rows name what each system's figure measures.
+const ENQUEUE_LABELS: Record<string, string> = {
+  leaseflow: "leaseflow `enqueue_jobs` (postgres.js)",
+  graphile_worker: "graphile-worker `add_jobs`",
+  pg_boss: "pg-boss `insert`",
+};
+const PICKUP_LABELS: Record<string, string> = {
+  leaseflow: "leaseflow Edge path (`enqueue_job`'s kick wakes an invocation)",
+  graphile_worker: "graphile-worker runner (LISTEN/NOTIFY)",
+  pg_boss: "pg-boss, 8 local workers (LISTEN/NOTIFY on)",
+};
 const fmt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US").replace(/,/g, " ") : "–");
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : Number.NaN);
 
@@ -97,11 +108,11 @@ export function markdown(r: Results): string {
     "",
     `| Enqueue ${fmt(r.enqueue_jobs)} jobs in one call | ms |`,
     "|---|---:|",
-    ...Object.entries(r.enqueue_ms).map(([name, ms]) => `| ${(LABELS[name] ?? name).split(",")[0]} | ${fmt(ms)} |`),
+    ...Object.entries(r.enqueue_ms).map(([name, ms]) => `| ${ENQUEUE_LABELS[name] ?? name} | ${fmt(ms)} |`),
     "",
     "| Pick-up latency, idle queue, steady single enqueues (client clock) | p50 ms | p95 ms |",
     "|---|---:|---:|",
-    ...Object.entries(r.pickup_ms).map(([name, v]) => `| ${(LABELS[name] ?? name).split(",")[0]} | ${v.p50} | ${v.p95} |`),
+    ...Object.entries(r.pickup_ms).map(([name, v]) => `| ${PICKUP_LABELS[name] ?? name} | ${v.p50} | ${v.p95} |`),
     "",
     "| leaseflow claim latency, `claim_steps(1)` | p50 ms | p95 ms |",
     "|---|---:|---:|",
@@ -111,7 +122,7 @@ export function markdown(r: Results): string {
     "| leaseflow Edge path (local gateway: Deno processes, up to one per CPU) | |",
     "|---|---:|",
     `| cold start: fresh function process → first claim | ${fmt(r.edge.cold_start_ms)} ms |`,
-    `| steps/s, one invocation | ${fmt(r.edge.steps_per_s_one_invocation)} |`,
+    `| steps/s, one invocation (${fmt(r.edge.jobs)} one-step jobs) | ${fmt(r.edge.steps_per_s_one_invocation)} |`,
     `| steps/s, the tick's fan-out (${r.edge.fan_out_invocations} invocations) | ${fmt(r.edge.steps_per_s_fan_out)} |`,
     `| invocations per 1 000 jobs (fan-out run, counted) | ${r.edge.invocations_per_1000_jobs} |`,
     `| invocations during ${r.edge.idle_window_s} s of idle ticks | ${r.edge.idle_invocations} |`,
