@@ -51,6 +51,29 @@ const post = (secret?: string) =>
     headers: secret === undefined ? {} : { Authorization: `Bearer ${secret}` },
   });
 
+/** A platform whose CPU clock advances by what `charge` says each claim cost, with a CPU budget
+ * of 100 ms and `tick()` counted instead of run. */
+function cpuMetered(charge: (usedMs: number, steps: number) => number) {
+  const meter = { cpuMs: 0, ticks: 0 };
+  const host = platform({
+    vars: { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0", LEASEFLOW_CPU_BUDGET_MS: "100" },
+    cpuTimeMs: () => meter.cpuMs,
+    createTransport: (env) => {
+      const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+      transports.push(transport);
+      const spy: typeof transport = Object.create(transport);
+      spy.claimSteps = async (params) => {
+        const steps = await transport.claimSteps(params);
+        meter.cpuMs += charge(meter.cpuMs, steps.length);
+        return steps;
+      };
+      spy.tick = async () => void meter.ticks++;
+      return spy;
+    },
+  });
+  return { host, meter };
+}
+
 describe("the worker function's handler", () => {
   it("registers with the wake-up id from the body, so tick() stops counting that wake-up", async () => {
     const response = await createWorkerHandler(platform())(new Request("http://localhost/functions/v1/worker", {
@@ -90,26 +113,8 @@ describe("the worker function's handler", () => {
 
   it("stays inside its CPU budget: stops claiming, settles what it holds, and wakes the next invocation", async () => {
     await enqueueSleeps(admin, 300, 0);
-    let cpuMs = 0;
-    let ticks = 0;
-    const vars = { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0", LEASEFLOW_CPU_BUDGET_MS: "100" };
-    const host = platform({
-      vars,
-      // Every step the worker starts costs it 1 ms of CPU, as the platform would report.
-      cpuTimeMs: () => cpuMs,
-      createTransport: (env) => {
-        const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
-        transports.push(transport);
-        const spy: typeof transport = Object.create(transport);
-        spy.claimSteps = async (params) => {
-          const steps = await transport.claimSteps(params);
-          cpuMs += steps.length;
-          return steps;
-        };
-        spy.tick = async () => void ticks++;
-        return spy;
-      },
-    });
+    // Every step the worker starts costs it 1 ms of CPU, as the platform would report.
+    const { host, meter } = cpuMetered((_, steps) => steps);
     const body = await (await createWorkerHandler(host)(post(SECRET))).json();
 
     expect(body.data.summary.stoppedBy).toBe("cpu");
@@ -118,7 +123,7 @@ describe("the worker function's handler", () => {
     // What it claimed, the budget already counted: every step it holds runs, none goes back.
     expect(body.data.summary.completed).toBe(body.data.summary.claimed);
     expect(body.data.summary.released).toBe(0);
-    expect(ticks).toBe(1);
+    expect(meter.ticks).toBe(1);
     const [counts] = await admin`
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'pending' and attempt = 0)::int as untouched from public.job_steps`;
@@ -128,30 +133,13 @@ describe("the worker function's handler", () => {
   it("does not stop for CPU on its first steps' warm-up: the estimate falls as steps finish", async () => {
     // Steps of 2 ms, so that claimed steps are still held when the worker weighs its next claim.
     await enqueueSleeps(admin, 1_000, 2);
-    let cpuMs = 0;
-    const vars = { SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0", LEASEFLOW_CPU_BUDGET_MS: "100" };
-    const host = platform({
-      vars,
-      // Half the budget goes on the first claim (compiling, connecting), then 0.01 ms a step: the
-      // budget affords about 5 000 steps, though the first ones seem to cost 5 ms each.
-      cpuTimeMs: () => cpuMs,
-      createTransport: (env) => {
-        const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
-        transports.push(transport);
-        const spy: typeof transport = Object.create(transport);
-        spy.claimSteps = async (params) => {
-          const steps = await transport.claimSteps(params);
-          cpuMs += (cpuMs === 0 ? 50 : 0) + steps.length * 0.01;
-          return steps;
-        };
-        spy.tick = async () => {};
-        return spy;
-      },
-    });
+    // Half the budget goes on the first claim (compiling, connecting), then 0.01 ms a step: the
+    // budget affords about 5 000 steps, though the first ones seem to cost 5 ms each.
+    const { host, meter } = cpuMetered((usedMs, steps) => (usedMs === 0 ? 50 : 0) + steps * 0.01);
     const body = await (await createWorkerHandler(host)(post(SECRET))).json();
 
     expect(body.data.summary).toMatchObject({ claimed: 1_000, completed: 1_000, stoppedBy: "idle" });
-    expect(cpuMs).toBeLessThanOrEqual(100);
+    expect(meter.cpuMs).toBeLessThanOrEqual(100);
   });
 
   it("on the platform's shutdown notice, stops claiming and releases the steps in flight", async () => {
