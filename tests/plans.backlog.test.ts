@@ -72,10 +72,14 @@ describe("claim and settle plans under a backlog that came after them", () => {
         await claimAndComplete(worker, 10);
       }
 
+      // Under each backlog, a claim and settle of 10 (where a scan's pages would dwarf the
+      // lookups') and one of BATCH (where a batch compared with itself would show).
       await enqueue(20_000);
-      const smaller = await explainStatements(worker, notices, () => claimAndComplete(worker, BATCH));
+      const smaller = await explainStatements(worker, notices, () => claimAndComplete(worker, 10));
+      const smallerBatch = await explainStatements(worker, notices, () => claimAndComplete(worker, BATCH));
       await enqueue(80_000);
-      const larger = await explainStatements(worker, notices, () => claimAndComplete(worker, BATCH));
+      const larger = await explainStatements(worker, notices, () => claimAndComplete(worker, 10));
+      const largerBatch = await explainStatements(worker, notices, () => claimAndComplete(worker, BATCH));
 
       // A lookup reads a page more where a B-tree grew a level; a scan of the backlog reads five
       // times as many pages under the second.
@@ -90,7 +94,7 @@ describe("claim and settle plans under a backlog that came after them", () => {
 
       // Lookups examine some 15 rows per step of the batch; a scan of the backlog examines 20 000 or
       // more, a nested loop of the batch over itself 250 000.
-      const heavy = [...smaller, ...larger]
+      const heavy = [...smallerBatch, ...largerBatch]
         .filter((cost) => cost.rowsExamined > 30 * BATCH)
         .map((cost) => `${cost.rowsExamined} rows: ${cost.query.slice(0, 160)}`);
       expect(heavy).toEqual([]);
