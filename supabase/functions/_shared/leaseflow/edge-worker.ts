@@ -17,7 +17,7 @@ import { atLevel, type Clock, type Logger, type Transport } from "./types.ts";
 
 /** How often an idle invocation polls through its idle grace: a job enqueued while one is live
  * waits for its next poll (25 ms on average), at the cost of 20 empty claims a second. */
-export const EDGE_IDLE_POLL_MS = 50;
+const EDGE_IDLE_POLL_MS = 50;
 
 /** What the handler needs from the platform it runs on. */
 export interface EdgePlatform {
