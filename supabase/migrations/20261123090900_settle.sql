@@ -67,10 +67,11 @@ as $$
 declare
   v_jobs uuid[];
   v_outputs jsonb;
-  v_done public.job_steps[];
+  v_done uuid[];
   v_batch jsonb;
   v_next_group uuid[];
   v_finishing uuid[];
+  v_results jsonb;
   v_finished_lanes jsonb;
   v_lane record;
 begin
@@ -84,57 +85,61 @@ begin
     into v_outputs
     from unnest(p_step_ids, p_outputs) as r(step_id, output);
 
-  -- The completed step is the record of its successful attempt (job_timeline reads it).
+  -- The completed step is the record of its successful attempt (job_timeline reads it). The same
+  -- statement sums the batch up per job: the group it completed steps of, how many, and the
+  -- output of the first.
   with done as (
     update public.job_steps s
        set status = 'completed', output = v_outputs -> s.id::text, locked_by = null, lease_expires_at = null,
            completed_by = p_worker_id, finished_at = now(), updated_at = now()
      where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
-    returning s.*
+    returning s.id, s.job_id, s.seq, s.output
   )
-  select coalesce(array_agg(d::public.job_steps), '{}'::public.job_steps[]) into v_done from done d;
-  if cardinality(v_done) = 0 then
+  select (select array_agg(d.id) from done d),
+         (select jsonb_object_agg(b.job_id::text,
+                                  jsonb_build_object('seq', b.seq, 'completed_now', b.completed_now)
+                                  || case when b.output is null then '{}'::jsonb else jsonb_build_object('output', b.output) end)
+            from (select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output
+                    from done d
+                   group by d.job_id) b)
+    into v_done, v_batch;
+  if v_done is null then
     return;
   end if;
 
-  -- Job id -> the group this batch completed steps of, how many, and the output of the first.
-  select jsonb_object_agg(b.job_id::text, jsonb_build_object('seq', b.seq, 'completed_now', b.completed_now)
-                          || case when b.output is null then '{}'::jsonb else jsonb_build_object('output', b.output) end)
-    into v_batch
-    from (select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output
-            from unnest(v_done) d
-           group by d.job_id) b;
-
   -- A later statement, so it sees this batch's completions: each touched job with no unfinished
-  -- step left has finished a group; it starts the next group or, after the last, completes. Jobs
-  -- made by hand (no type) have all their steps from the start, so theirs was the last one.
+  -- step left has finished a group; it starts the next group or, after the last, completes with
+  -- its last group's output: the step's own when that group has one step (read from the batch,
+  -- no lookup), an object by step name when it ran in parallel. Jobs made by hand (no type) have
+  -- all their steps from the start, so theirs was the last one.
   select array_agg(g.id) filter (where g.seq + 1 < g.groups),
-         array_agg(g.id) filter (where g.groups is null or g.seq + 1 >= g.groups)
-    into v_next_group, v_finishing
-    from (select j.id, (v_batch -> j.id::text ->> 'seq')::int as seq,
-                 (select jsonb_array_length(t.steps) from public.job_types t where t.type = j.type) as groups
-            from public.jobs j
-           where j.id = any (v_jobs)
-             and v_batch ? j.id::text
-             and j.status = 'running'
-             -- A count per job (a lookup by job id), not NOT EXISTS: that may be planned as an
-             -- anti-join, which stale statistics can turn into a scan of every waiting step.
-             and (select count(*) from public.job_steps o where o.job_id = j.id and o.status <> 'completed') = 0) g;
+         array_agg(g.id) filter (where g.groups is null or g.seq + 1 >= g.groups),
+         jsonb_object_agg(g.id::text,
+           case when (g.batch ->> 'completed_now')::int = 1 and jsonb_array_length(g.steps -> g.seq) = 1
+                then g.batch -> 'output'
+                else (select case when count(*) = 1 then (array_agg(x.output))[1]
+                                  else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
+                        from public.job_steps x
+                       where x.job_id = g.id and x.seq = g.seq) end)
+           filter (where g.groups is null or g.seq + 1 >= g.groups)
+    into v_next_group, v_finishing, v_results
+    from (select f.id, f.batch, (f.batch ->> 'seq')::int as seq, f.steps, jsonb_array_length(f.steps) as groups
+            from (select j.id, v_batch -> j.id::text as batch,
+                         (select t.steps from public.job_types t where t.type = j.type) as steps
+                    from public.jobs j
+                   where j.id = any (v_jobs)
+                     and v_batch ? j.id::text
+                     and j.status = 'running'
+                     -- A count per job (a lookup by job id), not NOT EXISTS: that may be planned as
+                     -- an anti-join, which stale statistics can turn into a scan of every waiting step.
+                     and (select count(*) from public.job_steps o where o.job_id = j.id and o.status <> 'completed') = 0
+                  -- Not merged into the outer query: the type's steps are looked up once per job.
+                  offset 0) f) g;
 
   if cardinality(v_finishing) > 0 then
     with finished as (
       update public.jobs j
-         set status = 'completed', finished_at = now(), updated_at = now(),
-             -- The last group's output: the step's own when the group has one step (read from
-             -- this batch, no lookup), an object by step name when it ran in parallel.
-             result = case when (v_batch -> j.id::text ->> 'completed_now')::int = 1
-                                and (select jsonb_array_length(t.steps -> ((v_batch -> j.id::text ->> 'seq')::int))
-                                       from public.job_types t where t.type = j.type) = 1
-                           then v_batch -> j.id::text -> 'output'
-                           else (select case when count(*) = 1 then (array_agg(x.output))[1]
-                                             else jsonb_object_agg(coalesce(x.name, x.id::text), x.output) end
-                                   from public.job_steps x
-                                  where x.job_id = j.id and x.seq = (v_batch -> j.id::text ->> 'seq')::int) end
+         set status = 'completed', finished_at = now(), updated_at = now(), result = v_results -> j.id::text
        where j.id = any (v_finishing)
       returning j.tenant_id, j.group_key
     )
@@ -151,7 +156,8 @@ begin
     perform public._advance_lane(v_lane.tenant_id, v_lane.group_key);
   end loop;
 
-  return query select * from unnest(v_done);
+  -- Each as this batch left it (a later statement sees the completions).
+  return query select s.* from public.job_steps s where s.id = any (v_done);
 end;
 $$;
 
