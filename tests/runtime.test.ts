@@ -68,7 +68,7 @@ async function enqueue(type: string, payloads: Record<string, unknown>[]): Promi
 }
 
 async function stepRows(type: string) {
-  return admin<{ status: string; attempt: number; run_at: Date; error: { code?: string } | null; name: string }[]>`
+  return admin<{ status: string; attempt: number; run_at: Date; error: { code?: string; message?: string } | null; name: string }[]>`
     select s.status, s.attempt, s.run_at, s.error, s.name
       from public.job_steps s join public.jobs j on j.id = s.job_id
      where j.type = ${type} order by j.enqueue_order, s.seq, s.step_order`;
@@ -184,6 +184,80 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(other).toMatchObject({ status: "pending", error: { code: "transient", message: "unexpected", name: "Error" } });
     const [job] = await admin`select status from public.jobs where payload = '{"mode": "permanent"}'`;
     expect(job?.status).toBe("failed");
+  });
+
+  it("fails a step whose output Postgres cannot store (a BigInt, a circular object, U+0000) for good, running it once, and completes its batch-mates", async () => {
+    const runs = new Map<string, number>();
+    const registry = new Registry().define({
+      type: "rt.poison-output",
+      steps: ["go"],
+      options: { maxAttempts: 3 },
+      handlers: {
+        go: (ctx) => {
+          runs.set(ctx.stepId, (runs.get(ctx.stepId) ?? 0) + 1);
+          switch (ctx.payload.kind) {
+            case "bigint": return { n: 10n };
+            case "circular": { const loop: Record<string, unknown> = {}; loop.self = loop; return loop; }
+            case "nul": return { text: "a\u0000b" };
+            default: return { n: ctx.payload.n };
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.poison-output", [
+      { kind: "bigint" }, { n: 1 }, { kind: "circular" }, { n: 2 }, { kind: "nul" }, { n: 3 }, { n: 4 }, { n: 5 }, { n: 6 }, { n: 7 },
+    ]);
+
+    const summary = await drain({ workerId: "rt-poison-output", transport, registry, batchSize: 10, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 10, completed: 7, failed: 3, retried: 0, released: 0 });
+    expect([...runs.values()]).toEqual(Array(10).fill(1));
+    const rows = await stepRows("rt.poison-output");
+    expect(rows.filter((row) => row.status === "completed")).toHaveLength(7);
+    const [bigint, , circular, , nul] = rows;
+    expect(bigint).toMatchObject({ status: "failed", attempt: 1, error: { code: "output_not_json", message: "output is not JSON: Do not know how to serialize a BigInt" } });
+    expect(circular).toMatchObject({ status: "failed", attempt: 1, error: { code: "output_not_json" } });
+    expect(circular!.error!.message).toMatch(/^output is not JSON: Converting circular structure to JSON/);
+    expect(nul).toMatchObject({ status: "failed", attempt: 1, error: { code: "output_not_json", message: "output is not JSON: a string holds U+0000, which Postgres cannot store" } });
+    const jobs = await admin`select status, count(*)::int as n from public.jobs where type = 'rt.poison-output' group by status order by status`;
+    expect(jobs).toEqual([{ status: "completed", n: 7 }, { status: "failed", n: 3 }]);
+  });
+
+  it("records anything a handler throws (circular, a throwing toJSON, BigInt details, a trapping Proxy, a thenable whose then throws) as a safe error, and keeps running", async () => {
+    const registry = new Registry().define({
+      type: "rt.poison-throw",
+      steps: ["go"],
+      options: { maxAttempts: 3, backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } },
+      handlers: {
+        go: (ctx) => {
+          switch (ctx.payload.kind) {
+            case "circular": { const loop: Record<string, unknown> = {}; loop.self = loop; throw loop; }
+            case "to-json": throw { toJSON() { throw new Error("no JSON for you"); } };
+            case "details": throw new TransientError("with details", { details: { n: 10n } });
+            case "nul": throw new Error("bad\u0000byte");
+            case "proxy": throw new Proxy({}, { getPrototypeOf() { throw new Error("prototype trap"); } });
+            default: return { get then() { throw new Error("then trap"); } };
+          }
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.poison-throw", [{ kind: "circular" }, { kind: "to-json" }, { kind: "details" }, { kind: "nul" }, { kind: "proxy" }, { kind: "then" }]);
+
+    const summary = await drain({ workerId: "rt-poison-throw", transport, registry, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 6, completed: 0, retried: 6, failed: 0, released: 0 });
+    const [circular, toJson, details, nul, proxy, then] = await stepRows("rt.poison-throw");
+    for (const row of [circular, toJson, details, nul, proxy, then]) expect(row).toMatchObject({ status: "pending", attempt: 1, error: { code: "transient" } });
+    expect(circular!.error).toMatchObject({ message: expect.stringMatching(/^\[object Object\] \(not JSON: Converting circular structure to JSON/) });
+    expect(toJson!.error).toMatchObject({ message: "[object Object] (not JSON: no JSON for you)" });
+    expect(details!.error).toEqual({
+      code: "transient", message: "with details", name: "TransientError", details: "details are not JSON: Do not know how to serialize a BigInt",
+    });
+    expect(nul!.error).toMatchObject({ message: "bad\ufffdbyte", name: "Error" });
+    expect(proxy!.error).toMatchObject({ message: "the handler threw a value that could not be read (prototype trap)" });
+    expect(then!.error).toMatchObject({ message: "then trap", name: "Error" });
   });
 
   it("waits for a retry due within idle.lingerMs instead of stopping, and runs it", async () => {
@@ -422,13 +496,39 @@ describe("drain's batching and write retries (postgres.js)", () => {
     const registry = new Registry().define({ type: "rt.broken", steps: ["go"], handlers: { go: () => "ok" } });
     await registry.publish(transport);
     await enqueue("rt.broken", Array.from({ length: 5 }, () => ({})));
-    const { spy, calls } = instrumented(transport, { completeSteps: [new TypeError("Do not know how to serialize a BigInt")] });
+    const missing = Object.assign(new Error("function public.complete_steps(text, jsonb) does not exist"), { code: "42883" });
+    const { spy, calls } = instrumented(transport, { completeSteps: [missing] });
 
     const summary = await drain({ workerId: "rt-broken", transport: spy, registry, batchSize: 5, idle: { lingerMs: 0 } });
 
     expect(calls.completeSizes).toEqual([5]);
     expect(summary).toMatchObject({ claimed: 5, completed: 0, released: 5 });
     for (const step of await stepRows("rt.broken")) expect(step).toMatchObject({ status: "pending", attempt: 0 });
+  });
+
+  it("when the database refuses one step's output, writes the batch again in halves: that step fails for good, the others complete", async () => {
+    const registry = new Registry().define({ type: "rt.refused", steps: ["go"], handlers: { go: (ctx) => ({ n: ctx.payload.n }) } });
+    await registry.publish(transport);
+    await enqueue("rt.refused", Array.from({ length: 8 }, (_, n) => ({ n })));
+    const refusal = Object.assign(new Error("unsupported Unicode escape sequence"), { code: "22P05" });
+    const sizes: number[] = [];
+    const spy: Transport = Object.create(transport);
+    spy.completeSteps = (params) => {
+      sizes.push(params.results.length);
+      const refused = params.results.some((result) => (result.output as { n: number }).n === 5);
+      return refused ? Promise.reject(refusal) : transport.completeSteps(params);
+    };
+
+    const summary = await drain({ workerId: "rt-refused", transport: spy, registry, batchSize: 8, concurrency: 8, idle: { lingerMs: 0 } });
+
+    // 8 refused; 0-3 written; 4-7 refused; 4-5 refused; 4 written; 5 refused alone; 6-7 written.
+    expect(sizes).toEqual([8, 4, 4, 2, 1, 1, 2]);
+    expect(summary).toMatchObject({ claimed: 8, completed: 7, failed: 1, released: 0 });
+    const rows = await stepRows("rt.refused");
+    expect(rows[5]).toMatchObject({
+      status: "failed", attempt: 1, error: { code: "output_refused", message: "the database refused the output: unsupported Unicode escape sequence" },
+    });
+    expect(rows.filter((row) => row.status === "completed")).toHaveLength(7);
   });
 
   it("claims ahead of its free slots for fast handlers, and settles a batch's failures in one call", async () => {

@@ -75,31 +75,112 @@ export type Settlement =
   | { kind: "retry"; retryInMs?: number; error: StepErrorRecord }
   | { kind: "fail"; error: StepErrorRecord };
 
-/** Classifies what a handler threw (or the abort reason that stopped it). */
+/** Classifies what a handler threw (or the abort reason that stopped it). Never throws: whatever
+ * the value, the step gets a record Postgres can store. */
 export function settlementFor(thrown: unknown): Settlement {
-  if (thrown instanceof PermanentError) {
+  if (isA(thrown, PermanentError)) {
     return { kind: "fail", error: record("permanent", thrown) };
   }
-  if (thrown instanceof RetryAfterError) {
+  if (isA(thrown, RetryAfterError)) {
     return { kind: "retry", retryInMs: thrown.retryAfterMs, error: record("retry_after", thrown) };
   }
-  if (thrown instanceof StepTimeoutError) {
+  if (isA(thrown, StepTimeoutError)) {
     return { kind: "retry", error: record("timeout", thrown) };
   }
   return { kind: "retry", error: record("transient", thrown) };
 }
 
+/** `value instanceof type`, and false where asking throws (a Proxy whose prototype trap throws):
+ * a handler can throw anything. */
+export function isA<T>(value: unknown, type: abstract new (...args: never[]) => T): value is T {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 function record(code: string, thrown: unknown): StepErrorRecord {
-  if (thrown instanceof Error) {
-    const details = (thrown as { details?: unknown }).details;
+  try {
+    if (thrown instanceof Error) {
+      const details = (thrown as { details?: unknown }).details;
+      const name = storableText(thrown.name);
+      return {
+        code,
+        message: storableText(thrown.message) || name || "Error",
+        name,
+        ...(details === undefined ? {} : { details: storableDetails(details) }),
+      };
+    }
+    return { code, message: typeof thrown === "string" ? storableText(thrown) : describe(thrown) };
+  } catch (error) {
+    const why = isA(error, Error) ? storableText(error.message) : describe(error);
+    return { code, message: `the handler threw a value that could not be read (${why})` };
+  }
+}
+
+/** Details as given when Postgres can store them; otherwise why not, in their place. */
+function storableDetails(details: unknown): unknown {
+  // A copy, as the JSON it is now: a toJSON that answers differently next time cannot make the
+  // write fail.
+  const json = storableJson(details);
+  if (!json.ok) return `details are not JSON: ${json.reason}`;
+  return json.json === undefined ? null : JSON.parse(json.json);
+}
+
+/** A thrown value that is not an Error, as text: its JSON when it has one, else what String()
+ * makes of it and why it is not JSON. */
+function describe(value: unknown): string {
+  const json = storableJson(value);
+  if (json.ok && json.json !== undefined) return json.json;
+  let text: string;
+  try {
+    text = storableText(String(value));
+  } catch {
+    text = `a value of type ${typeof value} that cannot be turned into text`;
+  }
+  return json.ok ? text : `${text} (not JSON: ${json.reason})`;
+}
+
+/** `value` as text Postgres can store: U+0000 and lone surrogates become U+FFFD. */
+function storableText(value: unknown): string {
+  if (typeof value !== "string") return value === undefined || value === null ? "" : describe(value);
+  return value.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+}
+
+// JSON.stringify writes U+0000 and lone surrogates as \u escapes (a well-formed pair is written
+// as itself); jsonb refuses both. The escape counts only after an even run of backslashes.
+const ESCAPE_JSONB_REFUSES = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/i;
+
+/**
+ * `value` as the JSON text Postgres will store, or why it cannot be: JSON.stringify throws (a
+ * BigInt, a circular object, nesting too deep, a toJSON that throws) or its text holds what
+ * jsonb refuses (U+0000, a lone surrogate). `json` is undefined for undefined, a function or a
+ * symbol, which are stored as null.
+ */
+export function storableJson(value: unknown): { ok: true; json: string | undefined } | { ok: false; reason: string } {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    let reason: string;
+    try {
+      reason = error instanceof Error ? error.message : String(error);
+    } catch {
+      reason = "JSON.stringify threw";
+    }
+    return { ok: false, reason: storableText(reason) };
+  }
+  const refused = json === undefined ? null : ESCAPE_JSONB_REFUSES.exec(json);
+  if (refused) {
     return {
-      code,
-      message: thrown.message || thrown.name,
-      name: thrown.name,
-      ...(details === undefined ? {} : { details }),
+      ok: false,
+      reason: refused[1] === "0000"
+        ? "a string holds U+0000, which Postgres cannot store"
+        : `a string holds a lone surrogate (\\u${refused[1]!.toLowerCase()}), which Postgres cannot store`,
     };
   }
-  return { code, message: typeof thrown === "string" ? thrown : JSON.stringify(thrown) ?? String(thrown) };
+  return { ok: true, json };
 }
 
 /** SQLSTATE classes of failures that a later attempt may not meet: connection exceptions (08),
@@ -119,4 +200,15 @@ export function isTransientError(error: unknown): boolean {
   if (typeof status === "number") return status === 0 || status >= 500;
   // postgres.js and Node name connection failures (CONNECTION_CLOSED, ECONNRESET, ...).
   return typeof code === "string" && code.length > 0;
+}
+
+/** SQLSTATEs by which Postgres refuses the data in a write, not the write itself: JSON it cannot
+ * read or store (22P02, 22P05, 22021) and values too large or too deep (54000, 54001). Written
+ * alone, the item holding such data is refused again; the others are not. */
+const REFUSED_INPUT_SQLSTATES = new Set(["22P02", "22P05", "22021", "54000", "54001"]);
+
+/** Whether the database refused a write for the data in it (see REFUSED_INPUT_SQLSTATES). */
+export function isRefusedInput(error: unknown): boolean {
+  const { code } = (error ?? {}) as { code?: unknown };
+  return typeof code === "string" && REFUSED_INPUT_SQLSTATES.has(code);
 }

@@ -8,7 +8,7 @@
 // The path of a step allocates little and awaits nothing of its own (callbacks, not a chain of
 // promises per step): at tens of thousands of steps a second, the worker's own CPU is part of
 // the throughput.
-import { LeaseLostError, type Settlement, settlementFor, ShutdownError, StepTimeoutError } from "./errors.ts";
+import { isA, LeaseLostError, type Settlement, settlementFor, ShutdownError, StepTimeoutError, storableJson } from "./errors.ts";
 import type { Registry, StepContext } from "./registry.ts";
 import type { SettledStep, SettleOutcome, Settler } from "./settle.ts";
 import { Signal } from "./signal.ts";
@@ -239,15 +239,20 @@ export class StepPool {
         return stepLogger(log, step);
       },
     };
+    // Whatever the handler does (throws, returns a thenable whose `then` throws) ends its step
+    // here: nothing it does may escape into the event loop and take the worker down.
     let result: unknown;
     try {
       result = handler(context);
+      if (isThenable(result)) {
+        result.then((output) => end({ output }), (thrown: unknown) => end({ thrown }));
+        return;
+      }
     } catch (thrown) {
       end({ thrown });
       return;
     }
-    if (isThenable(result)) result.then((output) => end({ output }), (thrown: unknown) => end({ thrown }));
-    else end({ output: result });
+    end({ output: result });
   }
 
   /** Hands what the handler's run means for its step to the Settler; the step stays held until
@@ -258,15 +263,24 @@ export class StepPool {
       this.#held.delete(held.stepId);
       this.#changed.fire();
     };
-    if ("output" in run) return settler.complete(held, run.output, settled);
+    if ("output" in run) {
+      // An output Postgres cannot store would fail its whole batch's write, on every attempt:
+      // the step fails for good instead, and its batch-mates complete.
+      const json = storableJson(run.output);
+      if (!json.ok) {
+        return settler.fail(held, { kind: "fail", error: { code: "output_not_json", message: `output is not JSON: ${json.reason}` } }, settled);
+      }
+      // The copy as checked: a toJSON that answers differently next time cannot fail the write.
+      return settler.complete(held, json.json === undefined ? null : JSON.parse(json.json), settled);
+    }
     if ("settlement" in run) return settler.fail(held, run.settlement, settled);
-    if (run.thrown instanceof LeaseLostError) {
+    if (isA(run.thrown, LeaseLostError)) {
       counts.lost++;
       log.warn(`Lost the lease on step ${held.stepId}; stopped working on it`, { job: held.jobId });
       return settled();
     }
     // Shutdown is not the step's failure: the drain releases its step.
-    if (run.thrown instanceof ShutdownError) return settled();
+    if (isA(run.thrown, ShutdownError)) return settled();
     settler.fail(held, settlementFor(run.thrown), settled);
   }
 

@@ -2,9 +2,11 @@
 // that arrive within a short window, and all that arrive while a write of their kind is in
 // flight, go out together. A write that fails on a transient error (the connection dropped, the
 // database restarting) is retried with backoff for as long as every lease in it holds; only then
-// are its steps given up, to be released at the end of the drain or to lapse. The Settler counts
-// each outcome in the drain's summary and logs it, and never throws.
-import { isTransientError, type Settlement } from "./errors.ts";
+// are its steps given up, to be released at the end of the drain or to lapse. A write the
+// database refuses for the data in it is written again in halves until the item holding that
+// data is alone: that step fails for good, the others are written. The Settler counts each
+// outcome in the drain's summary and logs it, and never throws.
+import { isRefusedInput, isTransientError, type Settlement } from "./errors.ts";
 import type { Clock, FailOutcome, Logger, StepFailure, StepResult, Transport } from "./types.ts";
 
 /** The outcome counters a Settler adds to (drain()'s summary). */
@@ -79,8 +81,12 @@ export class Settler {
   /** Records a step's output; `done` runs once it is written, refused (the lease was lost) or
    * given up. */
   complete(step: SettledStep, output: unknown, done: (outcome: SettleOutcome) => void): void {
-    this.#completions.add(step, { stepId: step.stepId, output: output ?? null }, (outcome) => {
+    this.#completions.add(step, { stepId: step.stepId, output: output ?? null }, (outcome, refusal) => {
       const { counts, log } = this.options;
+      if (outcome === "refused") {
+        const error = { code: "output_refused", message: `the database refused the output: ${refusal}` };
+        return this.fail(step, { kind: "fail", error }, done);
+      }
       if (outcome === "completed") {
         counts.completed++;
         log.debug?.(`Completed step ${step.stepId}`, { job: step.jobId, step: step.stepName });
@@ -101,8 +107,17 @@ export class Settler {
       retryInMs: settlement.kind === "retry" ? settlement.retryInMs : undefined,
       permanent: settlement.kind === "fail",
     };
-    this.#failures.add(step, failure, (outcome) => {
+    this.#failures.add(step, failure, (outcome, refusal) => {
       const { counts, log } = this.options;
+      if (outcome === "refused") {
+        // Once, with a record made here: the failure is written, without what was refused.
+        const refused = settlement.error.code === "error_refused";
+        if (!refused) {
+          const error = { code: "error_refused", message: `the database refused the error record (${settlement.error.code}): ${refusal}` };
+          return this.fail(step, { ...settlement, error }, done);
+        }
+        outcome = "unsettled";
+      }
       if (outcome !== "unsettled") {
         counts[outcome]++;
         log.info(`${outcome === "retried" ? "Will retry" : outcome === "failed" ? "Failed" : "Lost"} step ${step.stepId}`, {
@@ -128,11 +143,16 @@ export class Settler {
   }
 }
 
+/** How an item's write went: the write's outcome, "lost" when the write left it out (the lease
+ * was gone), "unsettled" when it could not be written, "refused" (with the database's reason)
+ * when the database refused the data of this item. */
+type WriteOutcome<Outcome> = Outcome | "lost" | "unsettled" | "refused";
+
 /** An item waiting for its write, and who to tell how it went. */
 interface Queued<Item, Outcome> {
   step: SettledStep;
   item: Item;
-  done: (outcome: Outcome | "lost" | "unsettled") => void;
+  done: (outcome: WriteOutcome<Outcome>, refusal?: string) => void;
 }
 
 /** Gathers items of one kind into few writes (≤ maxBatch each): those that arrive within
@@ -159,9 +179,8 @@ class WriteBatcher<Item, Outcome extends string> {
     return this.#queued.length + this.#inWrite;
   }
 
-  /** Queues an item; `done` gets its outcome: the write's, "lost" when the write left it out
-   * (the lease was gone), "unsettled" when it could not be written. */
-  add(step: SettledStep, item: Item, done: (outcome: Outcome | "lost" | "unsettled") => void): void {
+  /** Queues an item; `done` gets its outcome (WriteOutcome). */
+  add(step: SettledStep, item: Item, done: (outcome: WriteOutcome<Outcome>, refusal?: string) => void): void {
     this.#queued.push({ step, item, done });
     if (this.#writes.size === 0) this.#timer ??= setTimeout(() => this.#startWrites(), this.options.delayMs);
     else this.#startWrites(true);
@@ -194,30 +213,57 @@ class WriteBatcher<Item, Outcome extends string> {
 
   async #writeBatch(batch: Queued<Item, Outcome>[]): Promise<void> {
     this.#inWrite += batch.length;
-    const outcomes = await this.#writeWithRetries(batch);
+    await this.#writeOrSplit(batch);
     this.#inWrite -= batch.length;
     this.writesEnded++;
-    for (const entry of batch) entry.done(outcomes ? (outcomes.get(entry.step.stepId) ?? "lost") : "unsettled");
   }
 
-  /** The write's outcomes, or undefined when it failed for good or the leases ran out first. */
-  async #writeWithRetries(batch: Queued<Item, Outcome>[]): Promise<Map<string, Outcome> | undefined> {
+  /** Writes `batch`; when the database refuses data in it, writes each half on its own, down to
+   * the refused item alone. */
+  async #writeOrSplit(batch: Queued<Item, Outcome>[]): Promise<void> {
+    const { log } = this.options;
+    const written = await this.#writeWithRetries(batch);
+    if ("outcomes" in written) {
+      for (const entry of batch) entry.done(written.outcomes.get(entry.step.stepId) ?? "lost");
+      return;
+    }
+    if (isRefusedInput(written.error)) {
+      if (batch.length === 1) {
+        batch[0]!.done("refused", errorText(written.error));
+        return;
+      }
+      log.warn(`The database refused the data of one of ${batch.length} ${this.kind}; writing them in halves to find it`, {
+        error: errorText(written.error),
+      });
+      const half = Math.ceil(batch.length / 2);
+      await this.#writeOrSplit(batch.slice(0, half));
+      await this.#writeOrSplit(batch.slice(half));
+      return;
+    }
+    log.error(`Could not record ${this.kind}; the steps will be released or their leases lapse`, {
+      error: errorText(written.error),
+      count: batch.length,
+    });
+    for (const entry of batch) entry.done("unsettled");
+  }
+
+  /** The write's outcomes, or the error it failed with for good (an error that would recur, or a
+   * transient one that outlasted the leases). */
+  async #writeWithRetries(batch: Queued<Item, Outcome>[]): Promise<{ outcomes: Map<string, Outcome> } | { error: unknown }> {
     const { clock, log, leaseMarginMs } = this.options;
     for (let pauseMs = 50; ; pauseMs = Math.min(pauseMs * 2, 1_000)) {
       try {
-        return await this.write(batch.map((entry) => entry.item));
+        return { outcomes: await this.write(batch.map((entry) => entry.item)) };
       } catch (error) {
         const leaseLeftMs = Math.min(...batch.map((entry) => entry.step.leaseExpiresAt)) - clock.now();
-        if (!isTransientError(error) || leaseLeftMs - pauseMs < leaseMarginMs) {
-          log.error(`Could not record ${this.kind}; the steps will be released or their leases lapse`, {
-            error: String(error),
-            count: batch.length,
-          });
-          return undefined;
-        }
-        log.warn(`Recording ${this.kind} failed; retrying while the leases hold`, { error: String(error), retry_in_ms: pauseMs });
+        if (!isTransientError(error) || leaseLeftMs - pauseMs < leaseMarginMs) return { error };
+        log.warn(`Recording ${this.kind} failed; retrying while the leases hold`, { error: errorText(error), retry_in_ms: pauseMs });
         await clock.sleep(pauseMs);
       }
     }
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
