@@ -150,6 +150,12 @@ begin
       raise exception '%: the JWT of an authenticated caller must carry a sub (user id)', p_function
         using errcode = 'insufficient_privilege';
     end if;
+    -- The nil uuid is no user: it stands for "no tenant" (service_role's jobs) in lanes and dedupe
+    -- keys (_lane_tenant), so a token carrying it would share service_role's jobs.
+    if v_uid = '00000000-0000-0000-0000-000000000000'::uuid then
+      raise exception '%: the JWT sub % is not a user id (the nil uuid stands for no tenant)', p_function, v_uid
+        using errcode = 'insufficient_privilege';
+    end if;
     return v_uid;
   end if;
   raise exception '%: role % may not call this function', p_function, v_role
@@ -490,9 +496,10 @@ begin
    order by e.ordinality
    limit 1;
   if found then
+    -- PT413: PostgREST answers 413 Payload Too Large (a 54xxx code would be a 500).
     raise exception '%: % is % bytes of JSON; the maximum is % (256 KiB)', fn,
       case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, v_bad_bytes, c_max_payload_bytes
-      using errcode = 'program_limit_exceeded';
+      using errcode = 'PT413';
   end if;
 
   -- Options ------------------------------------------------------------------------------
@@ -525,6 +532,11 @@ begin
   end if;
   if p_options ? 'run_at' then
     v_run_at := public._json_timestamptz(fn, 'p_options.run_at', p_options -> 'run_at');
+    -- Finite and near: 'infinity' never runs and breaks every age and wait computed from it.
+    if v_run_at not between now() - interval '1 year' and now() + interval '10 years' then
+      raise exception '%: p_options.run_at must be from 1 year ago to 10 years ahead, got %', fn, public._json_preview(p_options -> 'run_at')
+        using errcode = 'invalid_parameter_value';
+    end if;
   end if;
   v_group_keys := public._enqueue_keys(fn, 'group', p_options, v_count);
   v_dedupe_keys := public._enqueue_keys(fn, 'dedupe', p_options, v_count);
@@ -693,11 +705,13 @@ begin
       continue;
     end if;
 
+    -- SKIP LOCKED here too: a lapsed step whose row is held (its old holder renewing or settling
+    -- it right now) is seen next time; the claim never waits for a lock.
     with lapsed as (
       select s.id, s.locked_by, s.started_at
         from public.job_steps s
        where s.job_id = v_job.id and s.status = 'running' and s.lease_expires_at < now()
-         for update
+         for update skip locked
     ), expired as (
       update public.job_steps s
          set status = case when s.attempt >= s.max_attempts then 'failed' else 'pending' end,
@@ -1889,6 +1903,12 @@ begin
   end if;
   if p_options ? 'timeout' then
     v_timeout := public._json_interval(fn, 'p_options.timeout', p_options -> 'timeout');
+    -- Workers time a step with a JavaScript timer, which holds at most 2^31 - 1 ms (24.8 days);
+    -- a longer one fires at once, failing every attempt.
+    if v_timeout > interval '24 days' then
+      raise exception '%: p_options.timeout must be at most 24 days (a JavaScript timer holds at most 2^31 - 1 ms), got %',
+        fn, public._json_preview(p_options -> 'timeout') using errcode = 'invalid_parameter_value';
+    end if;
   end if;
   if p_options ? 'priority' then
     v_priority := public._json_int(fn, 'p_options.priority', p_options -> 'priority', 1, 5);
@@ -4163,8 +4183,6 @@ GRANT SELECT ON TABLE public.dead_letter TO authenticated;
 -- Name: SEQUENCE job_steps_step_order_seq; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON SEQUENCE public.job_steps_step_order_seq TO anon;
-GRANT ALL ON SEQUENCE public.job_steps_step_order_seq TO authenticated;
 GRANT ALL ON SEQUENCE public.job_steps_step_order_seq TO service_role;
 
 
@@ -4187,8 +4205,6 @@ GRANT ALL ON TABLE public.job_types TO service_role;
 -- Name: SEQUENCE jobs_enqueue_order_seq; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON SEQUENCE public.jobs_enqueue_order_seq TO anon;
-GRANT ALL ON SEQUENCE public.jobs_enqueue_order_seq TO authenticated;
 GRANT ALL ON SEQUENCE public.jobs_enqueue_order_seq TO service_role;
 
 
@@ -4211,8 +4227,6 @@ GRANT SELECT ON TABLE public.queue_stats TO authenticated;
 -- Name: SEQUENCE step_attempts_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON SEQUENCE public.step_attempts_id_seq TO anon;
-GRANT ALL ON SEQUENCE public.step_attempts_id_seq TO authenticated;
 GRANT ALL ON SEQUENCE public.step_attempts_id_seq TO service_role;
 
 
@@ -4234,8 +4248,6 @@ GRANT ALL ON TABLE public.worker_wakeups TO service_role;
 -- Name: SEQUENCE worker_wakeups_id_seq; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT ALL ON SEQUENCE public.worker_wakeups_id_seq TO anon;
-GRANT ALL ON SEQUENCE public.worker_wakeups_id_seq TO authenticated;
 GRANT ALL ON SEQUENCE public.worker_wakeups_id_seq TO service_role;
 
 

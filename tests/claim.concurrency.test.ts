@@ -86,4 +86,28 @@ describe("claim_next_step under concurrency", () => {
       await Promise.all([crashed.end(), survivor.end()]);
     }
   });
+
+  it("a claim never waits: a lapsed step whose row another transaction holds is passed over, the others are reclaimed", async () => {
+    await insertOneStepJobs(admin, 2);
+    const [held, free] = await admin<{ step_id: string }[]>`
+      select step_id from public.claim_steps('lapsing-worker', '1 millisecond', 2) order by step_id`;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const holder = connect();
+    const claimer = connect();
+    try {
+      await holder.begin(async (tx) => {
+        // As a late lease renewal or settle of the old holder would.
+        await tx`select 1 from public.job_steps where id = ${held!.step_id} for update`;
+        const claimed = await claimer.begin(async (c) => {
+          await c`set local lock_timeout = '2s'`;
+          return c<{ step_id: string; attempt: number }[]>`select step_id, attempt from public.claim_steps('new-worker', '1 minute', 10)`;
+        });
+        expect(claimed).toEqual([{ step_id: free!.step_id, attempt: 2 }]);
+      });
+      const [left] = await admin`select status, locked_by from public.job_steps where id = ${held!.step_id}`;
+      expect(left).toEqual({ status: "running", locked_by: "lapsing-worker" });
+    } finally {
+      await Promise.all([holder.end(), claimer.end()]);
+    }
+  });
 });

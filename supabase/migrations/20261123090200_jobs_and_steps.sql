@@ -203,3 +203,8 @@ create policy step_attempts_tenant_read on public.step_attempts
 revoke all on table public.jobs, public.job_steps, public.step_attempts from public, anon, authenticated;
 grant select on table public.jobs, public.job_steps, public.step_attempts to authenticated;
 grant select, insert, update, delete on table public.jobs, public.job_steps, public.step_attempts to service_role;
+-- The identity columns' sequences, granted like the tables by default: a caller holding UPDATE on
+-- one could setval() it to its maximum and break every later insert. Inserting needs no privilege
+-- on an identity column's sequence.
+revoke all on sequence public.jobs_enqueue_order_seq, public.job_steps_step_order_seq, public.step_attempts_id_seq
+  from public, anon, authenticated;

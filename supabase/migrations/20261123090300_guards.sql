@@ -241,6 +241,12 @@ begin
       raise exception '%: the JWT of an authenticated caller must carry a sub (user id)', p_function
         using errcode = 'insufficient_privilege';
     end if;
+    -- The nil uuid is no user: it stands for "no tenant" (service_role's jobs) in lanes and dedupe
+    -- keys (_lane_tenant), so a token carrying it would share service_role's jobs.
+    if v_uid = '00000000-0000-0000-0000-000000000000'::uuid then
+      raise exception '%: the JWT sub % is not a user id (the nil uuid stands for no tenant)', p_function, v_uid
+        using errcode = 'insufficient_privilege';
+    end if;
     return v_uid;
   end if;
   raise exception '%: role % may not call this function', p_function, v_role

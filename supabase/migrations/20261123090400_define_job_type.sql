@@ -6,7 +6,7 @@
 --   max_attempts   attempts per step, 1..100 [3]
 --   backoff        {base [''1 second''], max [''1 hour''], jitter 0..1 [0.2]}: the retry delay is
 --                  base * 2^(attempt - 1), spread by ±jitter, capped at max
---   timeout        how long one attempt of a step may run [''5 minutes'']
+--   timeout        how long one attempt of a step may run, at most 24 days [''5 minutes'']
 --   priority       default priority of the type's jobs, 1..5, higher first [3]
 --   concurrency    jobs of one group key running at once, 1..1000 [1]
 --   rate_limit     {max, per}: at most max jobs of one group key start per window `per` [none]
@@ -115,6 +115,12 @@ begin
   end if;
   if p_options ? 'timeout' then
     v_timeout := public._json_interval(fn, 'p_options.timeout', p_options -> 'timeout');
+    -- Workers time a step with a JavaScript timer, which holds at most 2^31 - 1 ms (24.8 days);
+    -- a longer one fires at once, failing every attempt.
+    if v_timeout > interval '24 days' then
+      raise exception '%: p_options.timeout must be at most 24 days (a JavaScript timer holds at most 2^31 - 1 ms), got %',
+        fn, public._json_preview(p_options -> 'timeout') using errcode = 'invalid_parameter_value';
+    end if;
   end if;
   if p_options ? 'priority' then
     v_priority := public._json_int(fn, 'p_options.priority', p_options -> 'priority', 1, 5);

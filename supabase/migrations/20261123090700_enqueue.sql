@@ -2,7 +2,8 @@
 --
 -- p_options (every key optional):
 --   priority      1..5, higher first [the type's priority]
---   run_at        ISO 8601 timestamp: not started before then [now]
+--   run_at        ISO 8601 timestamp, from 1 year ago to 10 years ahead: not started before
+--                 then [now]
 --   group_key     jobs sharing a key (per tenant) run in enqueue order under the type's
 --                 concurrency / rate limit
 --   dedupe_key    an unfinished job of the same type and tenant with this key is returned
@@ -106,9 +107,10 @@ begin
    order by e.ordinality
    limit 1;
   if found then
+    -- PT413: PostgREST answers 413 Payload Too Large (a 54xxx code would be a 500).
     raise exception '%: % is % bytes of JSON; the maximum is % (256 KiB)', fn,
       case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, v_bad_bytes, c_max_payload_bytes
-      using errcode = 'program_limit_exceeded';
+      using errcode = 'PT413';
   end if;
 
   -- Options ------------------------------------------------------------------------------
@@ -141,6 +143,11 @@ begin
   end if;
   if p_options ? 'run_at' then
     v_run_at := public._json_timestamptz(fn, 'p_options.run_at', p_options -> 'run_at');
+    -- Finite and near: 'infinity' never runs and breaks every age and wait computed from it.
+    if v_run_at not between now() - interval '1 year' and now() + interval '10 years' then
+      raise exception '%: p_options.run_at must be from 1 year ago to 10 years ahead, got %', fn, public._json_preview(p_options -> 'run_at')
+        using errcode = 'invalid_parameter_value';
+    end if;
   end if;
   v_group_keys := public._enqueue_keys(fn, 'group', p_options, v_count);
   v_dedupe_keys := public._enqueue_keys(fn, 'dedupe', p_options, v_count);

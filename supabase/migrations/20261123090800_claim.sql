@@ -62,7 +62,8 @@ end;
 $$;
 
 -- Resets every lapsed lease: back to pending while attempts remain, failed (with its job)
--- once they are used up. Jobs or lanes another transaction holds are skipped, seen next time.
+-- once they are used up. Jobs, lanes or steps another transaction holds are skipped, seen next
+-- time: the claim path calls this, and a claim never waits.
 create or replace function public._expire_leases(out reclaimed int, out failed int)
 language plpgsql volatile
 set search_path = ''
@@ -92,11 +93,13 @@ begin
       continue;
     end if;
 
+    -- SKIP LOCKED here too: a lapsed step whose row is held (its old holder renewing or settling
+    -- it right now) is seen next time; the claim never waits for a lock.
     with lapsed as (
       select s.id, s.locked_by, s.started_at
         from public.job_steps s
        where s.job_id = v_job.id and s.status = 'running' and s.lease_expires_at < now()
-         for update
+         for update skip locked
     ), expired as (
       update public.job_steps s
          set status = case when s.attempt >= s.max_attempts then 'failed' else 'pending' end,

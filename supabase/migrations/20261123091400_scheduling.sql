@@ -10,7 +10,9 @@
 --   select vault.create_secret('<a long random secret>', 'leaseflow_worker_secret');
 --   supabase secrets set LEASEFLOW_WORKER_SECRET=<the same secret>
 
-create extension if not exists pg_cron;
+-- In pg_catalog, where Supabase creates it (its objects live in the cron schema either way); in
+-- public, the database advisors flag it (extension_in_public).
+create extension if not exists pg_cron with schema pg_catalog;
 
 -- pg_net where the platform offers it (hosted Supabase, `supabase start`).
 do $$
@@ -32,6 +34,7 @@ create index worker_wakeups_sent_at_idx on public.worker_wakeups (sent_at);
 
 alter table public.worker_wakeups enable row level security;
 revoke all on table public.worker_wakeups from public, anon, authenticated;
+revoke all on sequence public.worker_wakeups_id_seq from public, anon, authenticated;
 grant select on table public.worker_wakeups to service_role;
 
 -- Invocations alive or on their way: registered edge workers with a fresh heartbeat, plus the

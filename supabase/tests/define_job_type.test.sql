@@ -2,7 +2,7 @@
 -- redefinition, the steps-change guard, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(27);
+select plan(29);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -74,6 +74,10 @@ select throws_ok($$ select public.define_job_type('t', '["a"]', '{"backoff": {"b
   'define_job_type: p_options.backoff.base must be a duration string such as ''30 seconds'', got "soon"', 'a malformed duration');
 select throws_ok($$ select public.define_job_type('t', '["a"]', '{"backoff": {"base": "1 minute", "max": "1 second"}}') $$, '22023',
   'define_job_type: p_options.backoff.max (00:00:01) must not be shorter than p_options.backoff.base (00:01:00)', 'max below base');
+select throws_ok($$ select public.define_job_type('t', '["a"]', '{"timeout": "30 days"}') $$, '22023',
+  'define_job_type: p_options.timeout must be at most 24 days (a JavaScript timer holds at most 2^31 - 1 ms), got "30 days"',
+  'a timeout longer than a timer holds');
+select lives_ok($$ select public.define_job_type('t', '["a"]', '{"timeout": "24 days"}') $$, 'a timeout of 24 days is taken');
 select throws_ok($$ select public.define_job_type('t', '["a"]', '{"rate_limit": {"max": 5}}') $$, '22023',
   'define_job_type: p_options.rate_limit needs both max and per, got {"max": 5}', 'a rate limit without a window');
 

@@ -2,7 +2,7 @@
 -- per-element keys), run_at, priority, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(39);
+select plan(43);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -75,10 +75,10 @@ select throws_ok($$ select public.enqueue_job('three', '[1, 2]') $$, '22023',
 select throws_ok($$ select public.enqueue_job('three', '"hello"') $$, '22023',
   'enqueue_job: p_payload must be a JSON object, got "hello"', 'a string payload');
 select throws_ok(
-  format($$ select public.enqueue_job('three', '{"blob": "%s"}') $$, repeat('x', 262144)), '54000',
+  format($$ select public.enqueue_job('three', '{"blob": "%s"}') $$, repeat('x', 262144)), 'PT413',
   'enqueue_job: p_payload is 262156 bytes of JSON; the maximum is 262144 (256 KiB)', 'an oversized payload');
 select throws_ok(
-  format($$ select public.enqueue_jobs('three', '[{}, {"blob": "%s"}]') $$, repeat('x', 262144)), '54000',
+  format($$ select public.enqueue_jobs('three', '[{}, {"blob": "%s"}]') $$, repeat('x', 262144)), 'PT413',
   'enqueue_jobs: p_payloads[1] is 262156 bytes of JSON; the maximum is 262144 (256 KiB)', 'an oversized payload in a batch names its index');
 select throws_ok($$ select public.enqueue_jobs('three', '[]') $$, '22023',
   'enqueue_jobs: p_payloads must be a non-empty JSON array of payload objects, got []', 'an empty batch');
@@ -95,6 +95,14 @@ select throws_ok($$ select public.enqueue_job('three', '{}', '{"priority": 0}') 
   'enqueue_job: p_options.priority must be an integer from 1 to 5, got 0', 'priority below 1');
 select throws_ok($$ select public.enqueue_job('three', '{}', '{"priority": "high"}') $$, '22023',
   'enqueue_job: p_options.priority must be an integer from 1 to 5, got "high"', 'a priority that is not a number');
+select throws_ok($$ select public.enqueue_job('three', '{}', '{"run_at": "infinity"}') $$, '22023',
+  'enqueue_job: p_options.run_at must be from 1 year ago to 10 years ahead, got "infinity"', 'run_at infinity');
+select throws_ok($$ select public.enqueue_job('three', '{}', '{"run_at": "-infinity"}') $$, '22023',
+  'enqueue_job: p_options.run_at must be from 1 year ago to 10 years ahead, got "-infinity"', 'run_at -infinity');
+select throws_ok($$ select public.enqueue_job('three', '{}', '{"run_at": "4713-01-01T00:00:00Z BC"}') $$, '22023',
+  'enqueue_job: p_options.run_at must be from 1 year ago to 10 years ahead, got "4713-01-01T00:00:00Z BC"', 'run_at 4713 BC');
+select throws_ok($$ select public.enqueue_job('three', '{}', jsonb_build_object('run_at', now() + interval '11 years')) $$, '22023',
+  null, 'run_at more than 10 years ahead');
 select throws_ok($$ select public.enqueue_job('three', '{}', '{"run_at": "next tuesday-ish"}') $$, '22023',
   'enqueue_job: p_options.run_at must be an ISO 8601 timestamp string, got "next tuesday-ish"', 'a malformed run_at');
 select throws_ok($$ select public.enqueue_job('three', '{}', '{"run_at": 12}') $$, '22023',

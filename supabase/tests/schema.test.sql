@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(43);
+select plan(47);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -81,6 +81,26 @@ select table_privs_are('public', 'step_attempts', 'anon', array[]::text[], 'anon
 set local role anon;
 select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied for table jobs', 'anon cannot read jobs');
 reset role;
+
+-- Sequences: Supabase's default privileges grant them to anon and authenticated like tables.
+select is((select count(*)::int from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace), 4,
+  'public holds the four identity sequences (jobs, job_steps, step_attempts, worker_wakeups)');
+select is(
+  (select array_agg(c.relname::text || ' to ' || r.role || ' (' || p.privilege || ')' order by 1)
+     from pg_class c
+    cross join (values ('anon'), ('authenticated')) r(role)
+    cross join (values ('USAGE'), ('SELECT'), ('UPDATE')) p(privilege)
+    where c.relkind = 'S' and c.relnamespace = 'public'::regnamespace
+      and has_sequence_privilege(r.role, c.oid, p.privilege)),
+  null,
+  'anon and authenticated hold no privilege on any sequence in public');
+set local role anon;
+-- (To its current value: were the privilege there, a sequence is not rolled back.)
+select throws_ok($$ select setval('public.jobs_enqueue_order_seq', last_value) from public.jobs_enqueue_order_seq $$,
+  '42501', 'permission denied for sequence jobs_enqueue_order_seq', 'anon cannot move a sequence');
+reset role;
+select is((select extnamespace::regnamespace::text from pg_extension where extname = 'pg_cron'), 'pg_catalog',
+  'pg_cron is created in pg_catalog, as Supabase does (not in public)');
 set local role authenticated;
 select throws_ok($$ insert into public.job_steps (job_id, seq) values ('a0000000-0000-4000-8000-000000000001', 1) $$,
   '42501', 'permission denied for table job_steps', 'authenticated cannot write job_steps');

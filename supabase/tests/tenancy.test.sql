@@ -2,7 +2,7 @@
 -- its own jobs, steps, attempts and figures; another tenant's job is "not found".
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(14);
+select plan(15);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -12,6 +12,8 @@ select public.define_job_type('build', '["compile"]');
 create temp table theirs on commit drop as
   select * from public.enqueue_job('build', '{"secret": true}', '{"tenant_id": "bbbbbbbb-0000-4000-8000-000000000000", "group_key": "chat-1"}');
 grant select on theirs to authenticated;
+-- service_role's own job (no tenant), with a dedupe key.
+select public.enqueue_job('build', '{"secret": "service"}', '{"dedupe_key": "nightly"}');
 
 -- Tenant A, as PostgREST would run a request with A's JWT.
 set local role authenticated;
@@ -40,10 +42,15 @@ select throws_ok($$ select * from public.claim_steps('w', '1 minute') $$, '42501
 select set_config('request.jwt.claims', '{"role": "authenticated"}', true);
 select throws_ok($$ select public.enqueue_job('build', '{}') $$, '42501',
   'enqueue_job: the JWT of an authenticated caller must carry a sub (user id)', 'an authenticated call needs a user id');
+-- The nil uuid stands for "no tenant": as a sub it would match service_role's job by dedupe key.
+select set_config('request.jwt.claims', '{"sub": "00000000-0000-0000-0000-000000000000", "role": "authenticated"}', true);
+select throws_ok($$ select public.enqueue_job('build', '{}', '{"dedupe_key": "nightly"}') $$, '42501',
+  'enqueue_job: the JWT sub 00000000-0000-0000-0000-000000000000 is not a user id (the nil uuid stands for no tenant)',
+  'a JWT whose sub is the nil uuid is refused (it cannot reach service_role''s jobs)');
 reset role;
 select set_config('request.jwt.claims', '', true);
 
-select is((select count(*) from public.jobs), 2::bigint, 'service_role sees both tenants');
+select is((select count(*) from public.jobs), 3::bigint, 'service_role sees both tenants and its own job');
 
 select * from finish();
 rollback;
