@@ -151,19 +151,33 @@ as $$
 declare
   v_settings public.leaseflow_settings;
   v_sweep jsonb := public.sweep();
-  v_need record := public._invocations_wanted();
+  v_need record;
   v_started int;
+  v_lost int;
 begin
   select * into v_settings from public.leaseflow_settings;
+  -- Invocations that stopped heartbeating without stopping (killed at the wall clock, crashed):
+  -- stopped as lost, last seen at their last heartbeat, so they are not live and are pruned in
+  -- time. A Node process is left alone: a long pause is not a death, and it stops itself.
+  with lost as (
+    update public.workers w
+       set stopped_at = w.last_heartbeat_at,
+           metadata = w.metadata || jsonb_build_object('stopped_by', 'lost', 'lost_noticed_at', now())
+     where w.kind = 'edge' and w.stopped_at is null and w.last_heartbeat_at < now() - v_settings.live_worker_window
+    returning 1
+  )
+  select count(*) into v_lost from lost;
+  v_need := public._invocations_wanted();
   v_started := public._wake_workers(v_need.wanted, 'tick');
   delete from public.worker_wakeups where sent_at < now() - v_settings.retention;
   delete from public.workers where stopped_at < now() - v_settings.retention;
-  return v_sweep || jsonb_build_object('backlog', v_need.backlog, 'live_invocations', v_need.live, 'invocations_started', v_started);
+  return v_sweep || jsonb_build_object('backlog', v_need.backlog, 'live_invocations', v_need.live,
+                                       'invocations_started', v_started, 'invocations_lost', v_lost);
 end;
 $$;
 
 comment on function public.tick() is
-  'Run by pg_cron (leaseflow-tick): sweep(), then wake enough worker invocations for the backlog (none when nothing is claimable).';
+  'Run by pg_cron (leaseflow-tick): sweep(), mark invocations silent for longer than live_worker_window stopped (lost), then wake enough worker invocations for the backlog (none when nothing is claimable).';
 
 revoke all on function
   public._live_invocations(),

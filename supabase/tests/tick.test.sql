@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(23);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -71,9 +71,17 @@ select public.register_worker('edge-a', 'edge');
 select public.register_worker('edge-b', 'edge');
 update public.leaseflow_settings set max_invocations = 3;
 select is((public.tick() ->> 'invocations_started')::int, 1, 'with 2 live workers and a cap of 3, one more starts');
+select public.register_worker('node-a', 'node');
 update public.workers set last_heartbeat_at = now() - interval '1 minute';
 delete from public.worker_wakeups;
-select is((public.tick() ->> 'live_invocations')::int, 0, 'workers with a stale heartbeat are not counted as alive');
+create temp table silent_tick on commit drop as select public.tick() as result;
+select is((select (result ->> 'live_invocations')::int from silent_tick), 0, 'workers with a stale heartbeat are not counted as alive');
+select is((select (result ->> 'invocations_lost')::int from silent_tick), 2, 'tick reports the two silent invocations as lost');
+select results_eq(
+  $$ select id, stopped_at = last_heartbeat_at, metadata ->> 'stopped_by' from public.workers where kind = 'edge' order by id $$,
+  $$ values ('edge-a'::text, true, 'lost'::text), ('edge-b', true, 'lost') $$,
+  'and marks them stopped (lost), last seen at their last heartbeat, so they are pruned in time');
+select is((select stopped_at from public.workers where id = 'node-a'), null, 'a silent Node process is left alone');
 
 -- Turned off.
 update public.leaseflow_settings set max_invocations = 0, last_kick_at = null;
