@@ -214,8 +214,6 @@ class WriteBatcher<Item, Outcome extends string> {
   async #writeBatch(batch: Queued<Item, Outcome>[]): Promise<void> {
     this.#inWrite += batch.length;
     await this.#writeOrSplit(batch);
-    this.#inWrite -= batch.length;
-    this.writesEnded++;
   }
 
   /** Writes `batch`; when the database refuses data in it, writes each half on its own, down to
@@ -223,15 +221,7 @@ class WriteBatcher<Item, Outcome extends string> {
   async #writeOrSplit(batch: Queued<Item, Outcome>[]): Promise<void> {
     const { log } = this.options;
     const written = await this.#writeWithRetries(batch);
-    if ("outcomes" in written) {
-      for (const entry of batch) entry.done(written.outcomes.get(entry.step.stepId) ?? "lost");
-      return;
-    }
-    if (isRefusedInput(written.error)) {
-      if (batch.length === 1) {
-        batch[0]!.done("refused", errorText(written.error));
-        return;
-      }
+    if (!("outcomes" in written) && isRefusedInput(written.error) && batch.length > 1) {
       log.warn(`The database refused the data of one of ${batch.length} ${this.kind}; writing them in halves to find it`, {
         error: errorText(written.error),
       });
@@ -240,11 +230,21 @@ class WriteBatcher<Item, Outcome extends string> {
       await this.#writeOrSplit(batch.slice(half));
       return;
     }
-    log.error(`Could not record ${this.kind}; the steps will be released or their leases lapse`, {
-      error: errorText(written.error),
-      count: batch.length,
-    });
-    for (const entry of batch) entry.done("unsettled");
+    // These items' write is over: counted out before anyone is told, since the drain reads
+    // `pending` and `writesEnded` when a step's settle is done, and nothing wakes it after.
+    this.#inWrite -= batch.length;
+    this.writesEnded++;
+    if ("outcomes" in written) {
+      for (const entry of batch) entry.done(written.outcomes.get(entry.step.stepId) ?? "lost");
+    } else if (isRefusedInput(written.error)) {
+      batch[0]!.done("refused", errorText(written.error));
+    } else {
+      log.error(`Could not record ${this.kind}; the steps will be released or their leases lapse`, {
+        error: errorText(written.error),
+        count: batch.length,
+      });
+      for (const entry of batch) entry.done("unsettled");
+    }
   }
 
   /** The write's outcomes, or the error it failed with for good (an error that would recur, or a
