@@ -1,5 +1,6 @@
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   drain,
   LeaseLostError,
@@ -258,6 +259,30 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(nul!.error).toMatchObject({ message: "bad\ufffdbyte", name: "Error" });
     expect(proxy!.error).toMatchObject({ message: "the handler threw a value that could not be read (prototype trap)" });
     expect(then!.error).toMatchObject({ message: "then trap", name: "Error" });
+  });
+
+  it("fails a job whose payload breaks its type's schema before any handler runs, naming the field and the rule", async () => {
+    const seen: unknown[] = [];
+    const registry = new Registry().define({
+      type: "rt.schema",
+      steps: ["go"],
+      payloadSchema: z.object({ days: z.number().int().min(1).max(366) }).strict(),
+      handlers: { go: (ctx) => { seen.push(ctx.payload); return { days: ctx.payload.days }; } },
+    });
+    await registry.publish(transport);
+    // Enqueued over SQL: past the jobs API, which would refuse the first with 400.
+    await enqueue("rt.schema", [{ days: 1_000_000 }, { days: 3 }, { days: 2, extra: true }]);
+
+    const summary = await drain({ workerId: "rt-schema", transport, registry, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 3, completed: 1, failed: 2, retried: 0 });
+    expect(seen).toEqual([{ days: 3 }]);
+    const [tooMany, fine, extra] = await stepRows("rt.schema");
+    expect(fine).toMatchObject({ status: "completed" });
+    expect(tooMany).toMatchObject({ status: "failed", attempt: 1, error: { code: "invalid_payload" } });
+    expect(tooMany!.error!.message).toMatch(/^payload is invalid: days: .*366/);
+    expect(extra).toMatchObject({ status: "failed", error: { code: "invalid_payload" } });
+    expect(extra!.error!.message).toMatch(/^payload is invalid: payload: .*extra/);
   });
 
   it("waits for a retry due within idle.lingerMs instead of stopping, and runs it", async () => {

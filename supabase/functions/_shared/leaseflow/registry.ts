@@ -42,6 +42,22 @@ export interface PayloadSchema<Payload> {
     | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
 }
 
+/** One way a value broke its schema. */
+export interface Issue {
+  /** The field, e.g. "payloads.3.to" ("" for the whole value). */
+  path: string;
+  /** The rule it broke. */
+  message: string;
+}
+
+/** A schema's issues as {path, message}, paths under `prefix`. */
+export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, prefix: (string | number)[] = []): Issue[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join("."),
+    message: issue.message,
+  }));
+}
+
 /** Enqueue options a type derives from a job's payload (the jobs API applies them). */
 export interface EnqueueDefaults {
   /** The job's group key, e.g. the chat whose builds must run in order. */
@@ -62,7 +78,9 @@ export interface JobTypeDefinition<Payload = Record<string, unknown>> {
   options?: JobTypeOptions;
   /** One handler per step name, no more, no fewer. */
   handlers: Record<string, StepHandler<Payload>>;
-  /** What a payload must look like; the jobs API refuses others with the failing field. (Default: any JSON object) */
+  /** What a payload must look like: the jobs API refuses others at enqueue with the failing field,
+   * and a worker fails a job whose payload breaks it before any handler runs (a job enqueued
+   * over RPC or SQL skips the API). (Default: any JSON object) */
   payloadSchema?: PayloadSchema<Payload>;
   /** Options derived from a valid payload; explicit options of the request win. (Default: none) */
   enqueueDefaults?: (payload: Payload) => EnqueueDefaults;
@@ -100,6 +118,15 @@ export class Registry {
   /** The definition of a type, or undefined when this registry does not know it. */
   get(type: string): JobTypeDefinition<Record<string, unknown>> | undefined {
     return this.#types.get(type) as JobTypeDefinition<Record<string, unknown>> | undefined;
+  }
+
+  /** A job's payload checked against its type's schema: the payload as the schema parsed it, or
+   * the issues (the payload as given when the type has no schema or is unknown here). */
+  checkPayload(type: string, payload: Record<string, unknown>): { ok: true; payload: Record<string, unknown> } | { ok: false; issues: Issue[] } {
+    const schema = this.#types.get(type)?.payloadSchema as PayloadSchema<Record<string, unknown>> | undefined;
+    if (!schema) return { ok: true, payload };
+    const result = schema.safeParse(payload);
+    return result.success ? { ok: true, payload: result.data } : { ok: false, issues: issuesOf(result.error) };
   }
 
   /** The names of every defined type (what this worker claims). */

@@ -213,6 +213,20 @@ export class StepPool {
       });
       return;
     }
+    // A payload that breaks its type's schema (enqueued over RPC or SQL, past the jobs API) fails
+    // its job before any handler sees it: no retry can fix it.
+    const checked = registry.checkPayload(step.jobType, step.payload);
+    if (!checked.ok) {
+      const shown = checked.issues.slice(0, 5).map((issue) => `${issue.path || "payload"}: ${issue.message}`).join("; ");
+      const more = checked.issues.length > 5 ? ` (and ${checked.issues.length - 5} more)` : "";
+      end({
+        settlement: {
+          kind: "fail",
+          error: { code: "invalid_payload", message: `payload is invalid: ${shown}${more}`, details: { issues: checked.issues.slice(0, 100) } },
+        },
+      });
+      return;
+    }
     const context: StepContext = {
       jobId: step.jobId,
       stepId: step.stepId,
@@ -220,7 +234,7 @@ export class StepPool {
       stepName: step.stepName,
       attempt: step.attempt,
       maxAttempts: step.maxAttempts,
-      payload: step.payload,
+      payload: checked.payload,
       previousOutputs: step.previousOutputs,
       idempotencyKey: step.stepId,
       // Made on first use: most handlers never read it.

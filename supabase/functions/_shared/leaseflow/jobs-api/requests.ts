@@ -73,17 +73,4 @@ export const statsQuery = z.object({ type: z.string().min(1).max(100).optional()
 export const cancelBody = z.object({ reason: z.string().min(1).max(1_000).optional() }).strict();
 
 /** One failed rule: where (a dotted path) and what. */
-export interface Issue {
-  /** The field, e.g. "payloads.3.to" ("" for the whole body). */
-  path: string;
-  /** The rule it broke. */
-  message: string;
-}
-
-/** Zod's issues as {path, message}, paths under `prefix`. */
-export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, prefix: (string | number)[] = []): Issue[] {
-  return error.issues.map((issue) => ({
-    path: [...prefix, ...issue.path].map(String).join("."),
-    message: issue.message,
-  }));
-}
+export { type Issue, issuesOf } from "../registry.ts";
