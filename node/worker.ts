@@ -53,7 +53,8 @@ const summary = await poll({
   stopSignal: stop.signal,
   abortSignal: abort.signal,
   log,
-  metadata: { host: hostname(), pid: process.pid },
+  // The types tell queue_stats which steps some worker can claim.
+  metadata: { host: hostname(), pid: process.pid, types: registry.typeNames() },
 });
 log.info(`leaseflow worker ${workerId} stopped`, { ...summary });
 await transport.close();

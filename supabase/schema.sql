@@ -422,6 +422,24 @@ $$;
 
 
 --
+-- Name: _edge_worker_types(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._edge_worker_types() RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return (select array(select jsonb_array_elements_text(w.metadata -> 'types'))
+            from public.workers w
+           where w.kind = 'edge' and jsonb_typeof(w.metadata -> 'types') = 'array'
+           order by w.started_at desc
+           limit 1);
+end;
+$$;
+
+
+--
 -- Name: _enqueue(text, text, jsonb, jsonb, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -839,11 +857,14 @@ CREATE FUNCTION public._invocations_wanted(OUT backlog integer, OUT live integer
     AS $$
 declare
   v_settings public.leaseflow_settings;
+  v_types text[] := public._edge_worker_types();
 begin
   select * into v_settings from public.leaseflow_settings;
   select count(*) into backlog
     from (select 1 from public.job_steps s
+            join public.jobs j on j.id = s.job_id
            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+             and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
            limit v_settings.max_invocations * v_settings.worker_batch_size) claimable;
   live := 0;
   wanted := 0;
@@ -1707,6 +1728,46 @@ $$;
 --
 
 COMMENT ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) IS 'Claims up to p_limit of the oldest claimable steps (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
+
+
+--
+-- Name: claimable_job_types(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.claimable_job_types() RETURNS text[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_settings public.leaseflow_settings;
+  v_edge text[];
+begin
+  select * into v_settings from public.leaseflow_settings;
+  if v_settings.max_invocations > 0 then
+    v_edge := public._edge_worker_types();
+    if v_edge is null then
+      return null;
+    end if;
+  end if;
+  return array(
+    select distinct t.type
+      from (select unnest(v_edge) as type
+            union all
+            select jsonb_array_elements_text(w.metadata -> 'types')
+              from public.workers w
+             where w.kind = 'node' and w.stopped_at is null
+               and w.last_heartbeat_at > now() - v_settings.live_worker_window
+               and jsonb_typeof(w.metadata -> 'types') = 'array') t
+     order by 1);
+end;
+$$;
+
+
+--
+-- Name: FUNCTION claimable_job_types(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.claimable_job_types() IS 'The job types some worker can claim: the worker Edge Function''s (as its latest invocation registered them) and each live Node worker''s; null while unknown (Edge workers on, none registered yet).';
 
 
 --
@@ -3272,6 +3333,15 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
             (now() - min(j.created_at) FILTER (WHERE (j.status = 'pending'::text))) AS oldest_pending_age
            FROM public.jobs j
           GROUP BY j.type
+        ), due AS (
+         SELECT j.type,
+            count(*) AS steps
+           FROM (public.job_steps s
+             JOIN public.jobs j ON ((j.id = s.job_id)))
+          WHERE ((s.status = 'pending'::text) AND (s.attempt < s.max_attempts) AND (s.run_at <= now()) AND (j.status = 'running'::text))
+          GROUP BY j.type
+        ), claimable AS (
+         SELECT public.claimable_job_types() AS types
         )
  SELECT jobs.type,
     jobs.pending,
@@ -3286,16 +3356,22 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
     jobs.success_rate_60m,
     COALESCE(attempts.retries_60m, (0)::bigint) AS retries_60m,
     COALESCE(attempts.lease_expiries_60m, (0)::bigint) AS lease_expiries_60m,
-    jobs.oldest_pending_age
-   FROM (jobs
-     LEFT JOIN attempts ON ((NOT (attempts.type IS DISTINCT FROM jobs.type))));
+    jobs.oldest_pending_age,
+        CASE
+            WHEN ((jobs.type IS NULL) OR ((claimable.types IS NOT NULL) AND (NOT (jobs.type = ANY (claimable.types))))) THEN COALESCE(due.steps, (0)::bigint)
+            ELSE (0)::bigint
+        END AS unclaimable_steps
+   FROM (((jobs
+     CROSS JOIN claimable)
+     LEFT JOIN attempts ON ((NOT (attempts.type IS DISTINCT FROM jobs.type))))
+     LEFT JOIN due ON ((NOT (due.type IS DISTINCT FROM jobs.type))));
 
 
 --
 -- Name: VIEW queue_stats; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age.';
+COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
 
 
 --
@@ -3708,6 +3784,13 @@ REVOKE ALL ON FUNCTION public._create_next_steps(p_job_ids uuid[]) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _edge_worker_types(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._edge_worker_types() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _enqueue(p_function text, p_type text, p_payloads jsonb, p_options jsonb, p_batch boolean); Type: ACL; Schema: public; Owner: -
 --
 
@@ -3966,6 +4049,15 @@ GRANT ALL ON FUNCTION public.claim_next_step(p_worker_id text, p_lease_duration 
 
 REVOKE ALL ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) TO service_role;
+
+
+--
+-- Name: FUNCTION claimable_job_types(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.claimable_job_types() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.claimable_job_types() TO authenticated;
+GRANT ALL ON FUNCTION public.claimable_job_types() TO service_role;
 
 
 --

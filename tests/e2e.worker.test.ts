@@ -93,6 +93,24 @@ describe("the worker path end to end", () => {
     expect(await admin`select 1 from public.worker_wakeups`).toHaveLength(0);
     expect(await admin`select 1 from net.http_request_queue`).toHaveLength(0);
   });
+
+  it("an invocation registers the types it handles, and a tick wakes none for steps of a type it does not", async () => {
+    await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', '[{"ms": 0}]')`;
+    await waitFor("the kicked invocation to complete the job", () => allCompleted(1));
+    await waitForEdgeWorkersToStop(admin);
+    const [invocation] = await admin<{ types: string[] }[]>`
+      select metadata -> 'types' as types from public.workers where kind = 'edge' order by started_at desc limit 1`;
+    expect(invocation?.types).toEqual(createRegistry().typeNames());
+
+    // A type defined in SQL only: no invocation can claim its steps.
+    await admin`select public.define_job_type('sql.only', '["go"]')`;
+    await admin`update public.leaseflow_settings set last_kick_at = now()`;
+    await admin`select count(*) from public.enqueue_jobs('sql.only', '[{}, {}, {}]')`;
+    const [tick] = await admin<{ result: { backlog: number; invocations_started: number } }[]>`select public.tick() as result`;
+    expect(tick?.result).toMatchObject({ backlog: 0, invocations_started: 0 });
+    const [stats] = await admin`select unclaimable_steps::int from public.queue_stats where type = 'sql.only'`;
+    expect(stats).toEqual({ unclaimable_steps: 3 });
+  });
 });
 
 describe("crashes and the real schedule", () => {

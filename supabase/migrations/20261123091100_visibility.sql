@@ -110,6 +110,59 @@ select j.id as job_id, j.type, j.tenant_id, j.group_key, j.payload, j.error,
 comment on view public.dead_letter is
   'Failed jobs with their last error; redrive one with retry_job(job_id).';
 
+-- The job types the worker Edge Function handles, as its latest invocation registered them
+-- (workers.metadata.types); null until an invocation has registered its types. PL/pgSQL, bound
+-- at its first call: the workers table is created after this file.
+create or replace function public._edge_worker_types()
+returns text[]
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  return (select array(select jsonb_array_elements_text(w.metadata -> 'types'))
+            from public.workers w
+           where w.kind = 'edge' and jsonb_typeof(w.metadata -> 'types') = 'array'
+           order by w.started_at desc
+           limit 1);
+end;
+$$;
+
+-- The job types some worker can claim: the worker Edge Function's (while Edge workers are on) and
+-- each live Node worker's. Null while that is unknown: Edge workers are on and no invocation has
+-- registered its types yet (the first one woken does).
+create or replace function public.claimable_job_types()
+returns text[]
+language plpgsql stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_settings public.leaseflow_settings;
+  v_edge text[];
+begin
+  select * into v_settings from public.leaseflow_settings;
+  if v_settings.max_invocations > 0 then
+    v_edge := public._edge_worker_types();
+    if v_edge is null then
+      return null;
+    end if;
+  end if;
+  return array(
+    select distinct t.type
+      from (select unnest(v_edge) as type
+            union all
+            select jsonb_array_elements_text(w.metadata -> 'types')
+              from public.workers w
+             where w.kind = 'node' and w.stopped_at is null
+               and w.last_heartbeat_at > now() - v_settings.live_worker_window
+               and jsonb_typeof(w.metadata -> 'types') = 'array') t
+     order by 1);
+end;
+$$;
+
+comment on function public.claimable_job_types() is
+  'The job types some worker can claim: the worker Edge Function''s (as its latest invocation registered them) and each live Node worker''s; null while unknown (Edge workers on, none registered yet).';
+
 create view public.queue_stats with (security_invoker = true) as
 with attempts as (
   select j.type,
@@ -141,20 +194,38 @@ with attempts as (
          now() - min(j.created_at) filter (where j.status = 'pending') as oldest_pending_age
     from public.jobs j
    group by j.type
+), due as (
+  -- Steps that could be claimed now, were there a worker for them.
+  select j.type, count(*) as steps
+    from public.job_steps s
+    join public.jobs j on j.id = s.job_id
+   where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now() and j.status = 'running'
+   group by j.type
+), claimable as (
+  select public.claimable_job_types() as types
 )
 select jobs.type, jobs.pending, jobs.running, jobs.completed, jobs.failed, jobs.cancelled,
        jobs.avg_processing_ms_60m, jobs.throughput_per_min_1m, jobs.throughput_per_min_5m,
        jobs.throughput_per_min_60m, jobs.success_rate_60m,
        coalesce(attempts.retries_60m, 0) as retries_60m,
        coalesce(attempts.lease_expiries_60m, 0) as lease_expiries_60m,
-       jobs.oldest_pending_age
+       jobs.oldest_pending_age,
+       -- Due steps no worker can claim: of a type no worker handles, or made by hand (no type:
+       -- workers claim their registered types only).
+       case when jobs.type is null or (claimable.types is not null and not jobs.type = any (claimable.types))
+            then coalesce(due.steps, 0) else 0 end as unclaimable_steps
   from jobs
-  left join attempts on attempts.type is not distinct from jobs.type;
+  cross join claimable
+  left join attempts on attempts.type is not distinct from jobs.type
+  left join due on due.type is not distinct from jobs.type;
 
 comment on view public.queue_stats is
-  'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age.';
+  'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
 
 revoke all on function public._recent_completions_per_second(text) from public, anon, authenticated, service_role;
+revoke all on function public._edge_worker_types() from public, anon, authenticated, service_role;
+revoke all on function public.claimable_job_types() from public, anon;
+grant execute on function public.claimable_job_types() to authenticated, service_role;
 revoke all on function public.job_queue_position(uuid) from public, anon;
 grant execute on function public.job_queue_position(uuid) to authenticated, service_role;
 

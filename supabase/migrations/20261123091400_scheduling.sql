@@ -53,19 +53,25 @@ as $$
 $$;
 
 -- How many invocations the claimable backlog wants now: one per worker_batch_size claimable
--- steps, at most max_invocations, minus those alive or on their way. The backlog count is a
--- bounded index probe over claimable steps, so an idle queue costs one probe.
+-- steps, at most max_invocations, minus those alive or on their way. Claimable means by an
+-- invocation: of a type the worker Edge Function handles (any type until an invocation has
+-- registered its types); a step of a type it does not handle, or made by hand (no type), would
+-- wake invocations that claim nothing, every tick (queue_stats shows them as unclaimable). The
+-- backlog count is a bounded index probe over claimable steps, so an idle queue costs one probe.
 create or replace function public._invocations_wanted(out backlog int, out live int, out wanted int)
 language plpgsql volatile
 set search_path = ''
 as $$
 declare
   v_settings public.leaseflow_settings;
+  v_types text[] := public._edge_worker_types();
 begin
   select * into v_settings from public.leaseflow_settings;
   select count(*) into backlog
     from (select 1 from public.job_steps s
+            join public.jobs j on j.id = s.job_id
            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+             and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
            limit v_settings.max_invocations * v_settings.worker_batch_size) claimable;
   live := 0;
   wanted := 0;

@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(23);
+select plan(29);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -82,6 +82,29 @@ select results_eq(
   $$ values ('edge-a'::text, true, 'lost'::text), ('edge-b', true, 'lost') $$,
   'and marks them stopped (lost), last seen at their last heartbeat, so they are pruned in time');
 select is((select stopped_at from public.workers where id = 'node-a'), null, 'a silent Node process is left alone');
+
+-- Only work an invocation can claim wakes one: the types the worker function handles (as its
+-- latest invocation registered them), never steps made by hand (workers claim their types only).
+delete from public.jobs;
+delete from public.workers;
+delete from public.worker_wakeups;
+update public.leaseflow_settings set max_invocations = 10, last_kick_at = now();
+select public.define_job_type('retired', '["go"]');
+select public.register_worker('edge-types', 'edge', '{"types": ["mail"]}');
+select public.stop_worker('edge-types');
+select public.enqueue_jobs('retired', '[{}, {}, {}]');
+insert into public.jobs (id, status) values ('c0000000-0000-4000-8000-000000000001', 'running');
+insert into public.job_steps (job_id, seq) values ('c0000000-0000-4000-8000-000000000001', 0);
+create temp table unclaimable_tick on commit drop as select public.tick() as result;
+select is((select (result ->> 'backlog')::int from unclaimable_tick), 0,
+  'steps of a type the worker function does not handle, and steps made by hand, are no backlog');
+select is((select (result ->> 'invocations_started')::int from unclaimable_tick), 0, 'so a tick wakes nothing for them');
+select is((select unclaimable_steps from public.queue_stats where type = 'retired'), 3::bigint,
+  'queue_stats shows the steps of a type no worker handles as unclaimable');
+select is((select unclaimable_steps from public.queue_stats where type is null), 1::bigint, 'and the steps made by hand');
+select public.enqueue_job('mail', '{}');
+select is((public.tick() ->> 'backlog')::int, 1, 'a step of a type the worker function handles is backlog');
+select is((select unclaimable_steps from public.queue_stats where type = 'mail'), 0::bigint, 'and not unclaimable');
 
 -- Turned off.
 update public.leaseflow_settings set max_invocations = 0, last_kick_at = null;

@@ -81,8 +81,14 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     await setup.published;
     const { env, transport } = setup;
     const log = atLevel(platform.log, env.logLevel);
-    // The wake-up id tells tick() and the kick that this wake-up has been answered.
-    const metadata = { invocation_id: invocationId, budget_ms: env.budgetMs, ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}) };
+    // The wake-up id tells tick() and the kick that this wake-up has been answered; the types
+    // tell them which steps an invocation can claim (others must not wake one).
+    const metadata = {
+      invocation_id: invocationId,
+      budget_ms: env.budgetMs,
+      types: platform.registry.typeNames(),
+      ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}),
+    };
     const registration = { transport, workerId, kind: "edge" as const, metadata, heartbeatMs: defaultHeartbeatMs(env.leaseMs), log };
     const summary = await runRegistered(registration, async () => {
       const summary = await drain({
