@@ -2333,7 +2333,7 @@ COMMENT ON FUNCTION public.get_job(p_job_id uuid) IS 'One job with its steps and
 -- Name: group_jobs(text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.group_jobs(p_group_key text, p_finished_limit integer DEFAULT 100) RETURNS jsonb
+CREATE FUNCTION public.group_jobs(p_group_key text, p_limit integer DEFAULT 50) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
@@ -2344,30 +2344,44 @@ begin
     raise exception '%: p_group_key must be a non-empty text of at most 200 characters, got %', fn,
       coalesce(quote_literal(left(p_group_key, 60)), 'null') using errcode = 'invalid_parameter_value';
   end if;
-  if p_finished_limit is null or p_finished_limit not between 1 and 1000 then
-    raise exception '%: p_finished_limit must be from 1 to 1000, got %', fn, coalesce(p_finished_limit::text, 'null')
+  if p_limit is null or p_limit not between 1 and 500 then
+    raise exception '%: p_limit must be from 1 to 500, got %', fn, coalesce(p_limit::text, 'null')
       using errcode = 'invalid_parameter_value';
   end if;
-  return jsonb_build_object('groupKey', p_group_key)
-    || (select jsonb_object_agg(status.name, coalesce(lists.jobs, '[]'))
-          from unnest(array['pending', 'running', 'completed', 'failed', 'cancelled']) as status(name)
-          left join lateral (
-            select jsonb_agg(public.job_json(latest.job) order by latest.enqueue_order) as jobs
-              from (select j as job, j.enqueue_order
-                      from public.jobs j
-                     where j.group_key = p_group_key and j.status = status.name
-                     order by j.enqueue_order desc
-                     limit case when status.name in ('pending', 'running') then null else p_finished_limit end) latest
-          ) lists on true);
+  return (
+    select jsonb_build_object('groupKey', p_group_key)
+        || jsonb_object_agg(status.name, coalesce(lists.jobs, '[]'))
+        || jsonb_build_object('counts', jsonb_object_agg(status.name, coalesce(lists.total, 0)),
+                              'nextCursors', jsonb_object_agg(status.name, lists.next_cursor))
+      from unnest(array['pending', 'running', 'completed', 'failed', 'cancelled']) as status(name)
+      cross join lateral (select status.name in ('pending', 'running') as unfinished) u
+      left join lateral (
+        select jsonb_agg(public.job_summary_json(page.job) order by page.n) as jobs,
+               (select count(*) from public.jobs c where c.group_key = p_group_key and c.status = status.name) as total,
+               -- The cursor list_jobs would return after this page's last row.
+               max(encode(convert_to(format('created:0:%s', page.enqueue_order), 'utf8'), 'base64'))
+                 filter (where page.n = p_limit) as next_cursor_candidate,
+               count(*) as shown
+          from (select j as job, j.enqueue_order,
+                       row_number() over (order by case when u.unfinished then j.enqueue_order end asc,
+                                                   case when not u.unfinished then j.enqueue_order end desc) as n
+                  from public.jobs j
+                 where j.group_key = p_group_key and j.status = status.name
+                 order by case when u.unfinished then j.enqueue_order end asc,
+                          case when not u.unfinished then j.enqueue_order end desc
+                 limit p_limit) page
+      ) lists0 on true
+      cross join lateral (select lists0.jobs, lists0.total,
+                                 case when lists0.total > lists0.shown then lists0.next_cursor_candidate end as next_cursor) lists);
 end;
 $$;
 
 
 --
--- Name: FUNCTION group_jobs(p_group_key text, p_finished_limit integer); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION group_jobs(p_group_key text, p_limit integer); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.group_jobs(p_group_key text, p_finished_limit integer) IS 'A group key''s jobs as {groupKey, pending, running, completed, failed, cancelled}, each in queue order (finished lists: the latest p_finished_limit).';
+COMMENT ON FUNCTION public.group_jobs(p_group_key text, p_limit integer) IS 'A group key''s jobs as {groupKey, pending, running, completed, failed, cancelled, counts, nextCursors}: each list the first p_limit (unfinished, queue order) or latest p_limit (finished, newest first) job_summary_json rows; a list holding more has the list_jobs cursor that continues it.';
 
 
 --
@@ -2629,6 +2643,30 @@ COMMENT ON FUNCTION public.job_stats(p_type text) IS 'Totals by status; over the
 
 
 --
+-- Name: job_summary_json(public.jobs); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.job_summary_json(p_job public.jobs) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select (public.job_json(p_job) - 'payload' - 'result')
+    || jsonb_build_object(
+         'payloadPreview', case when length(t.payload) > 200 then left(t.payload, 200) || '…' else t.payload end,
+         'payloadBytes', octet_length(t.payload),
+         'resultPreview', case when length(t.result) > 200 then left(t.result, 200) || '…' else t.result end)
+    from (select p_job.payload::text as payload, p_job.result::text as result) t
+$$;
+
+
+--
+-- Name: FUNCTION job_summary_json(p_job public.jobs); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.job_summary_json(p_job public.jobs) IS 'A jobs row as the API lists it: job_json without payload and result, with their JSON text cut to 200 characters (payloadPreview, resultPreview) and the payload''s size in bytes (payloadBytes).';
+
+
+--
 -- Name: list_jobs(text[], text, text, text, text, text, text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2716,7 +2754,7 @@ begin
              case when not v_ascending then page.sort_key end desc, case when not v_ascending then page.enqueue_order end desc) as n
       from page
   )
-  select coalesce(jsonb_agg(public.job_json(numbered.job) order by numbered.n) filter (where numbered.n <= p_limit), '[]'),
+  select coalesce(jsonb_agg(public.job_summary_json(numbered.job) order by numbered.n) filter (where numbered.n <= p_limit), '[]'),
          max(encode(convert_to(format('%s:%s:%s', p_sort, numbered.sort_key, numbered.enqueue_order), 'utf8'), 'base64'))
            filter (where numbered.n = p_limit and exists (select 1 from numbered more where more.n > p_limit))
     into v_items, v_next
@@ -2730,7 +2768,7 @@ $_$;
 -- Name: FUNCTION list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) IS 'A page of jobs (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
+COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) IS 'A page of jobs as job_summary_json rows (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
 
 
 --
@@ -4144,12 +4182,12 @@ GRANT ALL ON FUNCTION public.get_job(p_job_id uuid) TO service_role;
 
 
 --
--- Name: FUNCTION group_jobs(p_group_key text, p_finished_limit integer); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION group_jobs(p_group_key text, p_limit integer); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.group_jobs(p_group_key text, p_finished_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.group_jobs(p_group_key text, p_finished_limit integer) TO authenticated;
-GRANT ALL ON FUNCTION public.group_jobs(p_group_key text, p_finished_limit integer) TO service_role;
+REVOKE ALL ON FUNCTION public.group_jobs(p_group_key text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.group_jobs(p_group_key text, p_limit integer) TO authenticated;
+GRANT ALL ON FUNCTION public.group_jobs(p_group_key text, p_limit integer) TO service_role;
 
 
 --
@@ -4201,6 +4239,15 @@ GRANT ALL ON FUNCTION public.job_queue_position(p_job_id uuid) TO service_role;
 REVOKE ALL ON FUNCTION public.job_stats(p_type text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.job_stats(p_type text) TO authenticated;
 GRANT ALL ON FUNCTION public.job_stats(p_type text) TO service_role;
+
+
+--
+-- Name: FUNCTION job_summary_json(p_job public.jobs); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.job_summary_json(p_job public.jobs) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.job_summary_json(p_job public.jobs) TO authenticated;
+GRANT ALL ON FUNCTION public.job_summary_json(p_job public.jobs) TO service_role;
 
 
 --

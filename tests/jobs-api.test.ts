@@ -30,6 +30,8 @@ async function call<T = any>(method: string, path: string, options: { token?: st
 }
 
 const build = (chatId: string, messageId: string, code = "export const ok = 1;") => ({ chatId, messageId, code });
+/** A list row's messageId, from its payload preview (whole for these small payloads). */
+const messageIdOf = (row: { payloadPreview: string }) => JSON.parse(row.payloadPreview).messageId;
 
 beforeAll(async () => {
   await createRegistry().publish(transport);
@@ -198,10 +200,10 @@ describe("reading, cancelling, retrying", () => {
 
     const first = await call("GET", "/jobs?type=build&limit=3&order=asc");
     expect(first.body.data.total).toBe(7);
-    expect(first.body.data.items.map((j: any) => j.payload.messageId)).toEqual(["needle-0", "needle-1", "needle-2"]);
+    expect(first.body.data.items.map(messageIdOf)).toEqual(["needle-0", "needle-1", "needle-2"]);
     const second = await call("GET", `/jobs?type=build&limit=3&order=asc&cursor=${encodeURIComponent(first.body.data.nextCursor)}`);
-    expect(second.body.data.items.map((j: any) => j.payload.messageId)).toEqual(["needle-3", "needle-4", "needle-5"]);
-    expect((await call("GET", "/jobs?search=needle-6")).body.data.items.map((j: any) => j.payload.messageId)).toEqual(["needle-6"]);
+    expect(second.body.data.items.map(messageIdOf)).toEqual(["needle-3", "needle-4", "needle-5"]);
+    expect((await call("GET", "/jobs?search=needle-6")).body.data.items.map(messageIdOf)).toEqual(["needle-6"]);
     expect((await call("GET", "/jobs?groupKey=chat-1&status=pending,running")).body.data.total).toBe(3);
     expect((await call("GET", "/jobs?sort=priority&limit=1")).body.data.items[0].type).toBe("notify");
     const bad = await call("GET", "/jobs?status=done&limit=0&color=red");
@@ -209,20 +211,48 @@ describe("reading, cancelling, retrying", () => {
     expect(bad.body.error!.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["query", "query.limit", "query.status.0"]);
   });
 
-  it("GET /groups/:key lists a key's jobs by status in queue order; GET /stats sums up", async () => {
+  it("GET /groups/:key lists a key's jobs by status (unfinished in queue order, finished newest first); GET /stats sums up", async () => {
     await call("POST", "/jobs", { body: { type: "build", payloads: [build("chat-9", "m1"), build("chat-9", "m2", "export const = ;"), build("chat-9", "m3")] } });
     const before = await call("GET", "/groups/chat-9");
-    expect(before.body.data.running.map((j: any) => j.payload.messageId)).toEqual(["m1"]);
-    expect(before.body.data.pending.map((j: any) => j.payload.messageId)).toEqual(["m2", "m3"]);
+    expect(before.body.data.running.map(messageIdOf)).toEqual(["m1"]);
+    expect(before.body.data.pending.map(messageIdOf)).toEqual(["m2", "m3"]);
     await drain({ workerId: "api-test", transport, registry: createRegistry(), idle: { lingerMs: 0 } });
     const after = await call("GET", "/groups/chat-9");
     expect(after.body.data).toMatchObject({ groupKey: "chat-9", pending: [], running: [] });
-    expect(after.body.data.completed.map((j: any) => j.payload.messageId)).toEqual(["m1", "m3"]);
-    expect(after.body.data.failed.map((j: any) => j.payload.messageId)).toEqual(["m2"]);
+    expect(after.body.data.completed.map(messageIdOf)).toEqual(["m3", "m1"]);
+    expect(after.body.data.failed.map(messageIdOf)).toEqual(["m2"]);
     const stats = await call("GET", "/stats?type=build");
     expect(stats.body.data).toMatchObject({ type: "build", totals: { completed: 2, failed: 1, all: 3 }, successRate: 0.6667, completed: { "1m": 2 } });
     expect((await call("GET", "/stats?type=")).status).toBe(400);
     expect((await call("GET", "/nowhere")).body).toEqual({ ok: false, error: { code: "not_found", message: "no route for GET /jobs/nowhere" } });
+  });
+});
+
+describe("bounded answers", () => {
+  it("GET /groups/:key is a bounded page of summaries: ?limit (50, at most 500) caps every list, counts and a cursor continue it", async () => {
+    const big = "x".repeat(90_000);
+    const payloads = Array.from({ length: 60 }, (_, i) => build("chat-big", `m${i}`, `export const blob = "${big}"; // ${i}`));
+    expect((await call("POST", "/jobs", { body: { type: "build", payloads } })).status).toBe(201);
+
+    const page = await call("GET", "/groups/chat-big");
+    expect(page.status).toBe(200);
+    expect(page.body.data.pending).toHaveLength(50);
+    expect(page.body.data.counts).toEqual({ pending: 59, running: 1, completed: 0, failed: 0, cancelled: 0 });
+    expect(JSON.stringify(page.body).length).toBeLessThan(100_000);
+    const row = page.body.data.pending[0];
+    expect(row).not.toHaveProperty("payload");
+    expect(row.payloadPreview).toHaveLength(201);
+    expect(row.payloadBytes).toBeGreaterThan(90_000);
+    const rest = await call("GET", `/jobs?groupKey=chat-big&status=pending&sort=created&order=asc&limit=50&cursor=${encodeURIComponent(page.body.data.nextCursors.pending)}`);
+    expect(rest.body.data.items.map((j: { id: string }) => j.id)).toHaveLength(9);
+    const ids = new Set([...page.body.data.pending, ...rest.body.data.items].map((j: { id: string }) => j.id));
+    expect(ids.size).toBe(59);
+    expect((await call("GET", `/jobs/${row.id}`)).body.data.payload.code).toContain(big);
+
+    expect((await call("GET", "/groups/chat-big?limit=5")).body.data.pending).toHaveLength(5);
+    const tooMany = await call("GET", "/groups/chat-big?limit=501");
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error!.details.issues.map((i: { path: string }) => i.path)).toEqual(["query.limit"]);
   });
 });
 

@@ -24,6 +24,24 @@ $$;
 comment on function public.job_json(public.jobs) is
   'A jobs row as the jobs API shows it (camelCase JSON, no steps).';
 
+-- A list row: the job without its payload and result, which may be 256 KiB each (a list of 400
+-- such jobs was 82 MB); their first 200 characters and their size stand in. get_job has them whole.
+create or replace function public.job_summary_json(p_job public.jobs)
+returns jsonb
+language sql immutable
+set search_path = ''
+as $$
+  select (public.job_json(p_job) - 'payload' - 'result')
+    || jsonb_build_object(
+         'payloadPreview', case when length(t.payload) > 200 then left(t.payload, 200) || '…' else t.payload end,
+         'payloadBytes', octet_length(t.payload),
+         'resultPreview', case when length(t.result) > 200 then left(t.result, 200) || '…' else t.result end)
+    from (select p_job.payload::text as payload, p_job.result::text as result) t
+$$;
+
+comment on function public.job_summary_json(public.jobs) is
+  'A jobs row as the API lists it: job_json without payload and result, with their JSON text cut to 200 characters (payloadPreview, resultPreview) and the payload''s size in bytes (payloadBytes).';
+
 create or replace function public.get_job(p_job_id uuid)
 returns jsonb
 language plpgsql stable
@@ -173,7 +191,7 @@ begin
              case when not v_ascending then page.sort_key end desc, case when not v_ascending then page.enqueue_order end desc) as n
       from page
   )
-  select coalesce(jsonb_agg(public.job_json(numbered.job) order by numbered.n) filter (where numbered.n <= p_limit), '[]'),
+  select coalesce(jsonb_agg(public.job_summary_json(numbered.job) order by numbered.n) filter (where numbered.n <= p_limit), '[]'),
          max(encode(convert_to(format('%s:%s:%s', p_sort, numbered.sort_key, numbered.enqueue_order), 'utf8'), 'base64'))
            filter (where numbered.n = p_limit and exists (select 1 from numbered more where more.n > p_limit))
     into v_items, v_next
@@ -183,11 +201,14 @@ end;
 $$;
 
 comment on function public.list_jobs(text[], text, text, text, text, text, text, int) is
-  'A page of jobs (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
+  'A page of jobs as job_summary_json rows (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
 
--- A group key's jobs by status, each list in queue (enqueue) order. Finished lists hold the
--- key's latest p_finished_limit jobs, so a long-lived key stays one small answer.
-create or replace function public.group_jobs(p_group_key text, p_finished_limit int default 100)
+-- A group key's jobs by status, each list a bounded page: the first p_limit unfinished jobs in
+-- queue (enqueue) order, the latest p_limit finished ones newest first; with each list's count
+-- and, where it holds more, the list_jobs cursor that continues it (sort created; order asc for
+-- pending and running, desc for the finished lists). Rows are job_summary_json: a key with
+-- 50 000 waiting jobs answers with 50 rows and a count, not 50 000 payloads.
+create or replace function public.group_jobs(p_group_key text, p_limit int default 50)
 returns jsonb
 language plpgsql stable
 security invoker
@@ -200,26 +221,40 @@ begin
     raise exception '%: p_group_key must be a non-empty text of at most 200 characters, got %', fn,
       coalesce(quote_literal(left(p_group_key, 60)), 'null') using errcode = 'invalid_parameter_value';
   end if;
-  if p_finished_limit is null or p_finished_limit not between 1 and 1000 then
-    raise exception '%: p_finished_limit must be from 1 to 1000, got %', fn, coalesce(p_finished_limit::text, 'null')
+  if p_limit is null or p_limit not between 1 and 500 then
+    raise exception '%: p_limit must be from 1 to 500, got %', fn, coalesce(p_limit::text, 'null')
       using errcode = 'invalid_parameter_value';
   end if;
-  return jsonb_build_object('groupKey', p_group_key)
-    || (select jsonb_object_agg(status.name, coalesce(lists.jobs, '[]'))
-          from unnest(array['pending', 'running', 'completed', 'failed', 'cancelled']) as status(name)
-          left join lateral (
-            select jsonb_agg(public.job_json(latest.job) order by latest.enqueue_order) as jobs
-              from (select j as job, j.enqueue_order
-                      from public.jobs j
-                     where j.group_key = p_group_key and j.status = status.name
-                     order by j.enqueue_order desc
-                     limit case when status.name in ('pending', 'running') then null else p_finished_limit end) latest
-          ) lists on true);
+  return (
+    select jsonb_build_object('groupKey', p_group_key)
+        || jsonb_object_agg(status.name, coalesce(lists.jobs, '[]'))
+        || jsonb_build_object('counts', jsonb_object_agg(status.name, coalesce(lists.total, 0)),
+                              'nextCursors', jsonb_object_agg(status.name, lists.next_cursor))
+      from unnest(array['pending', 'running', 'completed', 'failed', 'cancelled']) as status(name)
+      cross join lateral (select status.name in ('pending', 'running') as unfinished) u
+      left join lateral (
+        select jsonb_agg(public.job_summary_json(page.job) order by page.n) as jobs,
+               (select count(*) from public.jobs c where c.group_key = p_group_key and c.status = status.name) as total,
+               -- The cursor list_jobs would return after this page's last row.
+               max(encode(convert_to(format('created:0:%s', page.enqueue_order), 'utf8'), 'base64'))
+                 filter (where page.n = p_limit) as next_cursor_candidate,
+               count(*) as shown
+          from (select j as job, j.enqueue_order,
+                       row_number() over (order by case when u.unfinished then j.enqueue_order end asc,
+                                                   case when not u.unfinished then j.enqueue_order end desc) as n
+                  from public.jobs j
+                 where j.group_key = p_group_key and j.status = status.name
+                 order by case when u.unfinished then j.enqueue_order end asc,
+                          case when not u.unfinished then j.enqueue_order end desc
+                 limit p_limit) page
+      ) lists0 on true
+      cross join lateral (select lists0.jobs, lists0.total,
+                                 case when lists0.total > lists0.shown then lists0.next_cursor_candidate end as next_cursor) lists);
 end;
 $$;
 
 comment on function public.group_jobs(text, int) is
-  'A group key''s jobs as {groupKey, pending, running, completed, failed, cancelled}, each in queue order (finished lists: the latest p_finished_limit).';
+  'A group key''s jobs as {groupKey, pending, running, completed, failed, cancelled, counts, nextCursors}: each list the first p_limit (unfinished, queue order) or latest p_limit (finished, newest first) job_summary_json rows; a list holding more has the list_jobs cursor that continues it.';
 
 -- Queue health as the API's GET /stats shows it: totals by status, and over recent windows the
 -- average processing time, throughput, success rate, retries, lease expiries.
@@ -325,6 +360,7 @@ comment on function public.job_events(uuid) is
 
 revoke all on function
   public.job_json(public.jobs),
+  public.job_summary_json(public.jobs),
   public.get_job(uuid),
   public.list_jobs(text[], text, text, text, text, text, text, int),
   public.group_jobs(text, int),
@@ -333,6 +369,7 @@ revoke all on function
   from public, anon;
 grant execute on function
   public.job_json(public.jobs),
+  public.job_summary_json(public.jobs),
   public.get_job(uuid),
   public.list_jobs(text[], text, text, text, text, text, text, int),
   public.group_jobs(text, int),

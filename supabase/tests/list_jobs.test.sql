@@ -2,7 +2,7 @@
 -- RLS, and every bad argument.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(18);
+select plan(21);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -13,23 +13,37 @@ select public.enqueue_jobs('a', (select jsonb_agg(jsonb_build_object('n', g, 'no
   '{"group_key": "k1"}');
 select public.enqueue_jobs('b', '[{"n": 11}, {"n": 12}]', '{"priority": 5, "tenant_id": "aaaaaaaa-0000-4000-8000-000000000000"}');
 select public.cancel_job((select id from public.jobs where payload ->> 'n' = '12'));
+-- The payloads' n, in list order (rows carry a preview of the payload, whole for these small ones).
+create function pg_temp.ns(p_list jsonb) returns jsonb language sql as $$
+  select coalesce(jsonb_agg(((x.e ->> 'payloadPreview')::jsonb -> 'n') order by x.o), '[]')
+    from jsonb_array_elements(p_list -> 'items') with ordinality x(e, o)
+$$;
 
 select is((public.list_jobs() ->> 'total')::int, 12, 'total counts every job');
-select is(jsonb_path_query_array(public.list_jobs(p_limit => 3), '$.items[*].payload.n'), '[12, 11, 10]'::jsonb,
+select is(pg_temp.ns(public.list_jobs(p_limit => 3)), '[12, 11, 10]'::jsonb,
   'newest first by default');
-select is(jsonb_path_query_array(public.list_jobs(p_sort => 'created', p_direction => 'asc', p_limit => 2), '$.items[*].payload.n'), '[1, 2]'::jsonb,
+select is(pg_temp.ns(public.list_jobs(p_sort => 'created', p_direction => 'asc', p_limit => 2)), '[1, 2]'::jsonb,
   'oldest first with asc');
-select is(jsonb_path_query_array(public.list_jobs(p_sort => 'priority', p_limit => 3), '$.items[*].payload.n'), '[12, 11, 10]'::jsonb,
+select is(pg_temp.ns(public.list_jobs(p_sort => 'priority', p_limit => 3)), '[12, 11, 10]'::jsonb,
   'priority desc, newest first within a priority');
 select is(jsonb_path_query_array(public.list_jobs(p_sort => 'status', p_direction => 'asc', p_limit => 12), '$.items[*].status') -> 9, '"running"'::jsonb,
   'status sorts in lifecycle order: the key''s nine waiting jobs, then its running one, ...');
 select is(public.list_jobs(p_sort => 'status', p_limit => 1) #>> '{items,0,status}', 'cancelled', '... and the cancelled one last');
-select is(jsonb_path_query_array(public.list_jobs(p_statuses => '{cancelled}'), '$.items[*].payload.n'), '[12]'::jsonb,
+select is(pg_temp.ns(public.list_jobs(p_statuses => '{cancelled}')), '[12]'::jsonb,
   'filter by status');
 select is((public.list_jobs(p_type => 'b') ->> 'total')::int, 2, 'filter by type');
 select is((public.list_jobs(p_group_key => 'k1') ->> 'total')::int, 10, 'filter by group key');
-select is(jsonb_path_query_array(public.list_jobs(p_search => '%_d'), '$.items[*].payload.n'), '[7]'::jsonb,
+select is(pg_temp.ns(public.list_jobs(p_search => '%_d')), '[7]'::jsonb,
   'search matches payload text, with % and _ taken literally');
+
+-- Rows are summaries: no payload or result, a preview of their JSON text and the payload's size.
+select public.enqueue_job('b', jsonb_build_object('n', 13, 'blob', repeat('x', 5000)));
+select is(public.list_jobs(p_limit => 1) #> '{items,0}' ?| array['payload', 'result'], false, 'a list row holds no payload or result');
+select is(public.list_jobs(p_limit => 1) #>> '{items,0,payloadPreview}', left(jsonb_build_object('n', 13, 'blob', repeat('x', 5000))::text, 200) || '…',
+  'but the first 200 characters of the payload''s JSON, marked as cut');
+select is((public.list_jobs(p_limit => 1) #>> '{items,0,payloadBytes}')::int, octet_length(jsonb_build_object('n', 13, 'blob', repeat('x', 5000))::text),
+  'and its size in bytes');
+delete from public.jobs where payload ->> 'n' = '13';
 
 -- Walking every page: each job exactly once, in order.
 create temp table pages (n int, position serial) on commit drop;
@@ -40,7 +54,7 @@ declare
 begin
   loop
     v_page := public.list_jobs(p_sort => 'priority', p_limit => 5, p_cursor => v_cursor);
-    insert into pages (n) select (x.e #>> '{payload,n}')::int from jsonb_array_elements(v_page -> 'items') with ordinality x(e, o) order by x.o;
+    insert into pages (n) select ((x.e ->> 'payloadPreview')::jsonb ->> 'n')::int from jsonb_array_elements(v_page -> 'items') with ordinality x(e, o) order by x.o;
     v_cursor := v_page ->> 'nextCursor';
     exit when v_cursor is null;
   end loop;

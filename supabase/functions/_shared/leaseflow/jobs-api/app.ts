@@ -320,7 +320,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   app.get("/groups/:key", async (c) => {
     const groupKey = c.req.param("key");
     const query = parse(groupQuery, c.req.query(), ["query"]);
-    return c.json({ ok: true, data: await rpc(c.get("db"), "group_jobs", { p_group_key: groupKey, p_finished_limit: query.limit }) });
+    return c.json({ ok: true, data: await rpc(c.get("db"), "group_jobs", { p_group_key: groupKey, p_limit: query.limit }) });
   });
 
   app.get("/stats", async (c) => {

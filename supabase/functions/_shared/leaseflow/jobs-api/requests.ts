@@ -62,8 +62,8 @@ export const listQuery = z.object({
 
 /** GET /groups/:key query. */
 export const groupQuery = z.object({
-  /** Finished jobs per list (the latest). */
-  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** Jobs per list: the first unfinished ones in queue order, the latest finished ones. */
+  limit: z.coerce.number().int().min(1).max(500).default(50),
 }).strict();
 
 /** GET /stats query. */
