@@ -2487,6 +2487,31 @@ COMMENT ON FUNCTION public.job_events(p_job_id uuid) IS 'A job''s status changes
 
 
 --
+-- Name: job_events_many(uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.job_events_many(p_job_ids uuid[]) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if p_job_ids is null or cardinality(p_job_ids) > 10000 then
+    raise exception 'job_events_many: p_job_ids must be an array of at most 10000 job ids, got %',
+      coalesce(cardinality(p_job_ids)::text || ' ids', 'null') using errcode = 'invalid_parameter_value';
+  end if;
+  return coalesce((select jsonb_object_agg(j.id, public.job_events(j.id)) from public.jobs j where j.id = any (p_job_ids)), '{}');
+end;
+$$;
+
+
+--
+-- Name: FUNCTION job_events_many(p_job_ids uuid[]); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.job_events_many(p_job_ids uuid[]) IS 'job_events of several jobs in one call, as {job id: events}; jobs that no longer exist are left out. service_role only.';
+
+
+--
 -- Name: job_json(public.jobs); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -4212,6 +4237,14 @@ GRANT ALL ON FUNCTION public.heartbeat_worker(p_worker_id text) TO service_role;
 REVOKE ALL ON FUNCTION public.job_events(p_job_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.job_events(p_job_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.job_events(p_job_id uuid) TO service_role;
+
+
+--
+-- Name: FUNCTION job_events_many(p_job_ids uuid[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.job_events_many(p_job_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.job_events_many(p_job_ids uuid[]) TO service_role;
 
 
 --

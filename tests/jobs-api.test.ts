@@ -1,6 +1,7 @@
 // The jobs HTTP API through the local gateway and the `jobs` Edge Function (Deno): every route,
 // every error status, RLS isolation between two users, the rate limit, Server-Sent Events.
 // Workers are off (max_invocations = 0); where a job must move, the test drains in-process.
+import { cpus } from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signJwt, LOCAL_JWT_SECRET } from "../scripts/local/gateway/jwt.ts";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
@@ -300,3 +301,63 @@ describe("GET /jobs/:id/events", () => {
     expect((await fetch(`${JOBS}/jobs/00000000-0000-4000-8000-000000000000/events`, { headers: { Authorization: `Bearer ${SERVICE_ROLE_KEY}` } })).status).toBe(404);
   });
 });
+
+describe("event streams at scale", () => {
+  /** Opens an event stream and waits for its answer's status; abort closes it. */
+  async function openStream(id: string, token: string, abort: AbortController): Promise<Response> {
+    return fetch(`${JOBS}/jobs/${id}/events`, { headers: { Authorization: `Bearer ${token}` }, signal: abort.signal });
+  }
+
+  it("serves every open stream from one shared poll: one job_events_many call per interval and instance, not one query per stream", async () => {
+    const jobs = await call("POST", "/jobs", { body: { type: "build", payloads: Array.from({ length: 8 }, (_, i) => build(`chat-s${i}`, `s${i}`)) } });
+    const ids: string[] = jobs.body.data.ids;
+    await admin`select pg_stat_statements_reset()`;
+    const aborts = ids.map(() => new AbortController());
+    try {
+      const opened = await Promise.all(ids.map((id, i) => openStream(id, SERVICE_ROLE_KEY, aborts[i]!)));
+      for (const response of opened) expect(response.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    } finally {
+      for (const abort of aborts) abort.abort();
+    }
+    const [calls] = await admin<{ single: number; many: number }[]>`
+      select coalesce(sum(calls) filter (where query like '%public."job_events"(%'), 0)::int as single,
+             coalesce(sum(calls) filter (where query like '%public."job_events_many"(%'), 0)::int as many
+        from pg_stat_statements where toplevel`;
+    // One read per stream when it opens (its caller's access), then the shared poll: about 6 polls
+    // in 1.5 s per function process (up to one per CPU), whatever the number of streams. Polling
+    // per stream would have made about 8 × 6 = 48 reads.
+    expect(calls!.single).toBe(8);
+    expect(calls!.many).toBeGreaterThan(0);
+    expect(calls!.many).toBeLessThanOrEqual(8 * cpus().length);
+  });
+
+  it("caps a caller's open streams per instance (10): past them the next is refused with 429, while another caller still gets one", async () => {
+    const token = userToken(USER_A);
+    const created = await call("POST", "/jobs", { token, body: { type: "build", payload: build("chat-cap", "c1") } });
+    const id = created.body.data.id;
+    const aborts: AbortController[] = [];
+    try {
+      // Streams spread over the function's processes (up to one per CPU), each capping its own.
+      const statuses: number[] = [];
+      for (let i = 0; i < 10 * cpus().length + 1; i++) {
+        const abort = new AbortController();
+        aborts.push(abort);
+        const response = await openStream(id, token, abort);
+        statuses.push(response.status);
+        if (response.status === 429) {
+          expect(await response.json()).toMatchObject({ ok: false, error: { code: "rate_limited", message: "at most 10 event streams per caller at once; close one first" } });
+          break;
+        }
+      }
+      expect(statuses.at(-1)).toBe(429);
+      expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(10);
+      const other = new AbortController();
+      aborts.push(other);
+      expect((await openStream(id, SERVICE_ROLE_KEY, other)).status).toBe(200);
+    } finally {
+      for (const abort of aborts) abort.abort();
+    }
+  });
+});
+

@@ -358,6 +358,27 @@ $$;
 comment on function public.job_events(uuid) is
   'A job''s status changes oldest first ({id, at, scope: job|step, status, stepId, stepName, seq, attempt, error}); step statuses are running and each attempt''s outcome.';
 
+-- Several jobs' events in one call ({job id: events}), for the jobs API's shared event poll: one
+-- query per poll for every open stream. Jobs no longer there (pruned) are left out. service_role
+-- only: each stream's access was checked when it opened, with its caller's JWT (job_events).
+create or replace function public.job_events_many(p_job_ids uuid[])
+returns jsonb
+language plpgsql stable
+security invoker
+set search_path = ''
+as $$
+begin
+  if p_job_ids is null or cardinality(p_job_ids) > 10000 then
+    raise exception 'job_events_many: p_job_ids must be an array of at most 10000 job ids, got %',
+      coalesce(cardinality(p_job_ids)::text || ' ids', 'null') using errcode = 'invalid_parameter_value';
+  end if;
+  return coalesce((select jsonb_object_agg(j.id, public.job_events(j.id)) from public.jobs j where j.id = any (p_job_ids)), '{}');
+end;
+$$;
+
+comment on function public.job_events_many(uuid[]) is
+  'job_events of several jobs in one call, as {job id: events}; jobs that no longer exist are left out. service_role only.';
+
 revoke all on function
   public.job_json(public.jobs),
   public.job_summary_json(public.jobs),
@@ -386,3 +407,6 @@ grant execute on function
   public._caller_tenant(text),
   public._caller_role()
   to authenticated, service_role;
+
+revoke all on function public.job_events_many(uuid[]) from public, anon, authenticated;
+grant execute on function public.job_events_many(uuid[]) to service_role;

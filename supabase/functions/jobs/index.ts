@@ -10,6 +10,7 @@ Deno.serve(
   createJobsApp({
     supabaseUrl: env("SUPABASE_URL") ?? "",
     anonKey: env("SUPABASE_ANON_KEY") ?? "",
+    serviceRoleKey: env("SUPABASE_SERVICE_ROLE_KEY") ?? "",
     registry: createRegistry(env),
   }).fetch,
 );

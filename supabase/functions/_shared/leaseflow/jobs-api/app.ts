@@ -20,6 +20,7 @@ import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import type { Registry } from "../registry.ts";
 import { callRpc, restClient, RpcError } from "../transports/rpc.ts";
+import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
   cancelBody,
   enqueueMany,
@@ -42,8 +43,13 @@ export interface JobsApiOptions {
   registry: Registry;
   /** Largest request body. (Default: 10 MiB, enough for a 50 000-address campaign) */
   maxBodyBytes?: number;
-  /** How often an event stream re-reads the job. (Default: 250 ms) */
+  /** The service-role key (SUPABASE_SERVICE_ROLE_KEY): the shared event poll reads with it. */
+  serviceRoleKey: string;
+  /** How often the open event streams' jobs are read (one call for all of them). (Default: 250 ms) */
   eventPollMs?: number;
+  /** Event streams one caller (a user, or a role) may hold open at once in an instance; more are
+   * refused with 429. (Default: 10) */
+  maxStreamsPerCaller?: number;
   /** An event stream ends (event `timeout`; reconnect with Last-Event-ID) after this long, inside
    * the Edge Function's wall clock. (Default: 120 000) */
   eventStreamMs?: number;
@@ -77,13 +83,6 @@ const CODE_FOR_STATUS: Record<number, string> = {
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
-/** One change as job_events reports it. */
-interface JobEvent {
-  id: string;
-  at: string;
-  scope: "job" | "step";
-  status: string;
-}
 
 type Env = { Variables: { db: PostgrestClient } };
 
@@ -140,9 +139,19 @@ async function jsonBody(c: Context, optional = false): Promise<unknown> {
 
 /** The Hono app of the jobs API. */
 export function createJobsApp(options: JobsApiOptions): Hono<Env> {
-  const missing = [!options.supabaseUrl && "SUPABASE_URL", !options.anonKey && "SUPABASE_ANON_KEY"].filter(Boolean);
-  if (missing.length > 0) throw new Error(`jobs API: ${missing.join(" and ")} must be set`);
-  const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000 } = options;
+  const missing = [
+    !options.supabaseUrl && "SUPABASE_URL",
+    !options.anonKey && "SUPABASE_ANON_KEY",
+    !options.serviceRoleKey && "SUPABASE_SERVICE_ROLE_KEY",
+  ].filter(Boolean);
+  if (missing.length > 0) throw new Error(`jobs API: ${missing.join(", ")} must be set`);
+  const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000, maxStreamsPerCaller = 10 } = options;
+  const serviceDb = restClient(options.supabaseUrl, options.serviceRoleKey, `Bearer ${options.serviceRoleKey}`);
+  const eventPoll = new SharedEventPoll(
+    (jobIds) => rpc<Record<string, JobEvent[]>>(serviceDb, "job_events_many", { p_job_ids: jobIds }),
+    eventPollMs,
+  );
+  const streams = new StreamCounter(maxStreamsPerCaller);
 
   /** Checks a type and each payload against its schema; returns the parsed payloads. */
   function checkPayloads(type: string, payloads: Record<string, unknown>[], prefix: (index: number) => (string | number)[]) {
@@ -277,42 +286,56 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   app.get("/jobs/:id/events", async (c) => {
     const id = parse(jobId, c.req.param("id"), ["id"]);
     const db = c.get("db");
-    // Read once before the stream opens, so an unknown job is a plain 404.
-    let events = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
+    // Read once before the stream opens, with the caller's JWT: an unknown job (or another
+    // tenant's) is a plain 404, and only then does the shared poll read the job for it.
+    let events: JobEvent[] | null = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
+    const release = streams.open(callerOf(c.req.header("Authorization") ?? ""));
+    if (!release) {
+      throw new ApiError(429, "rate_limited", `at most ${maxStreamsPerCaller} event streams per caller at once; close one first`, undefined, {
+        "Retry-After": "1",
+      });
+    }
     const lastEventId = c.req.header("Last-Event-ID");
     return streamSSE(c, async (stream) => {
-      const sent = new Set<string>();
-      // A reconnecting client has seen everything up to its last event id.
-      const resumeAt = lastEventId ? events.findIndex((event) => event.id === lastEventId) : -1;
-      for (const event of events.slice(0, resumeAt + 1)) sent.add(event.id);
-      let closed = false;
-      stream.onAbort(() => {
-        closed = true;
-      });
-      const deadline = Date.now() + eventStreamMs;
-      while (!closed) {
-        for (const event of events) {
-          if (sent.has(event.id)) continue;
-          sent.add(event.id);
-          await stream.writeSSE({ event: "status", id: event.id, data: JSON.stringify(event) });
+      try {
+        const sent = new Set<string>();
+        // A reconnecting client has seen everything up to its last event id.
+        const resumeAt = lastEventId ? events!.findIndex((event) => event.id === lastEventId) : -1;
+        for (const event of events!.slice(0, resumeAt + 1)) sent.add(event.id);
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        const deadline = Date.now() + eventStreamMs;
+        while (!closed) {
+          if (events === null) {
+            await stream.writeSSE({ event: "error", data: JSON.stringify({ code: "not_found", message: `job ${id} no longer exists` }) });
+            break;
+          }
+          for (const event of events) {
+            if (sent.has(event.id)) continue;
+            sent.add(event.id);
+            await stream.writeSSE({ event: "status", id: event.id, data: JSON.stringify(event) });
+          }
+          const end = events.find((event) => event.scope === "job" && TERMINAL.has(event.status));
+          if (end) {
+            await stream.writeSSE({ event: "end", data: JSON.stringify({ status: end.status }) });
+            break;
+          }
+          if (Date.now() >= deadline) {
+            await stream.writeSSE({ event: "timeout", data: JSON.stringify({ reconnect: "send Last-Event-ID to resume" }) });
+            break;
+          }
+          try {
+            events = await eventPoll.next(id);
+          } catch (error) {
+            const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
+            await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
+            break;
+          }
         }
-        const end = events.find((event) => event.scope === "job" && TERMINAL.has(event.status));
-        if (end) {
-          await stream.writeSSE({ event: "end", data: JSON.stringify({ status: end.status }) });
-          break;
-        }
-        if (Date.now() >= deadline) {
-          await stream.writeSSE({ event: "timeout", data: JSON.stringify({ reconnect: "send Last-Event-ID to resume" }) });
-          break;
-        }
-        await stream.sleep(eventPollMs);
-        try {
-          events = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
-        } catch (error) {
-          const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
-          await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
-          break;
-        }
+      } finally {
+        release();
       }
     });
   });
