@@ -5,7 +5,7 @@
 // (LEASEFLOW_FUNCTION_PROCESSES): hosted, concurrent invocations run in separate isolates, so one
 // process for all of them would serialise on one thread what runs side by side in production.
 // verify_jwt comes from supabase/config.toml ([functions.<name>] verify_jwt, default true).
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -89,8 +89,18 @@ export class FunctionHost {
     this.#running.clear();
   }
 
+  /** The next port from `firstPort` on that nothing listens on (another stack's functions may
+   * hold the same range): a bind that succeeds says it is free. */
+  #freePort(): number {
+    for (;;) {
+      const port = this.#nextPort++;
+      if (portIsFree(port)) return port;
+      this.log(`[functions] port ${port} is in use; trying ${port + 1}`);
+    }
+  }
+
   #start(name: string): Running {
-    const port = this.#nextPort++;
+    const port = this.#freePort();
     const fileEnv = readEnvFile(join(this.root, "supabase/functions/.env"));
     const child = spawn(
       join(this.root, "node_modules/.bin/deno"),
@@ -129,4 +139,11 @@ function readEnvFile(path: string): Record<string, string> {
     .filter((match): match is RegExpExecArray => match !== null)
     .map((match) => [match[1]!, match[2]!.replace(/^(['"])(.*)\1$/, "$2")]);
   return Object.fromEntries(entries);
+}
+
+/** Whether 127.0.0.1:`port` can be bound now (checked by binding it in a child process, since a
+ * bind is asynchronous in this one). */
+function portIsFree(port: number): boolean {
+  const probe = spawnSync(process.execPath, ["-e", `require("net").createServer().once("error", () => process.exit(1)).listen(${port}, "127.0.0.1", function () { this.close(() => process.exit(0)); })`]);
+  return probe.status === 0;
 }

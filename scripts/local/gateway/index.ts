@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { FunctionHost } from "./functions.ts";
 import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
-import { deliverNetRequests } from "./net-delivery.ts";
+import { runNetDelivery } from "./net-delivery.ts";
 import { callRpc } from "./rpc.ts";
 import { startSimulators } from "../../../supabase/functions/_shared/examples/simulators.ts";
 
@@ -129,7 +129,9 @@ async function handleFunction(request: IncomingMessage, response: ServerResponse
   response.end();
 }
 
-const HOP_BY_HOP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade"]);
+// `expect: 100-continue` too: this gateway answered it (Node does) and has read the body, and
+// fetch refuses to send it on (curl sends it for bodies over 1 MiB: a 502 before).
+const HOP_BY_HOP = new Set(["host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade", "expect"]);
 /** Headers without the hop-by-hop ones, which belong to each connection, not to the message. */
 function endToEnd(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
@@ -153,7 +155,7 @@ const server = createServer((request, response) => {
 const { server: simulatorsServer } = startSimulators(simulatorsPort, log);
 
 const stopping = new AbortController();
-const delivery = deliverNetRequests(admin, stopping.signal, log).catch((error) => log(`[net] delivery loop stopped: ${error}`));
+const delivery = runNetDelivery(admin, stopping.signal, log);
 
 server.listen(port, "127.0.0.1", () => {
   writeFileSync(

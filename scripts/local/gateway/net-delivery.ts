@@ -13,8 +13,26 @@ interface QueuedRequest {
   timeout_milliseconds: number;
 }
 
-/** Runs the delivery loop until `signal` aborts. */
-export async function deliverNetRequests(sql: postgres.Sql, signal: AbortSignal, log: (line: string) => void): Promise<void> {
+/** Runs the delivery loop until `signal` aborts, starting it again after an error (Postgres
+ * restarting, a dropped connection) with a backoff of 100 ms doubling to 5 s, as pg_net's worker
+ * comes back with its database. */
+export async function runNetDelivery(sql: postgres.Sql, signal: AbortSignal, log: (line: string) => void): Promise<void> {
+  for (let pauseMs = 100; !signal.aborted; pauseMs = Math.min(pauseMs * 2, 5_000)) {
+    const started = Date.now();
+    try {
+      await deliverNetRequests(sql, signal, log);
+    } catch (error) {
+      if (signal.aborted) return;
+      // A loop that ran a while before failing starts again at the shortest pause.
+      if (Date.now() - started > 30_000) pauseMs = 100;
+      log(`[net] delivery loop failed (${(error as Error).message ?? error}); starting again in ${pauseMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
+/** The delivery loop: until `signal` aborts, or an error. */
+async function deliverNetRequests(sql: postgres.Sql, signal: AbortSignal, log: (line: string) => void): Promise<void> {
   let wake: () => void = () => {};
   const listener = await sql.listen("net_http_request_queue", () => wake());
   signal.addEventListener("abort", () => wake(), { once: true });

@@ -39,6 +39,31 @@ export function httpStatusFor(sqlstate: string, role: string): number {
   return byClass[sqlstate.slice(0, 2)] ?? 400;
 }
 
+const ROLE_SETTINGS_TTL_MS = 5_000;
+let cachedRoleSettings: { at: number; settings: Promise<Record<string, Record<string, string>>> } | undefined;
+
+/** Each role's settings (ALTER ROLE ... SET), for this database or all, read again every 5 s. */
+function roleSettings(sql: postgres.Sql): Promise<Record<string, Record<string, string>>> {
+  if (!cachedRoleSettings || Date.now() - cachedRoleSettings.at > ROLE_SETTINGS_TTL_MS) {
+    const settings = sql<{ role: string; setting: string; value: string }[]>`
+      select r.rolname as role, split_part(c, '=', 1) as setting, substr(c, strpos(c, '=') + 1) as value
+        from pg_db_role_setting s
+        join pg_roles r on r.oid = s.setrole
+        cross join unnest(s.setconfig) c
+       where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+       order by s.setdatabase`.then((rows) => {
+      const byRole: Record<string, Record<string, string>> = {};
+      for (const row of rows) (byRole[row.role] ??= {})[row.setting] = row.value;
+      return byRole;
+    });
+    settings.catch(() => {
+      cachedRoleSettings = undefined;
+    });
+    cachedRoleSettings = { at: Date.now(), settings };
+  }
+  return cachedRoleSettings.settings;
+}
+
 async function lookUp(sql: postgres.Sql, name: string): Promise<RpcFunction[]> {
   return sql<RpcFunction[]>`
     select coalesce(p.proargnames[1:p.pronargs], '{}') as "argNames",
@@ -76,6 +101,19 @@ export async function callRpc(
       },
     };
   }
+  // A JSON value that is not an array cannot be cast to an array type: PostgREST passes it on and
+  // Postgres refuses it (22P02, a 400). Read as null instead, `claim_steps` with p_types "x"
+  // claimed every type.
+  for (const arg of given) {
+    const value = args[arg];
+    if (match.argTypes[match.argNames.indexOf(arg)]!.endsWith("[]") && value !== null && !Array.isArray(value)) {
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      return {
+        status: 400,
+        body: { code: "22P02", message: `malformed array literal: "${text}"`, details: 'Array value must start with "{" or dimension information.', hint: null },
+      };
+    }
+  }
   // Every argument comes out of the request body, bound once as text (bound as jsonb, the
   // driver would JSON-encode the already encoded body again), and is cast to its type.
   const argsSql = given.map((arg) => {
@@ -94,8 +132,14 @@ export async function callRpc(
       ? `select (${call}) is null as ignored, null::jsonb as body`
       : `select to_jsonb(${call}) as body`;
   try {
+    const settings = await roleSettings(sql);
     const rows = await sql.begin(async (tx) => {
       await tx.unsafe(`set local role "${role.replace(/"/g, '""')}"`);
+      // A role's own settings (Supabase: anon 3 s, authenticated 8 s of statement_timeout) apply
+      // to its requests, as PostgREST applies them: SET ROLE alone does not read them.
+      for (const [setting, value] of Object.entries(settings[role] ?? {})) {
+        await tx`select set_config(${setting}, ${value}, true)`;
+      }
       await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
       return tx.unsafe(query, [JSON.stringify(args)]);
     });
