@@ -76,14 +76,21 @@ function cpuMetered(charge: (usedMs: number, steps: number) => number) {
 
 describe("the worker function's handler", () => {
   it("registers with the wake-up id from the body, so tick() stops counting that wake-up", async () => {
+    await admin`delete from public.worker_wakeups`;
+    const [wakeup] = await admin<{ id: string }[]>`insert into public.worker_wakeups (reason) values ('enqueue') returning id`;
+    const [before] = await admin<{ live: number }[]>`select public._live_invocations() as live`;
+    expect(before?.live).toBe(1);
     const response = await createWorkerHandler(platform())(new Request("http://localhost/functions/v1/worker", {
       method: "POST",
       headers: { Authorization: `Bearer ${SECRET}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ reason: "enqueue", wakeup_id: 4242 }),
+      body: JSON.stringify({ reason: "enqueue", wakeup_id: Number(wakeup!.id) }),
     }));
     expect(response.status).toBe(200);
     const [worker] = await admin`select metadata ->> 'wakeup_id' as wakeup_id from public.workers`;
-    expect(worker).toEqual({ wakeup_id: "4242" });
+    expect(worker).toEqual({ wakeup_id: String(wakeup!.id) });
+    // Answered (and the invocation stopped): the wake-up no longer counts as on its way.
+    const [after] = await admin<{ live: number }[]>`select public._live_invocations() as live`;
+    expect(after?.live).toBe(0);
   });
 
   it("drains before answering where there is no waitUntil, and reports the summary", async () => {
@@ -178,7 +185,7 @@ describe("the worker function's handler", () => {
     expect(await admin`select 1 from public.workers`).toHaveLength(0);
   });
 
-  it("compares secrets without an early exit", () => {
+  it("compares secrets: equal only when identical (empty, a prefix, one longer, one character off)", () => {
     expect(constantTimeEqual(SECRET, SECRET)).toBe(true);
     expect(constantTimeEqual("", SECRET)).toBe(false);
     expect(constantTimeEqual(SECRET.slice(0, -1), SECRET)).toBe(false);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signJwt, LOCAL_JWT_SECRET } from "../scripts/local/gateway/jwt.ts";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
 
-import { drain, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { createJobsApp, drain, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
 const JOBS = `${API_URL}/functions/v1/jobs`;
@@ -299,6 +299,33 @@ describe("GET /jobs/:id/events", () => {
     ]);
     expect(new Set(events.filter((e) => e.id).map((e) => e.id)).size).toBe(9);
     expect((await fetch(`${JOBS}/jobs/00000000-0000-4000-8000-000000000000/events`, { headers: { Authorization: `Bearer ${SERVICE_ROLE_KEY}` } })).status).toBe(404);
+  });
+});
+
+describe("statuses only the database decides", () => {
+  it("answers a value the SQL refuses with 400 invalid_request and the function's message, writing nothing", async () => {
+    const answer = await call("POST", "/jobs", { body: { type: "build", payload: build("chat-r", "r1"), runAt: "2099-01-01T00:00:00Z" } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({
+      code: "invalid_request",
+      message: 'enqueue_job: p_options.run_at must be from 1 year ago to 10 years ahead, got "2099-01-01T00:00:00Z"',
+    });
+    expect(await admin`select 1 from public.jobs`).toHaveLength(0);
+  });
+
+  it("ends an event stream that outlives eventStreamMs with a timeout event telling the client to reconnect with Last-Event-ID", async () => {
+    const app = createJobsApp({
+      supabaseUrl: API_URL, anonKey: ANON_KEY, serviceRoleKey: SERVICE_ROLE_KEY, registry: createRegistry(), eventPollMs: 50, eventStreamMs: 400,
+    });
+    const created = await call("POST", "/jobs", { body: { type: "build", payload: build("chat-t", "t1") } });
+    const started = Date.now();
+    const response = await app.fetch(new Request(`http://local/jobs/jobs/${created.body.data.id}/events`, { headers: { Authorization: `Bearer ${SERVICE_ROLE_KEY}` } }));
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    const events = text.split("\n\n").filter(Boolean).map((block) => /^event: (.+)$/m.exec(block)?.[1]);
+    expect(events).toEqual(["status", "status", "timeout"]);
+    expect(text).toContain('data: {"reconnect":"send Last-Event-ID to resume"}');
   });
 });
 

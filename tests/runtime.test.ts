@@ -15,7 +15,7 @@ import {
   TransientError,
   type Transport,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
-import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue } from "./helpers/db.ts";
+import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor } from "./helpers/db.ts";
 
 const admin = connect();
 const postgresTransport = PostgresTransport.connect(DB_URL);
@@ -364,7 +364,9 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await enqueue("rt.long", [{}]);
 
     const draining = drain({ workerId: "rt-long", transport, registry, leaseMs: 500, heartbeatMs: 100, marginMs: 0 });
-    await sleep(900); // past the first lease
+    // Past the first lease (500 ms from the claim), by the database's clock.
+    await waitFor("the step to outlive its first lease", async () =>
+      (await admin`select 1 from public.job_steps where status = 'running' and now() > started_at + interval '600 milliseconds'`).length === 1, 5_000, 20);
     const rival = await transport.claimSteps({ workerId: "rival", leaseMs: 60_000, limit: 10, types: ["rt.long"] });
     const summary = await draining;
 
@@ -387,7 +389,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await enqueue("rt.stolen", [{}]);
 
     const draining = drain({ workerId: "rt-victim", transport, registry, heartbeatMs: 100 });
-    await sleep(300);
+    await waitFor("the step to be claimed", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 1, 5_000, 20);
     // Another worker takes the step over (as after a lapsed lease).
     await admin`update public.job_steps set locked_by = 'rt-thief' where status = 'running'`;
     const summary = await draining;
@@ -422,11 +424,16 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
 
   it("on abort, stops its handlers and releases their steps without consuming the attempt", async () => {
     const reasons: unknown[] = [];
+    let started = 0;
+    const waitForAbort = waitRecordingAborts(10_000, reasons);
     const registry = new Registry().define({
       type: "rt.abort",
       steps: ["work"],
       handlers: {
-        work: waitRecordingAborts(10_000, reasons),
+        work: (ctx) => {
+          started++;
+          return waitForAbort(ctx);
+        },
       },
     });
     await registry.publish(transport);
@@ -434,7 +441,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     const shutdown = new AbortController();
 
     const draining = drain({ workerId: "rt-abort", transport, registry, abortSignal: shutdown.signal });
-    await sleep(300);
+    await waitFor("the three handlers to run", async () => started === 3, 5_000, 10);
     shutdown.abort();
     const summary = await draining;
 
@@ -445,17 +452,18 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
   });
 
   it("on a graceful stop, claims nothing more and lets the steps in flight finish", async () => {
+    let started = 0;
     const registry = new Registry().define({
       type: "rt.stop",
       steps: ["work"],
-      handlers: { work: async () => { await sleep(300); return "ok"; } },
+      handlers: { work: async () => { started++; await sleep(300); return "ok"; } },
     });
     await registry.publish(transport);
     await enqueue("rt.stop", Array.from({ length: 10 }, () => ({})));
     const stop = new AbortController();
 
     const draining = drain({ workerId: "rt-stop", transport, registry, stopSignal: stop.signal, concurrency: 2, batchSize: 2 });
-    await sleep(100);
+    await waitFor("the first two handlers to run", async () => started === 2, 5_000, 10);
     stop.abort();
     const summary = await draining;
 

@@ -2,7 +2,7 @@
 -- expiries, oldest pending age, the type filter and RLS.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(9);
+select plan(10);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -21,6 +21,8 @@ update public.job_steps set lease_expires_at = now() - interval '1 second' where
 select public.claim_steps('w2', '1 minute', 10, '{mail}');
 select public.complete_step((select id from public.job_steps where job_id = (select job_id from c where n = '1')), 'w2', '{}');
 update public.jobs set started_at = now() - interval '2 seconds' where payload ->> 'n' = '1';
+-- The delayed n4 is the only pending one: made 90 s old, inside this transaction's frozen now().
+update public.jobs set created_at = now() - interval '90 seconds' where payload ->> 'n' = '4';
 
 create temp table s on commit drop as select public.job_stats('mail') as doc;
 select is((select doc -> 'totals' from s), '{"all": 4, "pending": 1, "running": 1, "completed": 1, "failed": 1, "cancelled": 0}'::jsonb,
@@ -31,6 +33,7 @@ select is((select (doc #>> '{throughputPerSecond,1m}')::numeric from s), 0.02, '
 select is((select (doc ->> 'successRate')::numeric from s), 0.5, 'success rate over finished jobs');
 select is((select (doc ->> 'retries')::int from s), 1, 'retries');
 select is((select (doc ->> 'leaseExpiries')::int from s), 1, 'lease expiries');
+select is((select (doc ->> 'oldestPendingAgeMs')::int from s), 90000, 'the oldest pending job''s age, ms');
 select is((public.job_stats() #>> '{totals,all}')::int, 5, 'without a type: every job');
 
 set local role authenticated;

@@ -29,12 +29,12 @@ export function connect(options: postgres.Options<{}> = {}): postgres.Sql {
   return postgres(DB_URL, { max: 1, onnotice: () => {}, ...options });
 }
 
-/** Polls `check` every 200 ms until it is true; throws after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+/** Polls `check` every `pollMs` (200) until it is true; throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, pollMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
