@@ -43,7 +43,7 @@ it("the core imports nothing outside its folder but its own npm dependencies", (
 });
 
 it("the Node worker and both Edge entries reach the core only through leaseflow/mod.ts", () => {
-  const entries = ["node/worker.ts", "supabase/functions/worker/index.ts", "supabase/functions/jobs/index.ts"];
+  const entries = ["node/run.ts", "supabase/functions/worker/index.ts", "supabase/functions/jobs/index.ts"];
   for (const entry of entries) {
     const file = join(root, entry);
     const intoCore = specifiers(file)

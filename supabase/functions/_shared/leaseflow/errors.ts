@@ -212,3 +212,22 @@ export function isRefusedInput(error: unknown): boolean {
   const { code } = (error ?? {}) as { code?: unknown };
   return typeof code === "string" && REFUSED_INPUT_SQLSTATES.has(code);
 }
+
+/** Runs `call` again after a transient error (isTransientError) with a pause of 100 ms doubling to
+ * 2 s, for up to `forMs`; any other error, or one that outlasts `forMs`, is thrown. A worker's
+ * start (publishing its types, registering) must not fail for a database that is restarting. */
+export async function retryTransient<T>(
+  call: () => Promise<T>,
+  options: { what: string; forMs?: number; log?: { warn(message: string, fields?: Record<string, unknown>): void } },
+): Promise<T> {
+  const deadline = Date.now() + (options.forMs ?? 60_000);
+  for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 2_000)) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isTransientError(error) || Date.now() + pauseMs > deadline) throw error;
+      options.log?.warn(`${options.what} failed; trying again`, { error: String(error), retry_in_ms: pauseMs });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}

@@ -1,6 +1,7 @@
 // A worker's row in the `workers` table, kept by one function for both kinds of worker (an Edge
 // invocation, a Node process): register, heartbeat while working, mark stopped with what the
 // work produced, even when the work fails, so tick() never counts a dead worker as alive.
+import { retryTransient } from "./errors.ts";
 import type { Logger, RegisterWorkerParams, Transport } from "./types.ts";
 
 /** Who the worker is and how it reports. */
@@ -21,7 +22,10 @@ export async function runRegistered<T>(
   stopMetadata: (result: T) => Record<string, unknown>,
 ): Promise<T> {
   const { transport, workerId, heartbeatMs, log } = options;
-  await transport.registerWorker({ workerId, kind: options.kind, metadata: options.metadata });
+  await retryTransient(() => transport.registerWorker({ workerId, kind: options.kind, metadata: options.metadata }), {
+    what: "Registering the worker",
+    log,
+  });
   const heartbeat = setInterval(() => {
     transport.heartbeatWorker(workerId).catch((error) => log.warn("Worker heartbeat failed", { error: String(error) }));
   }, heartbeatMs);
