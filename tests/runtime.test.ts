@@ -564,6 +564,34 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(rows.filter((row) => row.status === "completed")).toHaveLength(7);
   });
 
+  it("when the database refuses a failure's error record, writes the failure once more with a record of its own", async () => {
+    const registry = new Registry().define({
+      type: "rt.refused-error",
+      steps: ["go"],
+      options: { maxAttempts: 3, backoff: { baseMs: 60_000, maxMs: 60_000, jitter: 0 } },
+      handlers: { go: () => { throw new Error("boom"); } },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.refused-error", [{}]);
+    const refusal = Object.assign(new Error("unsupported Unicode escape sequence"), { code: "22P05" });
+    const written: string[] = [];
+    const spy: Transport = Object.create(transport);
+    spy.failSteps = (params) => {
+      written.push(params.failures[0]!.error.code);
+      return params.failures[0]!.error.code === "transient" ? Promise.reject(refusal) : transport.failSteps(params);
+    };
+
+    const summary = await drain({ workerId: "rt-refused-error", transport: spy, registry, idle: { lingerMs: 0 } });
+
+    expect(written).toEqual(["transient", "error_refused"]);
+    expect(summary).toMatchObject({ claimed: 1, retried: 1, released: 0 });
+    const [step] = await stepRows("rt.refused-error");
+    expect(step).toMatchObject({
+      status: "pending", attempt: 1,
+      error: { code: "error_refused", message: "the database refused the error record (transient): unsupported Unicode escape sequence" },
+    });
+  });
+
   it("claims ahead of its free slots for fast handlers, and settles a batch's failures in one call", async () => {
     const registry = new Registry().define({
       type: "rt.fast",

@@ -58,6 +58,13 @@ export function issuesOf(error: { issues: readonly { path: readonly PropertyKey[
   }));
 }
 
+/** The first five issues as text ("to: Invalid email; ..."), counting the rest; an issue about
+ * the whole value is named `whole`. */
+export function issuesText(issues: readonly Issue[], whole: string): string {
+  const shown = issues.slice(0, 5).map((issue) => `${issue.path || whole}: ${issue.message}`).join("; ");
+  return issues.length > 5 ? `${shown} (and ${issues.length - 5} more)` : shown;
+}
+
 /** Enqueue options a type derives from a job's payload (the jobs API applies them). */
 export interface EnqueueDefaults {
   /** The job's group key, e.g. the chat whose builds must run in order. */

@@ -9,7 +9,7 @@
 // promises per step): at tens of thousands of steps a second, the worker's own CPU is part of
 // the throughput.
 import { isA, LeaseLostError, type Settlement, settlementFor, ShutdownError, StepTimeoutError, storableJson } from "./errors.ts";
-import type { Registry, StepContext } from "./registry.ts";
+import { issuesText, type Registry, type StepContext } from "./registry.ts";
 import type { SettledStep, SettleOutcome, Settler } from "./settle.ts";
 import { Signal } from "./signal.ts";
 import type { ClaimedStep, Clock, Logger, Transport } from "./types.ts";
@@ -217,12 +217,14 @@ export class StepPool {
     // its job before any handler sees it: no retry can fix it.
     const checked = registry.checkPayload(step.jobType, step.payload);
     if (!checked.ok) {
-      const shown = checked.issues.slice(0, 5).map((issue) => `${issue.path || "payload"}: ${issue.message}`).join("; ");
-      const more = checked.issues.length > 5 ? ` (and ${checked.issues.length - 5} more)` : "";
       end({
         settlement: {
           kind: "fail",
-          error: { code: "invalid_payload", message: `payload is invalid: ${shown}${more}`, details: { issues: checked.issues.slice(0, 100) } },
+          error: {
+            code: "invalid_payload",
+            message: `payload is invalid: ${issuesText(checked.issues, "payload")}`,
+            details: { issues: checked.issues.slice(0, 100) },
+          },
         },
       });
       return;

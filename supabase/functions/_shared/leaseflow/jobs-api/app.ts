@@ -18,7 +18,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
-import type { Registry } from "../registry.ts";
+import { issuesText, type Registry } from "../registry.ts";
 import { callRpc, restClient, RpcError } from "../transports/rpc.ts";
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
@@ -112,9 +112,7 @@ function apiErrorOf(error: RpcError): ApiError {
 }
 
 function validationError(issues: Issue[]): ApiError {
-  const shown = issues.slice(0, 5).map((issue) => `${issue.path || "body"}: ${issue.message}`).join("; ");
-  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
-  return new ApiError(400, "validation_failed", `${shown}${more}`, { issues: issues.slice(0, 100) });
+  return new ApiError(400, "validation_failed", issuesText(issues, "body"), { issues: issues.slice(0, 100) });
 }
 
 /** `value` parsed by `schema`, or a 400 naming every failing field under `prefix`. */
