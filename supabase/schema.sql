@@ -3673,6 +3673,13 @@ CREATE INDEX worker_wakeups_sent_at_idx ON public.worker_wakeups USING btree (se
 
 
 --
+-- Name: workers_edge_started_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX workers_edge_started_idx ON public.workers USING btree (started_at) WHERE (kind = 'edge'::text);
+
+
+--
 -- Name: workers_live_idx; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -20,6 +20,10 @@ comment on table public.workers is
 
 create index workers_live_idx on public.workers (last_heartbeat_at) where stopped_at is null;
 
+-- The latest Edge invocation, whose registered types say what the tick and the kick may wake one
+-- for (_edge_worker_types, on every kick): a probe from the newest end, however many are kept.
+create index workers_edge_started_idx on public.workers (started_at) where kind = 'edge';
+
 -- An Edge invocation registers with the id of the wake-up that started it (metadata.wakeup_id),
 -- so tick() stops counting that wake-up as on its way.
 create index workers_wakeup_id_idx on public.workers ((metadata ->> 'wakeup_id'))
