@@ -10,7 +10,7 @@ import {
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
 
-import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps } from "./helpers/db.ts";
+import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps, waitFor } from "./helpers/db.ts";
 
 const SECRET = "test-worker-secret-0123456789";
 const admin = connect();
@@ -184,6 +184,48 @@ describe("the worker function's handler", () => {
     });
     expect(await admin`select 1 from public.workers`).toHaveLength(0);
   });
+
+  it("a hung invocation stops renewing its leases and heartbeating a lease after its budget, so its steps go to others and tick() counts it lost", async () => {
+    await enqueueSleeps(admin, 1, 0);
+    const host = platform({
+      vars: {
+        SUPABASE_DB_URL: DB_URL, LEASEFLOW_WORKER_SECRET: SECRET, LEASEFLOW_IDLE_GRACE_MS: "0",
+        // Claims stop a lease and a 5 s margin before the budget ends: 2 s of claiming here.
+        LEASEFLOW_BUDGET_MS: "8000", LEASEFLOW_LEASE_MS: "1000",
+      },
+      createTransport: (env) => {
+        const transport = PostgresTransport.connect(env.dbUrl, { maxConnections: 2 });
+        transports.push(transport);
+        const spy: typeof transport = Object.create(transport);
+        // A completion write that never returns: the drain holds its step forever.
+        spy.completeSteps = () => new Promise(() => {});
+        return spy;
+      },
+    });
+    void createWorkerHandler(host)(post(SECRET));
+    await waitFor("the step to be held", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 1, 10_000, 50);
+
+    // Budget (8 s) and a lease (1 s) after the start, renewals and heartbeats stop: both go stale.
+    await waitFor("the lease to lapse and the heartbeat to go stale", async () => {
+      const [row] = await admin<{ lapsed: boolean; silent: boolean }[]>`
+        select (select lease_expires_at < now() - interval '500 milliseconds' from public.job_steps where status = 'running') as lapsed,
+               (select last_heartbeat_at < now() - interval '1 second' from public.workers where kind = 'edge') as silent`;
+      return row!.lapsed === true && row!.silent === true;
+    }, 20_000, 100);
+    // Another worker may now take the step.
+    const taken = await admin`select step_id from public.claim_steps('rescuer', '1 minute', 10)`;
+    expect(taken).toHaveLength(1);
+    // And tick() counts the silent invocation lost (with a live window of 1 s instead of 30).
+    await admin`update public.leaseflow_settings set live_worker_window = '1 second'`;
+    try {
+      const [tick] = await admin<{ result: { invocations_lost: number } }[]>`select public.tick() as result`;
+      expect(tick!.result.invocations_lost).toBe(1);
+      const [worker] = await admin`select metadata ->> 'stopped_by' as stopped_by from public.workers where kind = 'edge'`;
+      expect(worker).toEqual({ stopped_by: "lost" });
+    } finally {
+      await admin`update public.leaseflow_settings set live_worker_window = '30 seconds'`;
+    }
+  }, 30_000);
 
   it("compares secrets: equal only when identical (empty, a prefix, one longer, one character off)", () => {
     expect(constantTimeEqual(SECRET, SECRET)).toBe(true);

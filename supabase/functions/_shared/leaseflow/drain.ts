@@ -169,6 +169,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     concurrency,
     leaseMs,
     heartbeatMs: options.heartbeatMs ?? defaultHeartbeatMs(leaseMs),
+    // A drain stops claiming a lease and a margin before its budget ends, so one still holding
+    // steps a lease after it is hung (a write that never returns): its steps go to others.
+    renewUntil: started + budgetMs + leaseMs,
     settler,
     counts: summary,
     clock,

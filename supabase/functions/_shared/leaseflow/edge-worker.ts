@@ -89,7 +89,17 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
       types: platform.registry.typeNames(),
       ...(wakeupId !== undefined ? { wakeup_id: wakeupId } : {}),
     };
-    const registration = { transport, workerId, kind: "edge" as const, metadata, heartbeatMs: defaultHeartbeatMs(env.leaseMs), log };
+    // An invocation still working a lease past its budget is hung (the platform would have ended
+    // it at its wall clock): it stops vouching for itself, so tick() counts it lost.
+    const registration = {
+      transport,
+      workerId,
+      kind: "edge" as const,
+      metadata,
+      heartbeatMs: defaultHeartbeatMs(env.leaseMs),
+      heartbeatForMs: env.budgetMs + env.leaseMs,
+      log,
+    };
     const summary = await runRegistered(registration, async () => {
       const summary = await drain({
         workerId,

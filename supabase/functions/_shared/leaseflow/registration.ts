@@ -12,6 +12,9 @@ export interface RegistrationOptions extends RegisterWorkerParams {
   heartbeatMs: number;
   /** Where a failed heartbeat or stop is reported. */
   log: Logger;
+  /** Heartbeats stop after this long: work still running then is hung, and tick() should count
+   * the worker lost. (Default: no limit) */
+  heartbeatForMs?: number;
 }
 
 /** Registers the worker, runs `work` while heartbeating, then marks the worker stopped with
@@ -26,7 +29,13 @@ export async function runRegistered<T>(
     what: "Registering the worker",
     log,
   });
+  const heartbeatUntil = Date.now() + (options.heartbeatForMs ?? Number.POSITIVE_INFINITY);
   const heartbeat = setInterval(() => {
+    if (Date.now() > heartbeatUntil) {
+      clearInterval(heartbeat);
+      log.error("The work outlived its budget: no longer heartbeating, so tick() counts this worker lost");
+      return;
+    }
     transport.heartbeatWorker(workerId).catch((error) => log.warn("Worker heartbeat failed", { error: String(error) }));
   }, heartbeatMs);
   let metadata: Record<string, unknown> | undefined;

@@ -28,6 +28,9 @@ export interface StepPoolOptions {
   leaseMs: number;
   /** How often the held steps' leases are renewed. */
   heartbeatMs: number;
+  /** Renewals stop at this time (ms since the epoch): a drain still holding steps then is hung,
+   * and its steps must lapse to another worker rather than stay held. (Default: never) */
+  renewUntil?: number;
   /** Where outcomes are written. */
   settler: Settler;
   /** Where steps whose lease was taken over are counted. */
@@ -305,6 +308,13 @@ export class StepPool {
     const { transport, workerId, leaseMs, clock, counts, log } = this.options;
     const stepIds = [...this.#held.keys()];
     if (stepIds.length === 0) return;
+    if (clock.now() > (this.options.renewUntil ?? Number.POSITIVE_INFINITY)) {
+      clearInterval(this.#leaseTimer);
+      log.error("Still holding steps past the budget and a lease: no longer renewing their leases, so another worker takes them", {
+        steps: stepIds.length,
+      });
+      return;
+    }
     const renewedAt = clock.now();
     let kept: Set<string>;
     try {
