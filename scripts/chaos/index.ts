@@ -59,6 +59,7 @@ interface Outcome {
 /** The workers of one scenario: started, killed, replaced, stopped. */
 class Workers {
   readonly #running = new Set<ChildProcess>();
+  #stopping = false;
   crashes = 0;
 
   start(count: number): void {
@@ -86,8 +87,6 @@ class Workers {
       if (signal !== "SIGKILL" && !(code === 0 && this.#stopping)) this.crashes++;
     });
   }
-
-  #stopping = false;
 
   /** SIGKILLs one worker and starts another in its place. */
   killOne(): void {
@@ -129,8 +128,7 @@ async function untilFinished(timeoutMs: number): Promise<void> {
 
 async function measure(scenario: string, faultAt: Date, started: number, crashes: number): Promise<Outcome> {
   const [row] = await retrying(() => sql<Omit<Outcome, "scenario" | "workerCrashes" | "seconds">[]>`
-    with steps as (select s.id from public.job_steps s),
-    twice as (
+    with twice as (
       select count(*)::int as n from (select step_id from public.job_timeline where outcome = 'completed'
                                         group by step_id having count(*) > 1) t
     ),
