@@ -136,11 +136,10 @@ export async function callRpc(
     const rows = await sql.begin(async (tx) => {
       await tx.unsafe(`set local role "${role.replace(/"/g, '""')}"`);
       // A role's own settings (Supabase: anon 3 s, authenticated 8 s of statement_timeout) apply
-      // to its requests, as PostgREST applies them: SET ROLE alone does not read them.
-      for (const [setting, value] of Object.entries(settings[role] ?? {})) {
-        await tx`select set_config(${setting}, ${value}, true)`;
-      }
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+      // to its requests, as PostgREST applies them: SET ROLE alone does not read them. One
+      // statement sets them and the JWT claims.
+      const configs = [...Object.entries(settings[role] ?? {}), ["request.jwt.claims", JSON.stringify(claims)]];
+      await tx.unsafe(`select ${configs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, configs.flat());
       return tx.unsafe(query, [JSON.stringify(args)]);
     });
     const body = (rows[0] as { body: unknown } | undefined)?.body ?? null;
