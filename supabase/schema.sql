@@ -215,6 +215,9 @@ CREATE TABLE public.job_steps (
     max_attempts integer DEFAULT 3 NOT NULL,
     priority smallint DEFAULT 3 NOT NULL,
     run_at timestamp with time zone DEFAULT now() NOT NULL,
+    tenant_id uuid,
+    queue_rank smallint DEFAULT 0 NOT NULL,
+    queue_at timestamp with time zone DEFAULT now() NOT NULL,
     step_order bigint NOT NULL,
     input jsonb,
     output jsonb,
@@ -257,6 +260,13 @@ COMMENT ON COLUMN public.job_steps.lease_expires_at IS 'While running: when the 
 --
 
 COMMENT ON COLUMN public.job_steps.attempt IS 'Claims so far, counting the current one; the step fails when it fails or loses its lease at attempt = max_attempts.';
+
+
+--
+-- Name: COLUMN job_steps.queue_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.job_steps.queue_at IS 'Its place in the claim order: its tenant''s turn under fair claiming, its run_at otherwise (see leaseflow_settings.fair_claiming).';
 
 
 --
@@ -392,25 +402,41 @@ declare
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   with next_group as (
-    select j.id as job_id, j.enqueue_order, j.priority, j.run_at,
+    select j.id as job_id, j.enqueue_order, j.priority, j.run_at, j.tenant_id,
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
            coalesce((select max(s.seq) + 1 from public.job_steps s where s.job_id = j.id), 0) as seq,
+           first_step.queue_rank as first_queue_rank, first_step.queue_at as first_queue_at,
            first_step.created_at as first_created_at, first_step.step_order as first_step_order,
            t.steps
       from public.jobs j
       join public.job_types t on t.type = j.type
-      left join lateral (select s.created_at, s.step_order from public.job_steps s
+      left join lateral (select s.queue_rank, s.queue_at, s.created_at, s.step_order from public.job_steps s
                           where s.job_id = j.id order by s.seq, s.step_order limit 1) first_step on true
      where j.id = any (p_job_ids)
        and j.status = 'running'
        and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
+  ), starting as (
+    -- Jobs whose first group this is: consecutive turns per tenant and priority.
+    select g.job_id, g.tenant_id, g.priority,
+           row_number() over (partition by g.tenant_id, g.priority order by g.enqueue_order) - 1 as turn
+      from next_group g
+     where g.first_step_order is null
+  ), turns as (
+    select k.tenant_id, k.priority, q.queue_rank, q.first_turn_at
+      from (select distinct tenant_id, priority from starting) k
+     cross join lateral public._queue_turn(k.tenant_id, k.priority) q
   ), created as (
-    insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, created_at, step_order)
-    select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at,
+    insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, tenant_id,
+                                  queue_rank, queue_at, created_at, step_order)
+    select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at, g.tenant_id,
+           coalesce(g.first_queue_rank, q.queue_rank),
+           coalesce(g.first_queue_at, q.first_turn_at + st.turn * interval '1 microsecond', g.run_at),
            coalesce(g.first_created_at, now()),
            coalesce(g.first_step_order, nextval(v_step_order_seq))
       from next_group g
      cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
+      left join starting st on st.job_id = g.job_id
+      left join turns q on q.tenant_id is not distinct from g.tenant_id and q.priority = g.priority
      where g.seq < jsonb_array_length(g.steps)
      order by g.enqueue_order, n.name_order
     returning job_id
@@ -466,6 +492,8 @@ declare
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
+  v_queue_rank smallint;
+  v_first_turn_at timestamptz;
   v_started int;
   v_first_of_key boolean[];
   v_lane text;
@@ -569,6 +597,8 @@ begin
   -- get them when they start (_start_jobs).
   v_first_group := array(select n.name from jsonb_array_elements_text(v_type.steps -> 0) with ordinality n(name, o) order by n.o);
   v_ids := public._new_ids(v_count);
+  select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
+    from public._queue_turn(v_tenant, v_priority::smallint) q;
   v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
 
   -- Inside one batch, the first element with a dedupe key creates the job; the later ones match
@@ -602,13 +632,16 @@ begin
         do nothing
     returning id, status, run_at, enqueue_order
   ), first_steps as (
-    insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at)
-    select v_step_ids[row_number() over (order by j.enqueue_order, n.o)],
-           j.id, 0, n.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, j.run_at
-      from new_jobs j
-     cross join unnest(v_first_group) with ordinality as n(name, o)
-     where j.status = 'running'
-     order by j.enqueue_order, n.o
+    -- One turn per job in the claim queue (its parallel steps share it): see _queue_turn.
+    insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at, tenant_id, queue_rank, queue_at)
+    select v_step_ids[f.n], f.job_id, 0, f.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, f.run_at,
+           v_tenant, v_queue_rank,
+           coalesce(v_first_turn_at + ((f.n - 1) / cardinality(v_first_group)) * interval '1 microsecond', f.run_at)
+      from (select j.id as job_id, j.run_at, n.name, row_number() over (order by j.enqueue_order, n.o) as n
+              from new_jobs j
+             cross join unnest(v_first_group) with ordinality as n(name, o)
+             where j.status = 'running') f
+     order by f.n
     returning 1
   )
   select count(*) into v_started from new_jobs where new_jobs.status = 'running';
@@ -804,6 +837,7 @@ declare
   v_job record;
   v_step public.job_steps;
   v_final boolean;
+  v_retry_at timestamptz;
 begin
   select j.id, j.type, j.tenant_id, j.group_key into v_job
     from public.job_steps s join public.jobs j on j.id = s.job_id
@@ -821,6 +855,9 @@ begin
     return null;
   end if;
   v_final := p_permanent or v_step.attempt >= v_step.max_attempts;
+  if not v_final then
+    v_retry_at := now() + coalesce(p_retry_in, public._retry_delay(v_job.type, v_step.attempt));
+  end if;
 
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
   values (v_step.id, v_step.job_id, v_step.attempt, p_worker_id, v_step.started_at,
@@ -831,8 +868,9 @@ begin
          error = p_error,
          locked_by = null,
          lease_expires_at = null,
-         run_at = case when v_final then s.run_at
-                       else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, s.attempt)) end,
+         run_at = coalesce(v_retry_at, s.run_at),
+         -- A retry goes to the back: to its run_at in the claim order (see _queue_turn).
+         queue_at = greatest(s.queue_at, v_retry_at),
          finished_at = case when v_final then now() end,
          updated_at = now()
    where s.id = p_step_id
@@ -1269,6 +1307,42 @@ $$;
 
 
 --
+-- Name: _queue_turn(uuid, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._queue_turn(p_tenant_id uuid, p_priority smallint, OUT queue_rank smallint, OUT first_turn_at timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if not (select s.fair_claiming from public.leaseflow_settings s) then
+    queue_rank := 5 - p_priority;
+    return;
+  end if;
+  queue_rank := 0;
+  -- Both probes read one index entry each (the head; the tenant's last turn per priority).
+  first_turn_at := coalesce(greatest(
+    (select s.queue_at
+       from public.job_steps s
+      where s.queue_rank = 0 and s.status = 'pending' and s.attempt < s.max_attempts
+      order by s.queue_rank, s.queue_at
+      limit 1),
+    (select max(last.queue_at) + interval '1 microsecond'
+       from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
+      cross join lateral (select s.queue_at
+                            from public.job_steps s
+                           where coalesce(s.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                 = public._lane_tenant(p_tenant_id)
+                             and s.priority = p.p
+                             and s.status = 'pending' and s.attempt < s.max_attempts
+                           order by s.queue_at desc
+                           limit 1) last
+      where p.p >= p_priority)), now());
+end;
+$$;
+
+
+--
 -- Name: _recent_completions_per_second(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1691,7 +1765,7 @@ begin
                             where earlier.job_id = s.job_id
                               and earlier.seq < s.seq
                               and earlier.status <> 'completed'))
-     order by s.priority desc, s.run_at, s.created_at, s.step_order
+     order by s.queue_rank, s.queue_at, s.priority desc, s.step_order
      limit p_limit
        for update of s skip locked
   ), claimed as (
@@ -1706,7 +1780,7 @@ begin
      -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
      where s.id = any (array(select next_steps.id from next_steps))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
-              s.run_at, s.created_at, s.step_order
+              s.queue_rank, s.queue_at, s.step_order
   )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -1718,7 +1792,7 @@ begin
     from claimed c
     join public.jobs j on j.id = c.job_id
     left join public.job_types t on t.type = j.type
-   order by c.priority desc, c.run_at, c.created_at, c.step_order;
+   order by c.queue_rank, c.queue_at, c.priority desc, c.step_order;
 end;
 $$;
 
@@ -1727,7 +1801,7 @@ $$;
 -- Name: FUNCTION claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) IS 'Claims up to p_limit of the oldest claimable steps (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
+COMMENT ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration interval, p_limit integer, p_types text[]) IS 'Claims up to p_limit of the first claimable steps in the claim order (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
 
 
 --
@@ -2548,7 +2622,7 @@ CREATE FUNCTION public.job_queue_position(p_job_id uuid) RETURNS TABLE(queue_pos
 declare
   fn constant text := 'job_queue_position';
   v_job public.jobs;
-  v_first public.job_steps;
+  v_first record;
   v_ahead int;
   v_rate float8;
   v_avg_seconds float8;
@@ -2583,15 +2657,22 @@ begin
     return;
   end if;
 
-  -- In the global order: the claimable steps that come before its first step.
-  select * into v_first from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  -- In the claim order: the claimable steps that come before its first step. A job waiting for
+  -- its run_at has no steps yet; it is placed as if it joined the queue then (_queue_turn).
+  select s.queue_rank, s.queue_at, s.step_order into v_first
+    from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  if not found then
+    select q.queue_rank, greatest(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
+      from public._queue_turn(v_job.tenant_id, v_job.priority) q;
+  end if;
   select count(*) into v_ahead
     from public.job_steps s
-   where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+   where s.status = 'pending' and s.attempt < s.max_attempts
      and s.job_id <> p_job_id
-     and (s.priority > v_job.priority
-          or (s.priority = v_job.priority
-              and (s.run_at, s.created_at, s.step_order) < (v_job.run_at, v_first.created_at, v_first.step_order)));
+     and (s.queue_rank, s.queue_at) <= (v_first.queue_rank, v_first.queue_at)
+     and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
+          or s.priority > v_job.priority
+          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order)));
   v_rate := public._recent_completions_per_second(null);
   -- greatest() skips nulls, so an unknown rate must stay null explicitly: with jobs ahead and
   -- no recent completions the wait is unknown, not "run_at - now()" (which is negative).
@@ -2946,9 +3027,12 @@ begin
 
   -- Completed steps keep their outputs; the failed and cancelled ones get a fresh budget of
   -- attempts. They are claimable once the job is running again (now, or at its lane's turn).
+  -- They join the claim queue anew, at their tenant's next turn (see _queue_turn).
   update public.job_steps s
      set status = 'pending', attempt = 0, locked_by = null, lease_expires_at = null, run_at = now(),
+         queue_rank = q.queue_rank, queue_at = coalesce(q.first_turn_at, now()),
          started_at = null, finished_at = null, updated_at = now()
+    from public._queue_turn(v_job.tenant_id, v_job.priority) q
    where s.job_id = p_job_id and s.status in ('failed', 'cancelled');
 
   if v_job.group_key is not null and v_job.type is not null then
@@ -3281,6 +3365,7 @@ CREATE TABLE public.leaseflow_settings (
     last_kick_at timestamp with time zone,
     tenant_enqueue_rate double precision DEFAULT 1000,
     tenant_enqueue_burst integer DEFAULT 50000 NOT NULL,
+    fair_claiming boolean DEFAULT true NOT NULL,
     CONSTRAINT leaseflow_settings_max_invocations_check CHECK (((max_invocations >= 0) AND (max_invocations <= 1000))),
     CONSTRAINT leaseflow_settings_prune_batch_size_check CHECK ((prune_batch_size >= 1)),
     CONSTRAINT leaseflow_settings_retention_check CHECK ((retention > '00:00:00'::interval)),
@@ -3366,6 +3451,13 @@ COMMENT ON COLUMN public.leaseflow_settings.tenant_enqueue_rate IS 'Jobs per sec
 --
 
 COMMENT ON COLUMN public.leaseflow_settings.tenant_enqueue_burst IS 'Jobs one tenant may enqueue at once (its token bucket''s size); also the largest batch a tenant may send.';
+
+
+--
+-- Name: COLUMN leaseflow_settings.fair_claiming; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.leaseflow_settings.fair_claiming IS 'Tenants take turns in the claim order, priority ordering jobs on the same turn (true); or priority first, then run_at, for everyone (false). Applies to jobs queued from then on.';
 
 
 --
@@ -3564,7 +3656,7 @@ ALTER TABLE ONLY public.workers
 -- Name: job_steps_claimable_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX job_steps_claimable_idx ON public.job_steps USING btree (priority DESC, run_at, created_at, step_order) WHERE ((status = 'pending'::text) AND (attempt < max_attempts));
+CREATE INDEX job_steps_claimable_idx ON public.job_steps USING btree (queue_rank, queue_at, priority DESC, step_order) WHERE ((status = 'pending'::text) AND (attempt < max_attempts));
 
 
 --
@@ -3579,6 +3671,13 @@ CREATE INDEX job_steps_job_id_seq_idx ON public.job_steps USING btree (job_id, s
 --
 
 CREATE INDEX job_steps_lease_idx ON public.job_steps USING btree (lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
+
+
+--
+-- Name: job_steps_tenant_queue_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX job_steps_tenant_queue_idx ON public.job_steps USING btree (COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), priority, queue_at) WHERE ((status = 'pending'::text) AND (attempt < max_attempts));
 
 
 --
@@ -4006,6 +4105,13 @@ REVOKE ALL ON FUNCTION public._lock_lane(p_tenant_id uuid, p_group_key text, p_w
 --
 
 REVOKE ALL ON FUNCTION public._new_ids(p_count integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _queue_turn(p_tenant_id uuid, p_priority smallint, OUT queue_rank smallint, OUT first_turn_at timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._queue_turn(p_tenant_id uuid, p_priority smallint, OUT queue_rank smallint, OUT first_turn_at timestamp with time zone) FROM PUBLIC;
 
 
 --

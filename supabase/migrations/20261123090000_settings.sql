@@ -13,6 +13,7 @@ create table public.leaseflow_settings (
   last_kick_at timestamptz,
   tenant_enqueue_rate float8 default 1000,
   tenant_enqueue_burst int not null default 50000,
+  fair_claiming boolean not null default true,
   constraint leaseflow_settings_single_row check (id),
   constraint leaseflow_settings_retention_check check (retention > interval '0'),
   constraint leaseflow_settings_prune_batch_size_check check (prune_batch_size >= 1),
@@ -45,6 +46,9 @@ comment on column public.leaseflow_settings.tenant_enqueue_rate is
   'Jobs per second one authenticated tenant may enqueue on average (its token bucket''s refill rate); null turns the limit off.';
 comment on column public.leaseflow_settings.tenant_enqueue_burst is
   'Jobs one tenant may enqueue at once (its token bucket''s size); also the largest batch a tenant may send.';
+
+comment on column public.leaseflow_settings.fair_claiming is
+  'Tenants take turns in the claim order, priority ordering jobs on the same turn (true); or priority first, then run_at, for everyone (false). Applies to jobs queued from then on.';
 
 alter table public.leaseflow_settings enable row level security;
 revoke all on table public.leaseflow_settings from public, anon, authenticated;

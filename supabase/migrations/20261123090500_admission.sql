@@ -50,14 +50,68 @@ begin
 end;
 $$;
 
+-- Where a job's steps join the claim queue: (queue_rank, queue_at, priority desc, step_order).
+--
+-- Fair claiming (leaseflow_settings.fair_claiming, on by default) is start-time fair queuing
+-- over tenants (service_role's jobs are one tenant): queue_at is virtual time, one turn a
+-- microsecond. A tenant's next job takes the turn after its tenant's last queued job of the same
+-- or higher priority, and never one before the head of the queue (the earliest queued turn).
+-- So a tenant with 50 000 queued jobs holds 50 000 consecutive turns, and a job of another
+-- tenant enqueued now takes the head's turn or the next: it waits for about one job per tenant
+-- with work, not for the 50 000. A job of higher priority than its tenant's queued ones starts
+-- a run of turns of its own from the head, and jobs on the same turn go by priority: priority
+-- orders a tenant's jobs, it does not let one tenant overtake the others (at most one turn per
+-- priority level). Keys are read, not locked: two calls of one tenant at the same moment may
+-- take the same turns, which shares them, and never blocks an enqueue.
+--
+-- Off, queue_rank is 5 - priority and queue_at the job's run_at: priority first, then run_at,
+-- then creation order, for everyone. Either way the claim reads one index in one order, so its
+-- cost does not depend on how many tenants wait.
+--
+-- Returns the rank and the first turn for p_tenant_id's jobs of p_priority (later jobs of the
+-- same call take the turns after it); first_turn_at is null when fair claiming is off (then
+-- queue_at is the job's run_at).
+create or replace function public._queue_turn(p_tenant_id uuid, p_priority smallint,
+                                              out queue_rank smallint, out first_turn_at timestamptz)
+language plpgsql stable
+set search_path = ''
+as $$
+begin
+  if not (select s.fair_claiming from public.leaseflow_settings s) then
+    queue_rank := 5 - p_priority;
+    return;
+  end if;
+  queue_rank := 0;
+  -- Both probes read one index entry each (the head; the tenant's last turn per priority).
+  first_turn_at := coalesce(greatest(
+    (select s.queue_at
+       from public.job_steps s
+      where s.queue_rank = 0 and s.status = 'pending' and s.attempt < s.max_attempts
+      order by s.queue_rank, s.queue_at
+      limit 1),
+    (select max(last.queue_at) + interval '1 microsecond'
+       from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
+      cross join lateral (select s.queue_at
+                            from public.job_steps s
+                           where coalesce(s.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                 = public._lane_tenant(p_tenant_id)
+                             and s.priority = p.p
+                             and s.status = 'pending' and s.attempt < s.max_attempts
+                           order by s.queue_at desc
+                           limit 1) last
+      where p.p >= p_priority)), now());
+end;
+$$;
+
 -- Creates the step rows of each job's next group, for running jobs of a known type whose
 -- steps so far are all completed (a job's first group when it starts, the next one when a
 -- group completes). Steps exist only once they may run: a backlog of pending jobs costs the
 -- claim index nothing. Returns how many jobs got new steps.
 --
--- A later group takes the created_at and step_order of the job's first step, so it keeps the
--- job's place in the claim order: a started job finishes before jobs enqueued after it start,
--- and latency follows enqueue order. Retries still go to the back (their run_at moves).
+-- A first group joins the claim queue at its tenant's next turns (_queue_turn). A later group
+-- takes the queue place and step_order of the job's first step, so it keeps the job's place in
+-- the claim order: a started job finishes before jobs enqueued after it start, and latency
+-- follows enqueue order. Retries go to the back (queue_at moves to their run_at).
 create or replace function public._create_next_steps(p_job_ids uuid[])
 returns int
 language plpgsql volatile
@@ -70,25 +124,41 @@ declare
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   with next_group as (
-    select j.id as job_id, j.enqueue_order, j.priority, j.run_at,
+    select j.id as job_id, j.enqueue_order, j.priority, j.run_at, j.tenant_id,
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
            coalesce((select max(s.seq) + 1 from public.job_steps s where s.job_id = j.id), 0) as seq,
+           first_step.queue_rank as first_queue_rank, first_step.queue_at as first_queue_at,
            first_step.created_at as first_created_at, first_step.step_order as first_step_order,
            t.steps
       from public.jobs j
       join public.job_types t on t.type = j.type
-      left join lateral (select s.created_at, s.step_order from public.job_steps s
+      left join lateral (select s.queue_rank, s.queue_at, s.created_at, s.step_order from public.job_steps s
                           where s.job_id = j.id order by s.seq, s.step_order limit 1) first_step on true
      where j.id = any (p_job_ids)
        and j.status = 'running'
        and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
+  ), starting as (
+    -- Jobs whose first group this is: consecutive turns per tenant and priority.
+    select g.job_id, g.tenant_id, g.priority,
+           row_number() over (partition by g.tenant_id, g.priority order by g.enqueue_order) - 1 as turn
+      from next_group g
+     where g.first_step_order is null
+  ), turns as (
+    select k.tenant_id, k.priority, q.queue_rank, q.first_turn_at
+      from (select distinct tenant_id, priority from starting) k
+     cross join lateral public._queue_turn(k.tenant_id, k.priority) q
   ), created as (
-    insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, created_at, step_order)
-    select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at,
+    insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, tenant_id,
+                                  queue_rank, queue_at, created_at, step_order)
+    select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at, g.tenant_id,
+           coalesce(g.first_queue_rank, q.queue_rank),
+           coalesce(g.first_queue_at, q.first_turn_at + st.turn * interval '1 microsecond', g.run_at),
            coalesce(g.first_created_at, now()),
            coalesce(g.first_step_order, nextval(v_step_order_seq))
       from next_group g
      cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
+      left join starting st on st.job_id = g.job_id
+      left join turns q on q.tenant_id is not distinct from g.tenant_id and q.priority = g.priority
      where g.seq < jsonb_array_length(g.steps)
      order by g.enqueue_order, n.name_order
     returning job_id
@@ -231,6 +301,7 @@ $$;
 revoke all on function
   public._lock_lane(uuid, text, boolean),
   public._lock_job(uuid, uuid, text),
+  public._queue_turn(uuid, smallint),
   public._create_next_steps(uuid[]),
   public._start_jobs(uuid[]),
   public._advance_lane(uuid, text),

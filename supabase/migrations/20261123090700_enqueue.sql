@@ -59,6 +59,8 @@ declare
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
+  v_queue_rank smallint;
+  v_first_turn_at timestamptz;
   v_started int;
   v_first_of_key boolean[];
   v_lane text;
@@ -162,6 +164,8 @@ begin
   -- get them when they start (_start_jobs).
   v_first_group := array(select n.name from jsonb_array_elements_text(v_type.steps -> 0) with ordinality n(name, o) order by n.o);
   v_ids := public._new_ids(v_count);
+  select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
+    from public._queue_turn(v_tenant, v_priority::smallint) q;
   v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
 
   -- Inside one batch, the first element with a dedupe key creates the job; the later ones match
@@ -195,13 +199,16 @@ begin
         do nothing
     returning id, status, run_at, enqueue_order
   ), first_steps as (
-    insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at)
-    select v_step_ids[row_number() over (order by j.enqueue_order, n.o)],
-           j.id, 0, n.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, j.run_at
-      from new_jobs j
-     cross join unnest(v_first_group) with ordinality as n(name, o)
-     where j.status = 'running'
-     order by j.enqueue_order, n.o
+    -- One turn per job in the claim queue (its parallel steps share it): see _queue_turn.
+    insert into public.job_steps (id, job_id, seq, name, max_attempts, priority, run_at, tenant_id, queue_rank, queue_at)
+    select v_step_ids[f.n], f.job_id, 0, f.name, coalesce(v_max_attempts, v_type.max_attempts), v_priority, f.run_at,
+           v_tenant, v_queue_rank,
+           coalesce(v_first_turn_at + ((f.n - 1) / cardinality(v_first_group)) * interval '1 microsecond', f.run_at)
+      from (select j.id as job_id, j.run_at, n.name, row_number() over (order by j.enqueue_order, n.o) as n
+              from new_jobs j
+             cross join unnest(v_first_group) with ordinality as n(name, o)
+             where j.status = 'running') f
+     order by f.n
     returning 1
   )
   select count(*) into v_started from new_jobs where new_jobs.status = 'running';

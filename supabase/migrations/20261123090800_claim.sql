@@ -136,7 +136,8 @@ end;
 $$;
 
 -- The claim: lapsed leases and due jobs first, then one statement that locks and takes the
--- oldest claimable steps and returns them with what their handlers need.
+-- first claimable steps in the claim order (fair across tenants by default: see _queue_turn)
+-- and returns them with what their handlers need.
 create or replace function public.claim_steps(
   p_worker_id text,
   p_lease_duration interval,
@@ -227,7 +228,7 @@ begin
                             where earlier.job_id = s.job_id
                               and earlier.seq < s.seq
                               and earlier.status <> 'completed'))
-     order by s.priority desc, s.run_at, s.created_at, s.step_order
+     order by s.queue_rank, s.queue_at, s.priority desc, s.step_order
      limit p_limit
        for update of s skip locked
   ), claimed as (
@@ -242,7 +243,7 @@ begin
      -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
      where s.id = any (array(select next_steps.id from next_steps))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
-              s.run_at, s.created_at, s.step_order
+              s.queue_rank, s.queue_at, s.step_order
   )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -254,12 +255,12 @@ begin
     from claimed c
     join public.jobs j on j.id = c.job_id
     left join public.job_types t on t.type = j.type
-   order by c.priority desc, c.run_at, c.created_at, c.step_order;
+   order by c.queue_rank, c.queue_at, c.priority desc, c.step_order;
 end;
 $$;
 
 comment on function public.claim_steps(text, interval, int, text[]) is
-  'Claims up to p_limit of the oldest claimable steps (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
+  'Claims up to p_limit of the first claimable steps in the claim order (optionally only of p_types) for p_worker_id under a lease; each row carries what its handler needs.';
 
 create or replace function public.claim_next_step(
   p_worker_id text,

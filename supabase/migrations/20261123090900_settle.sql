@@ -273,6 +273,7 @@ declare
   v_job record;
   v_step public.job_steps;
   v_final boolean;
+  v_retry_at timestamptz;
 begin
   select j.id, j.type, j.tenant_id, j.group_key into v_job
     from public.job_steps s join public.jobs j on j.id = s.job_id
@@ -290,6 +291,9 @@ begin
     return null;
   end if;
   v_final := p_permanent or v_step.attempt >= v_step.max_attempts;
+  if not v_final then
+    v_retry_at := now() + coalesce(p_retry_in, public._retry_delay(v_job.type, v_step.attempt));
+  end if;
 
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
   values (v_step.id, v_step.job_id, v_step.attempt, p_worker_id, v_step.started_at,
@@ -300,8 +304,9 @@ begin
          error = p_error,
          locked_by = null,
          lease_expires_at = null,
-         run_at = case when v_final then s.run_at
-                       else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, s.attempt)) end,
+         run_at = coalesce(v_retry_at, s.run_at),
+         -- A retry goes to the back: to its run_at in the claim order (see _queue_turn).
+         queue_at = greatest(s.queue_at, v_retry_at),
          finished_at = case when v_final then now() end,
          updated_at = now()
    where s.id = p_step_id

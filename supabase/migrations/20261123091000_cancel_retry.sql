@@ -108,9 +108,12 @@ begin
 
   -- Completed steps keep their outputs; the failed and cancelled ones get a fresh budget of
   -- attempts. They are claimable once the job is running again (now, or at its lane's turn).
+  -- They join the claim queue anew, at their tenant's next turn (see _queue_turn).
   update public.job_steps s
      set status = 'pending', attempt = 0, locked_by = null, lease_expires_at = null, run_at = now(),
+         queue_rank = q.queue_rank, queue_at = coalesce(q.first_turn_at, now()),
          started_at = null, finished_at = null, updated_at = now()
+    from public._queue_turn(v_job.tenant_id, v_job.priority) q
    where s.job_id = p_job_id and s.status in ('failed', 'cancelled');
 
   if v_job.group_key is not null and v_job.type is not null then

@@ -25,7 +25,7 @@ as $$
 declare
   fn constant text := 'job_queue_position';
   v_job public.jobs;
-  v_first public.job_steps;
+  v_first record;
   v_ahead int;
   v_rate float8;
   v_avg_seconds float8;
@@ -60,15 +60,22 @@ begin
     return;
   end if;
 
-  -- In the global order: the claimable steps that come before its first step.
-  select * into v_first from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  -- In the claim order: the claimable steps that come before its first step. A job waiting for
+  -- its run_at has no steps yet; it is placed as if it joined the queue then (_queue_turn).
+  select s.queue_rank, s.queue_at, s.step_order into v_first
+    from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  if not found then
+    select q.queue_rank, greatest(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
+      from public._queue_turn(v_job.tenant_id, v_job.priority) q;
+  end if;
   select count(*) into v_ahead
     from public.job_steps s
-   where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+   where s.status = 'pending' and s.attempt < s.max_attempts
      and s.job_id <> p_job_id
-     and (s.priority > v_job.priority
-          or (s.priority = v_job.priority
-              and (s.run_at, s.created_at, s.step_order) < (v_job.run_at, v_first.created_at, v_first.step_order)));
+     and (s.queue_rank, s.queue_at) <= (v_first.queue_rank, v_first.queue_at)
+     and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
+          or s.priority > v_job.priority
+          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order)));
   v_rate := public._recent_completions_per_second(null);
   -- greatest() skips nulls, so an unknown rate must stay null explicitly: with jobs ahead and
   -- no recent completions the wait is unknown, not "run_at - now()" (which is negative).

@@ -10,11 +10,11 @@ delete from public.jobs;
 select is_empty($$ select * from public.claim_next_step('w1') $$,
   'returns no row when nothing is claimable');
 
--- Oldest first, and what a claim writes ----------------------------------------------------
+-- First in order, and what a claim writes --------------------------------------------------
 insert into public.jobs (id, status) values
   ('a0000000-0000-4000-8000-000000000001', 'running'),
   ('a0000000-0000-4000-8000-000000000002', 'running');
-insert into public.job_steps (id, job_id, seq, created_at) values
+insert into public.job_steps (id, job_id, seq, queue_at) values
   ('a1000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000002', 0, now() - interval '1 minute'),
   ('a1000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 0, now() - interval '2 minutes');
 
@@ -23,7 +23,7 @@ create temp table claimed on commit drop as
 
 select is((select count(*) from claimed), 1::bigint, 'returns exactly one row');
 select is((select id from claimed), 'a1000000-0000-4000-8000-000000000001'::uuid,
-  'claims the oldest claimable step');
+  'claims the first claimable step in the claim order (the earliest queue_at), not the first inserted');
 select is((select status from claimed), 'running', 'the claimed step is running');
 select is((select locked_by from claimed), 'w1', 'locked_by is the claiming worker');
 select is((select lease_expires_at from claimed), now() + interval '30 seconds',

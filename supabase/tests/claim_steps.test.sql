@@ -1,32 +1,46 @@
 -- claim_steps(p_worker_id, p_lease_duration, p_limit, p_types): batch claims in claim order
--- (priority, then run_at, then creation order), delayed and backed-off work not before its
+-- (with fair claiming off: priority, then run_at, then creation order; fair_claiming.test.sql
+-- has the fair order across tenants), delayed and backed-off work not before its
 -- time, type filter, the enriched row, argument errors, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(21);
 
 delete from public.jobs;
 delete from public.job_types;
 select public.define_job_type('mail', '["send", "log"]', '{"timeout": "45 seconds"}');
 select public.define_job_type('sms', '["send"]');
 
--- Order: priority first, then run_at, then creation order (also inside one batch).
-create temp table e on commit drop as
-  select id, row_number() over () as n
-    from public.enqueue_jobs('mail', '[{"n": 1}, {"n": 2}, {"n": 3}]', '{"priority": 3}') as id;
-select public.enqueue_job('mail', '{"n": 4}', '{"priority": 5}');
-select public.enqueue_job('mail', '{"n": 5}', jsonb_build_object('run_at', now() - interval '1 hour'));
-select public.enqueue_job('sms', '{"n": 6}', '{"priority": 1}');
+-- Order with fair claiming off: priority first, then run_at, then creation order (also inside
+-- one batch).
+update public.leaseflow_settings set fair_claiming = false;
+create function pg_temp.enqueue_six() returns void language sql volatile as $$
+  select public.enqueue_jobs('mail', '[{"n": 1}, {"n": 2}, {"n": 3}]', '{"priority": 3}');
+  select public.enqueue_job('mail', '{"n": 4}', '{"priority": 5}');
+  select public.enqueue_job('mail', '{"n": 5}', jsonb_build_object('run_at', now() - interval '1 hour'));
+  select public.enqueue_job('sms', '{"n": 6}', '{"priority": 1}');
+$$;
+select pg_temp.enqueue_six();
 
 create function pg_temp.claim_one_n() returns int language sql volatile as
   $$ select (payload ->> 'n')::int from public.claim_steps('w1', '1 minute', 1) $$;
 select results_eq(
   $$ select pg_temp.claim_one_n() from generate_series(1, 6) $$,
   $$ values (4), (5), (1), (2), (3), (6) $$,
-  'claims the highest priority first, then the earliest run_at, then creation order (also within a batch)');
+  'fair claiming off: claims the highest priority first, then the earliest run_at, then creation order (also within a batch)');
 select is((select count(*) from public.job_steps where status = 'running' and attempt = 1), 6::bigint,
   'each job''s first step was claimed once');
 select is_empty($$ select * from public.claim_steps('w2', '1 minute', 10) $$, 'nothing is claimed twice');
+
+-- The same jobs under fair claiming (the default), all of one tenant: in turn order, priority
+-- deciding between jobs on the same turn; a run_at in the past buys no earlier turn.
+delete from public.jobs;
+update public.leaseflow_settings set fair_claiming = true;
+select pg_temp.enqueue_six();
+select results_eq(
+  $$ select pg_temp.claim_one_n() from generate_series(1, 6) $$,
+  $$ values (4), (1), (2), (3), (5), (6) $$,
+  'fair claiming: the priority 5 job shares the head''s turn and goes first; the others keep their turns');
 
 -- Delayed and backed-off steps are not claimable before their time.
 delete from public.jobs;
