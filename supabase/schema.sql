@@ -472,11 +472,12 @@ $$;
 CREATE FUNCTION public._enqueue(p_function text, p_type text, p_payloads jsonb, p_options jsonb, p_batch boolean) RETURNS uuid[]
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   fn constant text := p_function;
   c_max_batch constant int := 50000;
   c_max_payload_bytes constant int := 262144;
+  c_max_payload_depth constant int := 64;
   v_type public.job_types;
   v_count int;
   v_bad_index int;
@@ -546,6 +547,22 @@ begin
     raise exception '%: % is % bytes of JSON; the maximum is % (256 KiB)', fn,
       case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, v_bad_bytes, c_max_payload_bytes
       using errcode = 'PT413';
+  end if;
+  -- Nesting, at most 64 levels: a payload 10 000 levels deep is stored fine but breaks whoever
+  -- reads it later (a recursive JSON.stringify overflows its stack, and a worker's whole claim
+  -- fails with it). Counting opening brackets is a cheap filter: only a payload with more than
+  -- 64 is walked (~30 ms for 50 000 small payloads, against ~230 ms walking every one).
+  select e.ordinality - 1 into v_bad_index
+    from jsonb_array_elements(p_payloads) with ordinality e
+   where case when length(e.value::text) - length(translate(e.value::text, '{[', '')) > c_max_payload_depth
+              then jsonb_path_exists(e.value, format('strict $.**{%s}', c_max_payload_depth + 1)::jsonpath)
+              else false end
+   order by e.ordinality
+   limit 1;
+  if found then
+    raise exception '%: % holds values nested more than % levels deep; the maximum is % (a value of the payload object is level 1)', fn,
+      case when p_batch then format('p_payloads[%s]', v_bad_index) else 'p_payload' end, c_max_payload_depth, c_max_payload_depth
+      using errcode = 'invalid_parameter_value';
   end if;
 
   -- Options ------------------------------------------------------------------------------
@@ -675,7 +692,7 @@ begin
   end if;
   return v_result;
 end;
-$$;
+$_$;
 
 
 --

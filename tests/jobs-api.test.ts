@@ -116,6 +116,17 @@ describe("POST /jobs", () => {
     expect(answer.body.error!.code).toBe("payload_too_large");
   });
 
+  it("answers 400 for a payload nested too deep, from enqueue past 64 levels and from the API past 100 (it answered 500 at 5 000), and writes nothing", async () => {
+    const nested = (depth: number) => `{"type":"leaseflow.sleep","payload":{"ms":0,"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+    const sqlRefused = await call("POST", "/jobs", { raw: nested(80) });
+    expect(sqlRefused.status).toBe(400);
+    expect(sqlRefused.body.error!.message).toMatch(/^enqueue_job: p_payload holds values nested more than 64 levels deep/);
+    const apiRefused = await call("POST", "/jobs", { raw: nested(5_000) });
+    expect(apiRefused.status).toBe(400);
+    expect(apiRefused.body.error).toEqual({ code: "invalid_json", message: "the request body is nested more than 100 levels deep" });
+    expect(await admin`select 1 from public.jobs`).toHaveLength(0);
+  });
+
   it("answers 429 with Retry-After when a tenant exceeds its enqueue rate, and writes nothing", async () => {
     await admin`update public.leaseflow_settings set tenant_enqueue_rate = 1, tenant_enqueue_burst = 2`;
     const token = userToken(USER_A);

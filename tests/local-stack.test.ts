@@ -1,6 +1,6 @@
 // The local stack's stand-ins behave as Supabase does where the product and its tests rely on it:
-// PostgREST's array arguments and per-role statement timeouts, a function call sent with
-// `Expect: 100-continue`, pg_net's delivery through a Postgres restart, and function processes
+// PostgREST's array arguments and per-role statement timeouts, bounded and deeply nested request
+// bodies, a function call sent with `Expect: 100-continue`, pg_net's delivery through a Postgres restart, and function processes
 // that find free ports next to another stack.
 import { execFileSync } from "node:child_process";
 import { request } from "node:http";
@@ -51,6 +51,35 @@ describe("PostgREST's RPC slice", () => {
       expect(await rpc("test_stack_sleep", { p_seconds: 0.1 }, ANON_KEY)).toEqual({ status: 200, body: 1 });
     } finally {
       await admin`drop function public.test_stack_sleep(float8)`;
+    }
+  });
+});
+
+describe("request bodies", () => {
+  const nested = (depth: number) => `{"p_type":"leaseflow.sleep","p_payload":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+  async function post(path: string, body: string | Buffer) {
+    const response = await fetch(`${API_URL}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", apikey: SERVICE_ROLE_KEY, Authorization: `Bearer ${SERVICE_ROLE_KEY}` },
+      body,
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  it("refuses RPC arguments nested past the gateway's limit with 400 PGRST102 (it crashed with 500 past ~5 000), and leaves shallower ones to enqueue's own 400", async () => {
+    expect(await post("/rest/v1/rpc/enqueue_job", nested(20_000))).toEqual({
+      status: 400,
+      body: { code: "PGRST102", message: "the body is nested more than 1000 levels deep (the local gateway's limit)", details: null, hint: null },
+    });
+    expect(await post("/rest/v1/rpc/enqueue_job", nested(500))).toMatchObject({ status: 400, body: { code: "22023" } });
+    expect((await admin`select count(*)::int as n from public.jobs`)[0]!.n).toBe(0);
+  });
+
+  it("refuses a body over its limit (64 MiB) with 413 before reading it all, for RPC and functions alike", async () => {
+    const huge = Buffer.alloc(64 * 1024 * 1024 + 1, 0x20);
+    for (const path of ["/rest/v1/rpc/enqueue_job", "/functions/v1/jobs/jobs"]) {
+      const answer = await post(path, huge);
+      expect(answer).toEqual({ status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: "the request body exceeds 67108864 bytes (the local gateway's limit)" } });
     }
   });
 });

@@ -2,7 +2,7 @@
 -- per-element keys), run_at, priority, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(43);
+select plan(46);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -80,6 +80,15 @@ select throws_ok(
 select throws_ok(
   format($$ select public.enqueue_jobs('three', '[{}, {"blob": "%s"}]') $$, repeat('x', 262144)), 'PT413',
   'enqueue_jobs: p_payloads[1] is 262156 bytes of JSON; the maximum is 262144 (256 KiB)', 'an oversized payload in a batch names its index');
+-- Nesting: values at most 64 levels below the payload object (a value of it is level 1).
+select lives_ok(format($$ select public.enqueue_job('three', '{"a": %s1%s}') $$, repeat('[', 63), repeat(']', 63)),
+  'a payload with values 64 levels deep is accepted');
+select throws_ok(format($$ select public.enqueue_job('three', '{"a": %s%s}') $$, repeat('[', 65), repeat(']', 65)), '22023',
+  'enqueue_job: p_payload holds values nested more than 64 levels deep; the maximum is 64 (a value of the payload object is level 1)',
+  'a payload nested 65 levels deep is refused');
+select throws_ok(format($$ select public.enqueue_jobs('three', '[{}, {"a": %s%s}]') $$, repeat('[', 9000), repeat(']', 9000)), '22023',
+  'enqueue_jobs: p_payloads[1] holds values nested more than 64 levels deep; the maximum is 64 (a value of the payload object is level 1)',
+  'a batch element nested 9 000 deep is refused, naming its index');
 select throws_ok($$ select public.enqueue_jobs('three', '[]') $$, '22023',
   'enqueue_jobs: p_payloads must be a non-empty JSON array of payload objects, got []', 'an empty batch');
 select throws_ok($$ select public.enqueue_jobs('three', '{"n": 1}') $$, '22023',

@@ -153,6 +153,24 @@ function storableText(value: unknown): string {
 const ESCAPE_JSONB_REFUSES = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/i;
 
 /**
+ * Whether parsed JSON holds values more than `maxDepth` levels below `value` (its own members
+ * are level 1). Measured without recursion, so a body 100 000 levels deep is answered too:
+ * JSON.parse takes any depth, but a recursive JSON.stringify of it overflows the stack later.
+ */
+export function nestedDeeperThan(value: unknown, maxDepth: number): boolean {
+  const pending: Array<{ value: unknown; level: number }> = [{ value, level: 0 }];
+  while (pending.length > 0) {
+    const { value: current, level } = pending.pop()!;
+    if (typeof current !== "object" || current === null) continue;
+    for (const member of Object.values(current)) {
+      if (level + 1 > maxDepth) return true;
+      pending.push({ value: member, level: level + 1 });
+    }
+  }
+  return false;
+}
+
+/**
  * `value` as the JSON text Postgres will store, or why it cannot be: JSON.stringify throws (a
  * BigInt, a circular object, nesting too deep, a toJSON that throws) or its text holds what
  * jsonb refuses (U+0000, a lone surrogate). `json` is undefined for undefined, a function or a

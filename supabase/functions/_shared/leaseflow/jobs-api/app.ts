@@ -18,6 +18,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
+import { nestedDeeperThan } from "../errors.ts";
 import { issuesText, type Registry } from "../registry.ts";
 import { callRpc, restClient, RpcError } from "../transports/rpc.ts";
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
@@ -128,12 +129,22 @@ async function jsonBody(c: Context, optional = false): Promise<unknown> {
     if (optional) return {};
     throw new ApiError(400, "invalid_json", "the request body must be a JSON object");
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new ApiError(400, "invalid_json", `the request body is not JSON: ${(error as Error).message}`);
   }
+  // A payload may hold values 64 levels deep (enqueue refuses more, with a 400 that names it);
+  // past this, sending the body on to Postgres would overflow the stack (a 500).
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    throw new ApiError(400, "invalid_json", `the request body is nested more than ${MAX_BODY_DEPTH} levels deep`);
+  }
+  return body;
 }
+
+/** How deep a request body may nest: a batch's payloads are level 2, and theirs may go 64 deeper. */
+const MAX_BODY_DEPTH = 100;
 
 /** The Hono app of the jobs API. */
 export function createJobsApp(options: JobsApiOptions): Hono<Env> {
