@@ -57,7 +57,7 @@ describe("PostgREST's RPC slice", () => {
 
 describe("request bodies", () => {
   const nested = (depth: number) => `{"p_type":"leaseflow.sleep","p_payload":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
-  async function post(path: string, body: string | Buffer) {
+  async function post(path: string, body: string | Blob) {
     const response = await fetch(`${API_URL}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json", apikey: SERVICE_ROLE_KEY, Authorization: `Bearer ${SERVICE_ROLE_KEY}` },
@@ -75,8 +75,8 @@ describe("request bodies", () => {
     expect((await admin`select count(*)::int as n from public.jobs`)[0]!.n).toBe(0);
   });
 
-  it("refuses a body over its limit (64 MiB) with 413 before reading it all, for RPC and functions alike", async () => {
-    const huge = Buffer.alloc(64 * 1024 * 1024 + 1, 0x20);
+  it("refuses a body over its limit (64 MiB) with 413 without buffering it, for RPC and functions alike", async () => {
+    const huge = new Blob([" ".repeat(64 * 1024 * 1024 + 1)]);
     for (const path of ["/rest/v1/rpc/enqueue_job", "/functions/v1/jobs/jobs"]) {
       const answer = await post(path, huge);
       expect(answer).toEqual({ status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: "the request body exceeds 67108864 bytes (the local gateway's limit)" } });

@@ -56,16 +56,21 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
-/** A body over maxBodyBytes: answered 413, as the hosted API gateway does, before it is all read. */
+/** A body over maxBodyBytes: answered 413 without being buffered. */
 class BodyTooLarge extends Error {}
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {
-  if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) throw new BodyTooLarge();
+  const tooLarge = () => {
+    // The rest is read and dropped: a client still sending would get EPIPE, not the 413.
+    request.resume();
+    return new BodyTooLarge();
+  };
+  if (Number(request.headers["content-length"] ?? 0) > maxBodyBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) throw new BodyTooLarge();
+    if (size > maxBodyBytes) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -168,8 +173,7 @@ const server = createServer((request, response) => {
     : Promise.resolve(send(response, 404, { code: "NOT_FOUND", message: `no route for ${request.method} ${path}` }));
   handled.catch((error) => {
     if (error instanceof BodyTooLarge) {
-      return send(response, 413, { code: "PAYLOAD_TOO_LARGE", message: `the request body exceeds ${maxBodyBytes} bytes (the local gateway's limit)` },
-        { Connection: "close" });
+      return send(response, 413, { code: "PAYLOAD_TOO_LARGE", message: `the request body exceeds ${maxBodyBytes} bytes (the local gateway's limit)` });
     }
     log(`error on ${request.method} ${path}: ${(error as Error).stack ?? error}`);
     if (!response.headersSent) send(response, 500, { code: "INTERNAL", message: String((error as Error).message ?? error) });
