@@ -305,8 +305,9 @@ begin
          locked_by = null,
          lease_expires_at = null,
          run_at = coalesce(v_retry_at, s.run_at),
-         -- A retry goes to the back: to its run_at in the claim order (see _queue_turn).
-         queue_at = greatest(s.queue_at, v_retry_at),
+         -- A retry leaves the claim order until its run_at, then takes its tenant's next turn
+         -- (_queue_due_steps).
+         queue_at = case when v_final then s.queue_at end,
          finished_at = case when v_final then now() end,
          updated_at = now()
    where s.id = p_step_id

@@ -61,16 +61,18 @@ begin
   end if;
 
   -- In the claim order: the claimable steps that come before its first step. A job waiting for
-  -- its run_at has no steps yet; it is placed as if it joined the queue then (_queue_turn).
+  -- its run_at has no steps yet; it is placed as if it joined the queue now (_queue_turn), or
+  -- at its run_at with fair claiming off.
   select s.queue_rank, s.queue_at, s.step_order into v_first
     from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
-  if not found then
-    select q.queue_rank, greatest(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
+  -- Likewise a job whose step waits to retry: it takes a turn when due.
+  if not found or v_first.queue_at is null then
+    select q.queue_rank, coalesce(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
       from public._queue_turn(v_job.tenant_id, v_job.priority) q;
   end if;
   select count(*) into v_ahead
     from public.job_steps s
-   where s.status = 'pending' and s.attempt < s.max_attempts
+   where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
      and s.job_id <> p_job_id
      and (s.queue_rank, s.queue_at) <= (v_first.queue_rank, v_first.queue_at)
      and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)

@@ -54,8 +54,8 @@ select throws_ok(
 -- Indexes: the claim scans only claimable rows; finished rows are not in those indexes.
 select is(
   (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_claimable_idx'::regclass),
-  '((status = ''pending''::text) AND (attempt < max_attempts))',
-  'the claim index holds only pending steps with attempts left');
+  '((status = ''pending''::text) AND (attempt < max_attempts) AND (queue_at IS NOT NULL))',
+  'the claim index holds only pending steps with attempts left and a place in the queue (not a retry backing off)');
 select is(
   (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_lease_idx'::regclass),
   '(lease_expires_at IS NOT NULL)',
@@ -83,8 +83,8 @@ select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied fo
 reset role;
 
 -- Sequences: Supabase's default privileges grant them to anon and authenticated like tables.
-select is((select count(*)::int from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace), 4,
-  'public holds the four identity sequences (jobs, job_steps, step_attempts, worker_wakeups)');
+select is((select count(*)::int from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace), 5,
+  'public holds the four identity sequences (jobs, job_steps, step_attempts, worker_wakeups) and claim_turn_seq');
 select is(
   (select array_agg(c.relname::text || ' to ' || r.role || ' (' || p.privilege || ')' order by 1)
      from pg_class c
