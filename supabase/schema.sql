@@ -2291,10 +2291,17 @@ begin
     raise exception 'extend_leases: p_step_ids must be an array of 1 to 10000 step ids without nulls, got %',
       coalesce(left(p_step_ids::text, 100), 'null') using errcode = 'invalid_parameter_value';
   end if;
+  -- SKIP LOCKED: a step another transaction holds right now is being settled (often by this
+  -- same worker, on another connection), cancelled or taken over, and is not renewed. Waiting
+  -- for it deadlocked with the worker's own completions, which lock their steps in another order
+  -- (seen in the sustained benchmark at 11 765 jobs/s); a renewal that never waits cannot.
   return query
   update public.job_steps s
      set lease_expires_at = now() + p_lease_duration, updated_at = now()
-   where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
+   where s.id = any (array(select h.id
+                             from public.job_steps h
+                            where h.id = any (p_step_ids) and h.status = 'running' and h.locked_by = p_worker_id
+                              for update skip locked))
   returning s.id;
 end;
 $$;
@@ -2304,7 +2311,7 @@ $$;
 -- Name: FUNCTION extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) IS 'Heartbeat for many steps: moves the leases of the steps in p_step_ids that p_worker_id holds to now() + p_lease_duration; returns the ids it renewed.';
+COMMENT ON FUNCTION public.extend_leases(p_worker_id text, p_step_ids uuid[], p_lease_duration interval) IS 'Heartbeat for many steps: moves the leases of the steps in p_step_ids that p_worker_id holds to now() + p_lease_duration; returns the ids it renewed. A step another transaction holds locked at that moment (being settled, cancelled or expired) is left out: renewing never waits.';
 
 
 --

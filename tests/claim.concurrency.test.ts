@@ -111,3 +111,25 @@ describe("claim_next_step under concurrency", () => {
     }
   });
 });
+
+describe("extend_leases under concurrency", () => {
+  it("never waits for a step another transaction holds locked: it renews the others and leaves that one out (waiting deadlocked with the worker's own completions)", async () => {
+    await insertOneStepJobs(admin, 2);
+    const held = await admin<{ step_id: string }[]>`select step_id from public.claim_steps('w', '1 minute', 2)`;
+    const ids = held.map((row) => row.step_id);
+    const settling = connect();
+    const renewing = connect({ connection: { statement_timeout: 2_000 } });
+    try {
+      await settling.begin(async (tx) => {
+        // A settle in progress on another connection holds the first step's row; a renewal that
+        // waited for it would hit the 2 s statement_timeout (the transaction stays open).
+        await tx`select 1 from public.job_steps where id = ${ids[0]!} for update`;
+        const renewed = await renewing<{ id: string }[]>`select id from public.extend_leases('w', ${ids}::uuid[], '1 minute') as id`;
+        expect(renewed.map((row) => row.id)).toEqual([ids[1]]);
+      });
+    } finally {
+      await settling.end();
+      await renewing.end();
+    }
+  });
+});
