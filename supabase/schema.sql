@@ -3315,7 +3315,7 @@ ALTER SEQUENCE public.claim_turn_seq OWNED BY public.job_steps.queue_at;
 -- Name: SEQUENCE claim_turn_seq; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON SEQUENCE public.claim_turn_seq IS 'The queue_at (microseconds since the epoch) of the latest turn claimed under fair claiming: where a tenant with nothing queued takes its next turn.';
+COMMENT ON SEQUENCE public.claim_turn_seq IS 'The queue_at (microseconds since the epoch) of the latest turn claimed under fair claiming, kept to the millisecond: where a tenant with nothing queued takes its next turn.';
 
 
 --

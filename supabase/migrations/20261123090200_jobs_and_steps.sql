@@ -151,7 +151,7 @@ create index job_steps_retry_due_idx on public.job_steps (run_at)
 -- Owned by the column it describes, so it goes with the table (a reset drops it too).
 create sequence public.claim_turn_seq owned by public.job_steps.queue_at;
 comment on sequence public.claim_turn_seq is
-  'The queue_at (microseconds since the epoch) of the latest turn claimed under fair claiming: where a tenant with nothing queued takes its next turn.';
+  'The queue_at (microseconds since the epoch) of the latest turn claimed under fair claiming, kept to the millisecond: where a tenant with nothing queued takes its next turn.';
 
 -- A tenant's last queued step per priority: where its next job's turn comes (_queue_turn).
 -- _lane_tenant written out: a call of it per inserted step cost a 50 000-job enqueue ~0.1 s.

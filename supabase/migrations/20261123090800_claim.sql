@@ -135,9 +135,9 @@ begin
 end;
 $$;
 
--- The claim: lapsed leases, due jobs and due retries first, then one statement that locks and takes the
--- first claimable steps in the claim order (fair across tenants by default: see _queue_turn)
--- and returns them with what their handlers need.
+-- The claim: lapsed leases, due jobs and due retries first, then one statement that locks and
+-- takes the first claimable steps in the claim order (fair across tenants by default: see
+-- _queue_turn) and returns them with what their handlers need.
 create or replace function public.claim_steps(
   p_worker_id text,
   p_lease_duration interval,
