@@ -427,6 +427,8 @@ begin
     select st.job_ids[p.ord] as job_id, p.queue_rank, p.queue_at
       from starting st
      cross join lateral public._queue_places(st.tenant_ids, st.priorities, st.run_ats) p
+     -- Only later groups (a completed group's next): no call at all.
+     where st.job_ids is not null
   ), created as (
     insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, tenant_id,
                                   queue_rank, queue_at, created_at, step_order)
@@ -551,13 +553,11 @@ begin
   end if;
   -- Nesting, at most 64 levels: a payload 10 000 levels deep is stored fine but breaks whoever
   -- reads it later (a recursive JSON.stringify overflows its stack, and a worker's whole claim
-  -- fails with it). Counting opening brackets is a cheap filter: only a payload with more than
-  -- 64 is walked (~30 ms for 50 000 small payloads, against ~230 ms walking every one).
+  -- fails with it). The walk reads the jsonb as stored (~15 ms for 50 000 small payloads);
+  -- filtering on a count of opening brackets in the text first cost ~150 ms more.
   select e.ordinality - 1 into v_bad_index
     from jsonb_array_elements(p_payloads) with ordinality e
-   where case when length(e.value::text) - length(translate(e.value::text, '{[', '')) > c_max_payload_depth
-              then jsonb_path_exists(e.value, format('strict $.**{%s}', c_max_payload_depth + 1)::jsonpath)
-              else false end
+   where jsonb_path_exists(e.value, format('strict $.**{%s}', c_max_payload_depth + 1)::jsonpath)
    order by e.ordinality
    limit 1;
   if found then
@@ -1354,7 +1354,9 @@ begin
        set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
       from listed l
      cross join lateral public._queue_places(l.tenant_ids, l.priorities, l.run_ats) p
-     where s.id = l.ids[p.ord]
+     -- Nothing due (every claim asks): no call at all.
+     where l.ids is not null
+       and s.id = l.ids[p.ord]
     returning 1
   )
   select count(*) into v_queued from queued;

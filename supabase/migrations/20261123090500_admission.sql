@@ -157,7 +157,9 @@ begin
        set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
       from listed l
      cross join lateral public._queue_places(l.tenant_ids, l.priorities, l.run_ats) p
-     where s.id = l.ids[p.ord]
+     -- Nothing due (every claim asks): no call at all.
+     where l.ids is not null
+       and s.id = l.ids[p.ord]
     returning 1
   )
   select count(*) into v_queued from queued;
@@ -211,6 +213,8 @@ begin
     select st.job_ids[p.ord] as job_id, p.queue_rank, p.queue_at
       from starting st
      cross join lateral public._queue_places(st.tenant_ids, st.priorities, st.run_ats) p
+     -- Only later groups (a completed group's next): no call at all.
+     where st.job_ids is not null
   ), created as (
     insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, tenant_id,
                                   queue_rank, queue_at, created_at, step_order)

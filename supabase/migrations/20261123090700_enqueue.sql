@@ -117,13 +117,11 @@ begin
   end if;
   -- Nesting, at most 64 levels: a payload 10 000 levels deep is stored fine but breaks whoever
   -- reads it later (a recursive JSON.stringify overflows its stack, and a worker's whole claim
-  -- fails with it). Counting opening brackets is a cheap filter: only a payload with more than
-  -- 64 is walked (~30 ms for 50 000 small payloads, against ~230 ms walking every one).
+  -- fails with it). The walk reads the jsonb as stored (~15 ms for 50 000 small payloads);
+  -- filtering on a count of opening brackets in the text first cost ~150 ms more.
   select e.ordinality - 1 into v_bad_index
     from jsonb_array_elements(p_payloads) with ordinality e
-   where case when length(e.value::text) - length(translate(e.value::text, '{[', '')) > c_max_payload_depth
-              then jsonb_path_exists(e.value, format('strict $.**{%s}', c_max_payload_depth + 1)::jsonpath)
-              else false end
+   where jsonb_path_exists(e.value, format('strict $.**{%s}', c_max_payload_depth + 1)::jsonpath)
    order by e.ordinality
    limit 1;
   if found then
