@@ -231,7 +231,8 @@ CREATE TABLE public.job_steps (
     CONSTRAINT job_steps_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
     CONSTRAINT job_steps_running_has_lease_check CHECK (((status = 'running'::text) = ((locked_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
     CONSTRAINT job_steps_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_vacuum_cost_delay='0', autovacuum_analyze_scale_factor='0.02');
 
 
 --
@@ -283,7 +284,7 @@ COMMENT ON COLUMN public.job_steps.error IS 'The last error of this step ({code,
 CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]) RETURNS SETOF public.job_steps
     LANGUAGE plpgsql
     SET search_path TO ''
-    SET plan_cache_mode TO 'force_custom_plan'
+    SET plan_cache_mode TO 'auto'
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
@@ -355,11 +356,16 @@ begin
                    where j.id = any (v_jobs)
                      and v_batch ? j.id::text
                      and j.status = 'running'
-                     -- A count per job (a lookup by job id), not NOT EXISTS: that may be planned as
-                     -- an anti-join, which stale statistics can turn into a scan of every waiting step.
-                     and (select count(*) from public.job_steps o where o.job_id = j.id and o.status <> 'completed') = 0
                   -- Not merged into the outer query: the type's steps are looked up once per job.
-                  offset 0) f) g;
+                  offset 0) f
+           -- The group is done when this batch completed all of its steps (a typed job's steps
+           -- exist only for its current group), which needs no lookup: a single-step group
+           -- always is. Otherwise a count per job (a lookup by job id), not NOT EXISTS: that may
+           -- be planned as an anti-join, which stale statistics can turn into a scan of every
+           -- waiting step.
+           where case when (f.batch ->> 'completed_now')::int = jsonb_array_length(f.steps -> (f.batch ->> 'seq')::int)
+                      then true
+                      else (select count(*) from public.job_steps o where o.job_id = f.id and o.status <> 'completed') = 0 end) g;
 
   if cardinality(v_finishing) > 0 then
     with finished as (
@@ -1140,7 +1146,7 @@ $$;
 CREATE FUNCTION public._lock_held_jobs(p_worker_id text, p_step_ids uuid[]) RETURNS uuid[]
     LANGUAGE plpgsql
     SET search_path TO ''
-    SET plan_cache_mode TO 'force_custom_plan'
+    SET plan_cache_mode TO 'auto'
     SET enable_seqscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
@@ -1215,7 +1221,8 @@ CREATE TABLE public.jobs (
     CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
     CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
-);
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_vacuum_cost_delay='0', autovacuum_analyze_scale_factor='0.02');
 
 
 --
@@ -3335,7 +3342,8 @@ CREATE TABLE public.step_attempts (
     outcome text NOT NULL,
     error jsonb,
     CONSTRAINT step_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['retried'::text, 'failed'::text, 'lease_expired'::text, 'released'::text, 'cancelled'::text])))
-);
+)
+WITH (autovacuum_vacuum_cost_delay='0');
 
 
 --

@@ -209,6 +209,19 @@ create index jobs_failed_idx on public.jobs (finished_at desc) where status = 'f
 -- group_jobs(): a key's jobs of every status (jobs_lane_idx holds unfinished jobs only).
 create index jobs_group_key_idx on public.jobs (group_key, status, enqueue_order) where group_key is not null;
 
+-- Autovacuum for queue tables. Every claim and settle leaves a dead row version, and every
+-- claimed step a dead entry at the head of job_steps_claimable_idx, which each claim reads past
+-- until a vacuum removes it. The defaults wait for a fifth of a table to be dead and then nap
+-- 2 ms every 200 cost units: on a queue moving thousands of jobs a second a vacuum then ran for
+-- minutes while dead rows piled up behind it. Here it starts at 1 % (and 1 000 rows) and does
+-- not nap; statistics follow the same way (a plan priced from an empty-queue analyze is
+-- what tests/plans.backlog.test.ts guards against).
+alter table public.jobs set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.02);
+alter table public.job_steps set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.02);
+alter table public.step_attempts set (autovacuum_vacuum_cost_delay = 0);
+
 alter table public.jobs enable row level security;
 alter table public.job_steps enable row level security;
 alter table public.step_attempts enable row level security;

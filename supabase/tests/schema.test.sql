@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(47);
+select plan(48);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -105,6 +105,16 @@ set local role authenticated;
 select throws_ok($$ insert into public.job_steps (job_id, seq) values ('a0000000-0000-4000-8000-000000000001', 1) $$,
   '42501', 'permission denied for table job_steps', 'authenticated cannot write job_steps');
 reset role;
+
+-- Queue tables are vacuumed early and without naps (dead entries at the claim index's head).
+select is(
+  (select array_agg(c.relname::text order by c.relname)
+     from pg_class c
+    where c.oid in ('public.jobs'::regclass, 'public.job_steps'::regclass)
+      and 'autovacuum_vacuum_cost_delay=0' = any (c.reloptions)
+      and 'autovacuum_vacuum_scale_factor=0.01' = any (c.reloptions)),
+  array['job_steps', 'jobs'],
+  'jobs and job_steps autovacuum at 1 % dead rows, without cost delay');
 
 -- Function declarations.
 select is_definer('public', 'claim_next_step', array['text', 'interval'], 'claim_next_step is security definer');
