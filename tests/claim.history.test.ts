@@ -57,8 +57,13 @@ describe("claim_steps with a large finished history", () => {
     // the bound still separates O(log n) from O(n) by an order of magnitude.
     expect(claimHistory.buffers).toBeLessThanOrEqual(claimEmpty.buffers + 12 * BATCH + 20);
 
-    // The probes that run before every claim: lapsed leases, and delayed jobs that became due.
-    for (const probe of ["select j.id, j.tenant_id, j.group_key from public.jobs j", "select array_agg(d.id)"]) {
+    // The probes that run before every claim: lapsed leases, delayed jobs that became due, and
+    // retries whose backoff is over.
+    for (const probe of [
+      "exists (select 1 from public.job_steps s where s.lease_expires_at",
+      "exists (select 1 from public.jobs j where j.status = 'pending'",
+      "exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null",
+    ]) {
       expect(statement(history, probe).buffers).toBeLessThanOrEqual(statement(empty, probe).buffers + 20);
     }
   });

@@ -135,6 +135,8 @@ create or replace function public._queue_due_steps(p_limit int)
 returns int
 language plpgsql volatile
 set search_path = ''
+-- Planned on every call, as _start_due_jobs (the claim path calls both only when due).
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_queued int;
@@ -318,8 +320,11 @@ returns int
 language plpgsql volatile
 set search_path = ''
 -- claim_steps, which calls it, prices sorts out of its own statement; this lookup keeps
--- normal costing (without sorts it took ~6 ms instead of a fraction of one).
+-- normal costing (without sorts it took ~6 ms instead of a fraction of one). And it is planned
+-- on every call, for the rows at hand (claim_steps caches its own plans, and calls this only
+-- when a probe found a due job).
 set enable_sort = on
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_due uuid[];

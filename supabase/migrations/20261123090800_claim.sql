@@ -67,8 +67,10 @@ $$;
 create or replace function public._expire_leases(out reclaimed int, out failed int)
 language plpgsql volatile
 set search_path = ''
--- Normal costing, although claim_steps (its caller) prices sorts out: see _start_due_jobs.
+-- Normal costing, although claim_steps (its caller) prices sorts out, and planned on every call
+-- (its caller's plans are cached): see _start_due_jobs.
 set enable_sort = on
+set plan_cache_mode = force_custom_plan
 as $$
 declare
   v_job record;
@@ -167,15 +169,14 @@ language plpgsql volatile
 rows 10
 security definer
 set search_path = ''
--- Every call plans its statements for the batch at hand, from the tables' current sizes. A plan
--- cached per connection (generic) was made once, often while the queue was empty, and priced a
--- scan of an index over unfinished jobs as nearly free; when a backlog came, that plan read the
--- whole backlog on every claim and settle (100 000 buffers per call with 100 000 waiting jobs),
--- which slowed settling, which grew the backlog: the sustained benchmark stalled for a minute
--- at a time (tests/plans.backlog.test.ts fails with this statement's plan cached). Planning
--- costs ~0.3 ms a call, paid per batch. (The settles, which reach rows only by primary key,
--- now cache theirs: see _complete_steps.)
-set plan_cache_mode = force_custom_plan
+-- Plans are made once per connection and cached (generic), so they are made from whatever the
+-- statistics said then, often an empty queue. That is safe because no statement here leaves the
+-- planner a choice that depends on them: the candidates come from the one ordered scan (sorts are
+-- priced out, below), and every other row is reached through a primary key by a lookup
+-- correlated to the row at hand (a subquery, never a join: a join of the candidates to jobs was
+-- planned, from an empty queue's statistics, as a scan of every job per candidate, 4 000 buffers
+-- a claim of 10 under 100 000 waiting jobs, tests/plans.backlog.test.ts).
+set plan_cache_mode = force_generic_plan
 -- The ordered scan of job_steps_claimable_idx is right at any size, but a plan made before the
 -- tables have statistics (a fresh project, a bulk enqueue) sorts every claimable step instead
 -- (~150 ms a claim with 20 000 queued, against 0.4 ms). Sorts are priced out (still used where
@@ -200,9 +201,20 @@ begin
     raise exception 'claim_steps: p_types must be null (every type) or a non-empty array of type names, got %', p_types
       using errcode = 'invalid_parameter_value';
   end if;
-  perform public._expire_leases();
-  perform public._start_due_jobs(greatest(p_limit, 100));
-  perform public._queue_due_steps(greatest(p_limit, 100));
+  -- Lapsed leases, due jobs and due retries are rare; each is looked for with one probe of the
+  -- partial index that holds exactly those rows (a plan no statistics can change, so cached),
+  -- and only found work calls the function that does it, which is planned for the rows at hand
+  -- on every call. Planning those three on every claim had cost 0.5 ms (half a claim of 10).
+  if exists (select 1 from public.job_steps s where s.lease_expires_at < now()) then
+    perform public._expire_leases();
+  end if;
+  if exists (select 1 from public.jobs j where j.status = 'pending' and j.group_key is null and j.type is not null
+                                                  and j.run_at <= now()) then
+    perform public._start_due_jobs(greatest(p_limit, 100));
+  end if;
+  if exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null and s.run_at <= now()) then
+    perform public._queue_due_steps(greatest(p_limit, 100));
+  end if;
 
   -- One statement: each candidate is locked (SKIP LOCKED: a row another claimer holds is passed
   -- over, never waited for) and updated before the statement ends, so two callers can never
@@ -219,19 +231,20 @@ begin
   with next_steps as (
     select s.id
       from public.job_steps s
-      join public.jobs j on j.id = s.job_id
      where s.status = 'pending'
        and s.attempt < s.max_attempts
        and s.queue_at is not null
        and s.run_at <= now()
-       and j.status = 'running'
-       and (p_types is null or j.type = any (p_types))
-       and (j.type is not null
-            or not exists (select 1
-                             from public.job_steps earlier
-                            where earlier.job_id = s.job_id
-                              and earlier.seq < s.seq
-                              and earlier.status <> 'completed'))
+       and coalesce((select j.status = 'running'
+                            and (p_types is null or j.type = any (p_types))
+                            and (j.type is not null
+                                 or not exists (select 1
+                                                  from public.job_steps earlier
+                                                 where earlier.job_id = s.job_id
+                                                   and earlier.seq < s.seq
+                                                   and earlier.status <> 'completed'))
+                       from public.jobs j
+                      where j.id = s.job_id), false)
      order by s.queue_rank, s.queue_at, s.priority desc, s.step_order
      limit p_limit
        for update of s skip locked
@@ -261,15 +274,20 @@ begin
      where m.turn >= t.last_value + 1000 or not t.is_called
   )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
-         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
+         (extract(epoch from coalesce(j.step_timeout, interval '5 minutes')) * 1000)::bigint,
          c.priority, j.group_key, j.tenant_id, j.payload, c.input,
          case when c.seq = 0 then '{}'::jsonb
               else coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
                                from public.job_steps p
                               where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb) end
     from claimed c
-    join public.jobs j on j.id = c.job_id
-    left join public.job_types t on t.type = j.type
+    -- The step's job by its id, for each claimed step (offset 0 keeps the subquery from being
+    -- merged into a join; see the plan note above).
+    cross join lateral (select j.type, j.group_key, j.tenant_id, j.payload,
+                               (select t.step_timeout from public.job_types t where t.type = j.type) as step_timeout
+                          from public.jobs j
+                         where j.id = c.job_id
+                        offset 0) j
     -- Joined so that it runs (once: a CTE with a volatile call is computed once).
     left join served on true
    order by c.queue_rank, c.queue_at, c.priority desc, c.step_order;
