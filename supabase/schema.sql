@@ -2718,6 +2718,26 @@ COMMENT ON FUNCTION public.job_events_many(p_job_ids uuid[]) IS 'job_events of s
 
 
 --
+-- Name: job_first_claimed_at(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.job_first_claimed_at(p_job_id uuid) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select least((select min(s.started_at) from public.job_steps s where s.job_id = p_job_id),
+               (select min(a.started_at) from public.step_attempts a where a.job_id = p_job_id))
+$$;
+
+
+--
+-- Name: FUNCTION job_first_claimed_at(p_job_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.job_first_claimed_at(p_job_id uuid) IS 'When a worker first claimed one of the job''s steps (the earliest attempt start); null while none has been.';
+
+
+--
 -- Name: job_json(public.jobs); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2840,8 +2860,6 @@ CREATE FUNCTION public.job_stats(p_type text DEFAULT NULL::text) RETURNS jsonb
       count(*) filter (where j.status = 'completed') as completed,
       count(*) filter (where j.status = 'failed') as failed,
       count(*) filter (where j.status = 'cancelled') as cancelled,
-      avg(extract(epoch from j.finished_at - j.started_at) * 1000)
-        filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour') as avg_processing_ms,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 minute') as done_1m,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '5 minutes') as done_5m,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour') as done_60m,
@@ -2849,6 +2867,14 @@ CREATE FUNCTION public.job_stats(p_type text DEFAULT NULL::text) RETURNS jsonb
       min(j.created_at) filter (where j.status = 'pending') as oldest_pending
       from public.jobs j
      where p_type is null or j.type = p_type
+  ), timing as (
+    -- As queue_stats: wait from due to first claim, processing from there to the end.
+    select avg(extract(epoch from c.first_claimed_at - greatest(j.created_at, j.run_at)) * 1000) as avg_wait_ms,
+           avg(extract(epoch from j.finished_at - c.first_claimed_at) * 1000) as avg_processing_ms
+      from public.jobs j
+      cross join lateral (select public.job_first_claimed_at(j.id) as first_claimed_at) c
+     where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
+       and (p_type is null or j.type = p_type)
   ), attempts as (
     select count(*) filter (where a.outcome = 'retried') as retries,
            count(*) filter (where a.outcome = 'lease_expired') as lease_expiries
@@ -2862,7 +2888,8 @@ CREATE FUNCTION public.job_stats(p_type text DEFAULT NULL::text) RETURNS jsonb
     'totals', jsonb_build_object('pending', jobs.pending, 'running', jobs.running, 'completed', jobs.completed,
                                  'failed', jobs.failed, 'cancelled', jobs.cancelled,
                                  'all', jobs.pending + jobs.running + jobs.completed + jobs.failed + jobs.cancelled),
-    'avgProcessingMs', round(jobs.avg_processing_ms::numeric, 1),
+    'avgWaitMs', round(timing.avg_wait_ms::numeric, 1),
+    'avgProcessingMs', round(timing.avg_processing_ms::numeric, 1),
     'throughputPerSecond', jsonb_build_object('1m', round(jobs.done_1m / 60.0, 2), '5m', round(jobs.done_5m / 300.0, 2),
                                               '60m', round(jobs.done_60m / 3600.0, 3)),
     'completed', jsonb_build_object('1m', jobs.done_1m, '5m', jobs.done_5m, '60m', jobs.done_60m),
@@ -2871,7 +2898,7 @@ CREATE FUNCTION public.job_stats(p_type text DEFAULT NULL::text) RETURNS jsonb
     'leaseExpiries', attempts.lease_expiries,
     'oldestPendingAgeMs', round(extract(epoch from now() - jobs.oldest_pending) * 1000),
     'windowMinutes', 60)
-    from jobs, attempts
+    from jobs, timing, attempts
 $$;
 
 
@@ -2879,7 +2906,7 @@ $$;
 -- Name: FUNCTION job_stats(p_type text); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.job_stats(p_type text) IS 'Totals by status; over the last hour (throughput also 1 and 5 minutes): average processing ms, completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
+COMMENT ON FUNCTION public.job_stats(p_type text) IS 'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish), completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
 
 
 --
@@ -3641,13 +3668,20 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
             count(*) FILTER (WHERE (j.status = 'completed'::text)) AS completed,
             count(*) FILTER (WHERE (j.status = 'failed'::text)) AS failed,
             count(*) FILTER (WHERE (j.status = 'cancelled'::text)) AS cancelled,
-            round(avg((EXTRACT(epoch FROM (j.finished_at - j.started_at)) * (1000)::numeric)) FILTER (WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '01:00:00'::interval)))), 1) AS avg_processing_ms_60m,
             (count(*) FILTER (WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '00:01:00'::interval)))))::numeric AS throughput_per_min_1m,
             round(((count(*) FILTER (WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '00:05:00'::interval)))))::numeric / 5.0), 2) AS throughput_per_min_5m,
             round(((count(*) FILTER (WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '01:00:00'::interval)))))::numeric / 60.0), 2) AS throughput_per_min_60m,
             round(((count(*) FILTER (WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '01:00:00'::interval)))))::numeric / (NULLIF(count(*) FILTER (WHERE ((j.status = ANY (ARRAY['completed'::text, 'failed'::text])) AND (j.finished_at > (now() - '01:00:00'::interval)))), 0))::numeric), 4) AS success_rate_60m,
             (now() - min(j.created_at) FILTER (WHERE (j.status = 'pending'::text))) AS oldest_pending_age
            FROM public.jobs j
+          GROUP BY j.type
+        ), timing AS (
+         SELECT j.type,
+            round(avg((EXTRACT(epoch FROM (c.first_claimed_at - GREATEST(j.created_at, j.run_at))) * (1000)::numeric)), 1) AS avg_wait_ms_60m,
+            round(avg((EXTRACT(epoch FROM (j.finished_at - c.first_claimed_at)) * (1000)::numeric)), 1) AS avg_processing_ms_60m
+           FROM (public.jobs j
+             CROSS JOIN LATERAL ( SELECT public.job_first_claimed_at(j.id) AS first_claimed_at) c)
+          WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '01:00:00'::interval)))
           GROUP BY j.type
         ), due AS (
          SELECT j.type,
@@ -3665,7 +3699,8 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
     jobs.completed,
     jobs.failed,
     jobs.cancelled,
-    jobs.avg_processing_ms_60m,
+    timing.avg_wait_ms_60m,
+    timing.avg_processing_ms_60m,
     jobs.throughput_per_min_1m,
     jobs.throughput_per_min_5m,
     jobs.throughput_per_min_60m,
@@ -3677,9 +3712,10 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
             WHEN ((jobs.type IS NULL) OR ((claimable.types IS NOT NULL) AND (NOT (jobs.type = ANY (claimable.types))))) THEN COALESCE(due.steps, (0)::bigint)
             ELSE (0)::bigint
         END AS unclaimable_steps
-   FROM (((jobs
+   FROM ((((jobs
      CROSS JOIN claimable)
      LEFT JOIN attempts ON ((NOT (attempts.type IS DISTINCT FROM jobs.type))))
+     LEFT JOIN timing ON ((NOT (timing.type IS DISTINCT FROM jobs.type))))
      LEFT JOIN due ON ((NOT (due.type IS DISTINCT FROM jobs.type))));
 
 
@@ -3687,7 +3723,7 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
 -- Name: VIEW queue_stats; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
+COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average wait (due to first claim) and processing time (first claim to finish), completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
 
 
 --
@@ -4540,6 +4576,15 @@ GRANT ALL ON FUNCTION public.job_events(p_job_id uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION public.job_events_many(p_job_ids uuid[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.job_events_many(p_job_ids uuid[]) TO service_role;
+
+
+--
+-- Name: FUNCTION job_first_claimed_at(p_job_id uuid); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.job_first_claimed_at(p_job_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.job_first_claimed_at(p_job_id uuid) TO authenticated;
+GRANT ALL ON FUNCTION public.job_first_claimed_at(p_job_id uuid) TO service_role;
 
 
 --

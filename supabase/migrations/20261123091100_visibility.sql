@@ -172,6 +172,21 @@ $$;
 comment on function public.claimable_job_types() is
   'The job types some worker can claim: the worker Edge Function''s (as its latest invocation registered them) and each live Node worker''s; null while unknown (Edge workers on, none registered yet).';
 
+-- When a job was first claimed: the earliest start of any attempt of its steps. A step row holds
+-- its latest attempt's start and step_attempts the earlier ones' (a retried, expired or released
+-- attempt). jobs.started_at is when the job was admitted, before it waited for a worker.
+create or replace function public.job_first_claimed_at(p_job_id uuid)
+returns timestamptz
+language sql stable
+set search_path = ''
+as $$
+  select least((select min(s.started_at) from public.job_steps s where s.job_id = p_job_id),
+               (select min(a.started_at) from public.step_attempts a where a.job_id = p_job_id))
+$$;
+
+comment on function public.job_first_claimed_at(uuid) is
+  'When a worker first claimed one of the job''s steps (the earliest attempt start); null while none has been.';
+
 create view public.queue_stats with (security_invoker = true) as
 with attempts as (
   select j.type,
@@ -188,9 +203,6 @@ with attempts as (
          count(*) filter (where j.status = 'completed') as completed,
          count(*) filter (where j.status = 'failed') as failed,
          count(*) filter (where j.status = 'cancelled') as cancelled,
-         round((avg(extract(epoch from j.finished_at - j.started_at) * 1000)
-                filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour'))::numeric, 1)
-           as avg_processing_ms_60m,
          count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 minute')::numeric
            as throughput_per_min_1m,
          round(count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '5 minutes') / 5.0, 2)
@@ -203,6 +215,18 @@ with attempts as (
          now() - min(j.created_at) filter (where j.status = 'pending') as oldest_pending_age
     from public.jobs j
    group by j.type
+), timing as (
+  -- Jobs completed in the last hour: waiting from when they could run (enqueued, or their run_at
+  -- if later) to their first claim, processing from there to the end.
+  select j.type,
+         round(avg(extract(epoch from c.first_claimed_at - greatest(j.created_at, j.run_at)) * 1000)::numeric, 1)
+           as avg_wait_ms_60m,
+         round(avg(extract(epoch from j.finished_at - c.first_claimed_at) * 1000)::numeric, 1)
+           as avg_processing_ms_60m
+    from public.jobs j
+    cross join lateral (select public.job_first_claimed_at(j.id) as first_claimed_at) c
+   where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
+   group by j.type
 ), due as (
   -- Steps that could be claimed now, were there a worker for them.
   select j.type, count(*) as steps
@@ -214,7 +238,7 @@ with attempts as (
   select public.claimable_job_types() as types
 )
 select jobs.type, jobs.pending, jobs.running, jobs.completed, jobs.failed, jobs.cancelled,
-       jobs.avg_processing_ms_60m, jobs.throughput_per_min_1m, jobs.throughput_per_min_5m,
+       timing.avg_wait_ms_60m, timing.avg_processing_ms_60m, jobs.throughput_per_min_1m, jobs.throughput_per_min_5m,
        jobs.throughput_per_min_60m, jobs.success_rate_60m,
        coalesce(attempts.retries_60m, 0) as retries_60m,
        coalesce(attempts.lease_expiries_60m, 0) as lease_expiries_60m,
@@ -226,15 +250,18 @@ select jobs.type, jobs.pending, jobs.running, jobs.completed, jobs.failed, jobs.
   from jobs
   cross join claimable
   left join attempts on attempts.type is not distinct from jobs.type
+  left join timing on timing.type is not distinct from jobs.type
   left join due on due.type is not distinct from jobs.type;
 
 comment on view public.queue_stats is
-  'Per job type: jobs by status, and over recent windows: average processing time, completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
+  'Per job type: jobs by status, and over recent windows: average wait (due to first claim) and processing time (first claim to finish), completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
 
 revoke all on function public._recent_completions_per_second(text) from public, anon, authenticated, service_role;
 revoke all on function public._edge_worker_types() from public, anon, authenticated, service_role;
 revoke all on function public.claimable_job_types() from public, anon;
 grant execute on function public.claimable_job_types() to authenticated, service_role;
+revoke all on function public.job_first_claimed_at(uuid) from public, anon;
+grant execute on function public.job_first_claimed_at(uuid) to authenticated, service_role;
 revoke all on function public.job_queue_position(uuid) from public, anon;
 grant execute on function public.job_queue_position(uuid) to authenticated, service_role;
 

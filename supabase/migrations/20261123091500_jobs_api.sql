@@ -271,8 +271,6 @@ as $$
       count(*) filter (where j.status = 'completed') as completed,
       count(*) filter (where j.status = 'failed') as failed,
       count(*) filter (where j.status = 'cancelled') as cancelled,
-      avg(extract(epoch from j.finished_at - j.started_at) * 1000)
-        filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour') as avg_processing_ms,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 minute') as done_1m,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '5 minutes') as done_5m,
       count(*) filter (where j.status = 'completed' and j.finished_at > now() - interval '1 hour') as done_60m,
@@ -280,6 +278,14 @@ as $$
       min(j.created_at) filter (where j.status = 'pending') as oldest_pending
       from public.jobs j
      where p_type is null or j.type = p_type
+  ), timing as (
+    -- As queue_stats: wait from due to first claim, processing from there to the end.
+    select avg(extract(epoch from c.first_claimed_at - greatest(j.created_at, j.run_at)) * 1000) as avg_wait_ms,
+           avg(extract(epoch from j.finished_at - c.first_claimed_at) * 1000) as avg_processing_ms
+      from public.jobs j
+      cross join lateral (select public.job_first_claimed_at(j.id) as first_claimed_at) c
+     where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
+       and (p_type is null or j.type = p_type)
   ), attempts as (
     select count(*) filter (where a.outcome = 'retried') as retries,
            count(*) filter (where a.outcome = 'lease_expired') as lease_expiries
@@ -293,7 +299,8 @@ as $$
     'totals', jsonb_build_object('pending', jobs.pending, 'running', jobs.running, 'completed', jobs.completed,
                                  'failed', jobs.failed, 'cancelled', jobs.cancelled,
                                  'all', jobs.pending + jobs.running + jobs.completed + jobs.failed + jobs.cancelled),
-    'avgProcessingMs', round(jobs.avg_processing_ms::numeric, 1),
+    'avgWaitMs', round(timing.avg_wait_ms::numeric, 1),
+    'avgProcessingMs', round(timing.avg_processing_ms::numeric, 1),
     'throughputPerSecond', jsonb_build_object('1m', round(jobs.done_1m / 60.0, 2), '5m', round(jobs.done_5m / 300.0, 2),
                                               '60m', round(jobs.done_60m / 3600.0, 3)),
     'completed', jsonb_build_object('1m', jobs.done_1m, '5m', jobs.done_5m, '60m', jobs.done_60m),
@@ -302,11 +309,11 @@ as $$
     'leaseExpiries', attempts.lease_expiries,
     'oldestPendingAgeMs', round(extract(epoch from now() - jobs.oldest_pending) * 1000),
     'windowMinutes', 60)
-    from jobs, attempts
+    from jobs, timing, attempts
 $$;
 
 comment on function public.job_stats(text) is
-  'Totals by status; over the last hour (throughput also 1 and 5 minutes): average processing ms, completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
+  'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish), completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
 
 -- A job's status changes, oldest first, rebuilt from its rows (no event table on the hot path):
 -- the job's pending / running / terminal moments, and each step attempt's start and outcome.

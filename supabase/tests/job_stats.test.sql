@@ -1,8 +1,8 @@
--- job_stats: totals, processing time, throughput windows, success rate, retries, lease
+-- job_stats: totals, wait and processing time, throughput windows, success rate, retries, lease
 -- expiries, oldest pending age, the type filter and RLS.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(10);
+select plan(11);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -20,14 +20,23 @@ select public.fail_step((select step_id from c where n = '2'), 'w', '{"message":
 update public.job_steps set lease_expires_at = now() - interval '1 second' where id = (select step_id from c where n = '3');
 select public.claim_steps('w2', '1 minute', 10, '{mail}');
 select public.complete_step((select id from public.job_steps where job_id = (select job_id from c where n = '1')), 'w2', '{}');
-update public.jobs set started_at = now() - interval '2 seconds' where payload ->> 'n' = '1';
+-- n1's first attempt (retried) started 3 s ago and its second 1 s ago; it was admitted 10 s ago,
+-- enqueued 20 s ago and due 12 s ago: it waited 9 s for its first claim and took 3 s from there.
+-- (Counted from the second attempt, processing would be 1 s; from admission, 10 s.)
+update public.step_attempts set started_at = now() - interval '3 seconds'
+ where job_id = (select job_id from c where n = '1');
+update public.job_steps set started_at = now() - interval '1 second' where job_id = (select job_id from c where n = '1');
+update public.jobs set started_at = now() - interval '10 seconds', created_at = now() - interval '20 seconds',
+                       run_at = now() - interval '12 seconds'
+ where payload ->> 'n' = '1';
 -- The delayed n4 is the only pending one: made 90 s old, inside this transaction's frozen now().
 update public.jobs set created_at = now() - interval '90 seconds' where payload ->> 'n' = '4';
 
 create temp table s on commit drop as select public.job_stats('mail') as doc;
 select is((select doc -> 'totals' from s), '{"all": 4, "pending": 1, "running": 1, "completed": 1, "failed": 1, "cancelled": 0}'::jsonb,
   'totals by status for the type');
-select is((select (doc ->> 'avgProcessingMs')::numeric from s), 2000.0, 'average processing time of completed jobs');
+select is((select (doc ->> 'avgProcessingMs')::numeric from s), 3000.0, 'average processing time of completed jobs: first claim to finish');
+select is((select (doc ->> 'avgWaitMs')::numeric from s), 9000.0, 'average wait of completed jobs: from due (enqueue or a later run_at) to first claim');
 select is((select doc -> 'completed' from s), '{"1m": 1, "5m": 1, "60m": 1}'::jsonb, 'completions per window');
 select is((select (doc #>> '{throughputPerSecond,1m}')::numeric from s), 0.02, 'throughput per second over a minute');
 select is((select (doc ->> 'successRate')::numeric from s), 0.5, 'success rate over finished jobs');

@@ -1,7 +1,7 @@
 -- queue_stats, dead_letter, job_timeline: what they show, and that they are security_invoker.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(10);
+select plan(11);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -20,6 +20,14 @@ select row_eq(
        from public.queue_stats where type = 'mail' $$,
   row(1::bigint, 0::bigint, 1::bigint, 1::bigint, 0::bigint, 1::numeric, 0.5::numeric, 1::bigint, 0::bigint),
   'queue_stats counts jobs by status, throughput, success rate and retries per type');
+-- ok_job was enqueued (and due) 4 s ago and first claimed 1.5 s ago, when it was admitted 3 s ago.
+update public.jobs set created_at = now() - interval '4 seconds', run_at = now() - interval '4 seconds',
+                       started_at = now() - interval '3 seconds'
+ where id = (select id from ok_job);
+update public.job_steps set started_at = now() - interval '1.5 seconds' where job_id = (select id from ok_job);
+select row_eq($$ select avg_wait_ms_60m, avg_processing_ms_60m from public.queue_stats where type = 'mail' $$,
+  row(2500.0::numeric, 1500.0::numeric),
+  'queue_stats averages the wait to the first claim and the processing after it, apart');
 -- Inside one transaction now() stands still, so the age is made: the pending job (the delayed
 -- one) was created 42 s ago. Any other formula (its run_at, the newest job) gives another age.
 update public.jobs set created_at = now() - interval '42 seconds' where status = 'pending';
