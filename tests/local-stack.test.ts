@@ -1,5 +1,5 @@
 // The local stack's stand-ins behave as Supabase does where the product and its tests rely on it:
-// PostgREST's array arguments and per-role statement timeouts, bounded and deeply nested request
+// PostgREST's array arguments, defaults and per-role statement timeouts, its reads of tables and views, bounded and deeply nested request
 // bodies, a function call sent with `Expect: 100-continue`, pg_net's delivery through a Postgres restart, and function processes
 // that find free ports next to another stack.
 import { execFileSync } from "node:child_process";
@@ -7,7 +7,9 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { PostgrestClient } from "@supabase/postgrest-js";
 import { FunctionHost } from "../scripts/local/gateway/functions.ts";
+import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, insertOneStepJobs, SERVICE_ROLE_KEY, waitFor } from "./helpers/db.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -40,6 +42,15 @@ describe("PostgREST's RPC slice", () => {
     expect(steps).toEqual([{ status: "pending", locked_by: null }, { status: "running", locked_by: "holder" }]);
   });
 
+  it("calls a function given no arguments with all its defaults (it answered 400 42P18), and one given some with the rest", async () => {
+    await insertOneStepJobs(admin, 3);
+    const none = await rpc("job_stats", {}, SERVICE_ROLE_KEY);
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ type: null, totals: { all: 3 } });
+    const some = await rpc("job_stats", { p_type: "no.such.type" }, SERVICE_ROLE_KEY);
+    expect(some).toMatchObject({ status: 200, body: { type: "no.such.type", totals: { all: 0 } } });
+  });
+
   it("applies a role's own statement_timeout to its requests (anon: 3 s), as PostgREST does", async () => {
     await admin`create or replace function public.test_stack_sleep(p_seconds float8) returns int language sql as 'select 1 from pg_sleep(p_seconds)'`;
     await admin`grant execute on function public.test_stack_sleep(float8) to anon`;
@@ -52,6 +63,68 @@ describe("PostgREST's RPC slice", () => {
     } finally {
       await admin`drop function public.test_stack_sleep(float8)`;
     }
+  });
+});
+
+describe("PostgREST's table and view reads", () => {
+  const USER_A = "aaaaaaaa-0000-4000-8000-00000000000a";
+  const USER_B = "bbbbbbbb-0000-4000-8000-00000000000b";
+  const client = (key: string) => new PostgrestClient(`${API_URL}/rest/v1`, { headers: { apikey: ANON_KEY, Authorization: `Bearer ${key}` } });
+  const userKey = (sub: string) => signJwt({ sub, role: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 }, LOCAL_JWT_SECRET);
+
+  beforeEach(async () => {
+    // Six finished jobs: types mail.a, mail.b, sms; priorities 1..5; three per tenant.
+    await admin`
+      insert into public.jobs (type, status, priority, tenant_id, finished_at, payload)
+      select t.type, 'completed', t.priority, t.tenant::uuid, now(), jsonb_build_object('n', t.n)
+        from (values ('mail.a', 1, ${USER_A}, 1), ('mail.b', 2, ${USER_A}, 2), ('sms', 3, ${USER_A}, 3),
+                     ('mail.a', 4, ${USER_B}, 4), ('mail.b', 5, ${USER_B}, 5), ('sms', 5, ${USER_B}, 6)) t(type, priority, tenant, n)`;
+  });
+
+  it("selects columns with eq, in, gte, lte and like filters, order, a range and an exact count, as postgrest-js sends them", async () => {
+    const service = client(SERVICE_ROLE_KEY);
+    const page = await service.from("jobs").select("type, priority", { count: "exact" })
+      .like("type", "mail*").gte("priority", 2).lte("priority", 5)
+      .order("priority", { ascending: false }).order("type").range(0, 1);
+    expect(page.error).toBeNull();
+    expect(page.count).toBe(3);
+    expect(page.data).toEqual([{ type: "mail.b", priority: 5 }, { type: "mail.a", priority: 4 }]);
+    expect(page.status).toBe(206);
+
+    const rest = await service.from("jobs").select("type, priority").like("type", "mail*").gte("priority", 2)
+      .order("priority", { ascending: false }).range(2, 9);
+    expect(rest.data).toEqual([{ type: "mail.b", priority: 2 }]);
+    const chosen = await service.from("jobs").select("payload").in("type", ["sms", "mail.b"]).eq("priority", 5).order("type");
+    expect(chosen.data).toEqual([{ payload: { n: 5 } }, { payload: { n: 6 } }]);
+    const counted = await service.from("jobs").select("*", { count: "exact", head: true }).not("type", "eq", "sms");
+    expect([counted.status, counted.count, counted.data]).toEqual([200, 4, null]);
+    const one = await service.from("jobs").select("type").eq("priority", 1).single();
+    expect(one.data).toEqual({ type: "mail.a" });
+  });
+
+  it("reads as the caller's role: a user sees only its tenant's rows (RLS), a view too, and anon nothing (401)", async () => {
+    const mine = await client(userKey(USER_A)).from("jobs").select("tenant_id, type").order("priority");
+    expect(mine.data).toEqual([{ tenant_id: USER_A, type: "mail.a" }, { tenant_id: USER_A, type: "mail.b" }, { tenant_id: USER_A, type: "sms" }]);
+    const stats = await client(userKey(USER_B)).from("queue_stats").select("type, completed").order("type");
+    expect(stats.data).toEqual([{ type: "mail.a", completed: 1 }, { type: "mail.b", completed: 1 }, { type: "sms", completed: 1 }]);
+    const anon = await client(ANON_KEY).from("jobs").select("id");
+    expect([anon.status, anon.error?.code]).toEqual([401, "42501"]);
+  });
+
+  it("answers what it cannot serve with PostgREST's errors: unknown table 404 PGRST205, unknown column 400 42703, a bad filter or an embedding 400 PGRST100, .single() over two rows 406 PGRST116", async () => {
+    const service = client(SERVICE_ROLE_KEY);
+    const table = await service.from("nope").select("*");
+    expect([table.status, table.error?.code, table.error?.message]).toEqual([404, "PGRST205", "Could not find the table 'public.nope' in the schema cache"]);
+    const columnError = await service.from("jobs").select("nope");
+    expect([columnError.status, columnError.error?.code, columnError.error?.message]).toEqual([400, "42703", "column jobs.nope does not exist"]);
+    const filter = await service.from("jobs").select("id").filter("priority", "between", "(1,2)");
+    expect([filter.status, filter.error?.code]).toEqual([400, "PGRST100"]);
+    const embedded = await service.from("jobs").select("id, job_steps(id)");
+    expect([embedded.status, embedded.error?.code]).toEqual([400, "PGRST100"]);
+    const single = await service.from("jobs").select("id").eq("type", "sms").single();
+    expect([single.status, single.error?.code]).toEqual([406, "PGRST116"]);
+    const past = await service.from("jobs").select("id", { count: "exact" }).range(10, 19);
+    expect([past.status, past.error?.code]).toEqual([416, "PGRST103"]);
   });
 });
 

@@ -1,5 +1,7 @@
 // LOCAL STAND-IN for Supabase's API gateway on 127.0.0.1:54321 (started by `scripts/stack up`):
 //   POST /rest/v1/rpc/<fn>      PostgREST's RPC slice (rpc.ts), connected as `authenticator`
+//   GET  /rest/v1/<relation>    PostgREST's reads of tables and views (rest.ts), the same way
+//   OPTIONS /rest/v1/*          CORS preflights (a function answers its own)
 //   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
 //   GET  /health                liveness for scripts/stack
 // and pg_net's delivery loop (net-delivery.ts). It also hosts the example job types' outside
@@ -14,6 +16,7 @@ import { FunctionHost } from "./functions.ts";
 import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
 import { runNetDelivery } from "./net-delivery.ts";
 import { nestedDeeperThan } from "../../../supabase/functions/_shared/leaseflow/errors.ts";
+import { readRelation } from "./rest.ts";
 import { callRpc } from "./rpc.ts";
 import { startSimulators } from "../../../supabase/functions/_shared/examples/simulators.ts";
 
@@ -51,9 +54,29 @@ const functions = new FunctionHost(
   log,
 );
 
+// Every answer of the gateway's own carries CORS headers, as Supabase's do, so a page on another
+// origin reads its errors too (a 401 without them reaches the page as a failed fetch). A
+// function's answers carry the function's own.
+const CORS = {
+  "Access-Control-Allow-Origin": "*",
+  // supabase-js reads a count from Content-Range.
+  "Access-Control-Expose-Headers": "Content-Range, Range-Unit, Content-Location, Location",
+};
+
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { "Content-Type": "application/json", ...headers });
+  response.writeHead(status, { "Content-Type": "application/json", ...CORS, ...headers });
   response.end(JSON.stringify(body));
+}
+
+/** A browser's preflight of an API call (PostgREST's routes): any origin, the headers it asks for. */
+function preflight(request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(204, {
+    ...CORS,
+    "Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
+    "Access-Control-Allow-Headers": request.headers["access-control-request-headers"] ?? "authorization, apikey, content-type, x-client-info, prefer, range, accept",
+    "Access-Control-Max-Age": "86400",
+  });
+  response.end();
 }
 
 /** A body over maxBodyBytes: answered 413 without being buffered. */
@@ -83,18 +106,40 @@ function claimsOf(request: IncomingMessage): JwtClaims | undefined {
   return token ? verifyJwt(token, jwtSecret) : undefined;
 }
 
-async function handleRpc(request: IncomingMessage, response: ServerResponse, name: string): Promise<void> {
-  if (request.method !== "POST") return send(response, 405, { code: "PGRST117", message: `Unsupported HTTP method: ${request.method}`, details: null, hint: null });
+/** The caller's verified claims as PostgREST takes them, or the 401 it answers. */
+function restCaller(request: IncomingMessage, response: ServerResponse): JwtClaims | undefined {
   let claims: JwtClaims;
   try {
     claims = claimsOf(request) ?? { role: "anon" };
   } catch (error) {
-    if (error instanceof JwtError) return send(response, 401, { code: error.code, message: error.message, details: null, hint: null });
+    if (error instanceof JwtError) return void send(response, 401, { code: error.code, message: error.message, details: null, hint: null });
     throw error;
   }
   if (!["anon", "authenticated", "service_role"].includes(claims.role)) {
-    return send(response, 401, { code: "PGRST301", message: `role "${claims.role}" does not exist`, details: null, hint: null });
+    return void send(response, 401, { code: "PGRST301", message: `role "${claims.role}" does not exist`, details: null, hint: null });
   }
+  return claims;
+}
+
+async function handleRead(request: IncomingMessage, response: ServerResponse, relation: string, query: URLSearchParams): Promise<void> {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return send(response, 405, { code: "PGRST117", message: `Unsupported HTTP method: ${request.method} (the local gateway serves reads of tables and views only)`, details: null, hint: null });
+  }
+  const claims = restCaller(request, response);
+  if (!claims) return;
+  const result = await readRelation(api, relation, query, request.headers, claims.role, claims, request.method === "HEAD");
+  if (result.body === undefined) {
+    response.writeHead(result.status, { "Content-Type": "application/json", ...result.headers });
+    response.end();
+    return;
+  }
+  send(response, result.status, result.body, result.headers);
+}
+
+async function handleRpc(request: IncomingMessage, response: ServerResponse, name: string): Promise<void> {
+  if (request.method !== "POST") return send(response, 405, { code: "PGRST117", message: `Unsupported HTTP method: ${request.method}`, details: null, hint: null });
+  const claims = restCaller(request, response);
+  if (!claims) return;
   const raw = (await readBody(request)).toString() || "{}";
   let args: unknown;
   try {
@@ -116,7 +161,8 @@ async function handleRpc(request: IncomingMessage, response: ServerResponse, nam
 
 async function handleFunction(request: IncomingMessage, response: ServerResponse, name: string, rest: string, query: string): Promise<void> {
   if (!functions.exists(name)) return send(response, 404, { code: "NOT_FOUND", message: "Requested function was not found" });
-  if (functions.verifyJwt(name)) {
+  // A preflight carries no token: it reaches the function, which answers CORS itself.
+  if (request.method !== "OPTIONS" && functions.verifyJwt(name)) {
     try {
       if (!claimsOf(request)) throw new JwtError("PGRST301", "Missing authorization header");
     } catch {
@@ -166,9 +212,12 @@ const server = createServer((request, response) => {
   const { pathname: path, search } = new URL(request.url ?? "/", apiUrl);
   const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(path);
   const fn = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(path);
+  const relation = rpc ? null : /^\/rest\/v1\/([^/]+)$/.exec(path);
   const handled = path === "/health"
     ? Promise.resolve(send(response, 200, { ok: true }))
+    : request.method === "OPTIONS" && path.startsWith("/rest/v1/") ? Promise.resolve(preflight(request, response))
     : rpc ? handleRpc(request, response, decodeURIComponent(rpc[1]!))
+    : relation ? handleRead(request, response, decodeURIComponent(relation[1]!), new URL(request.url ?? "/", apiUrl).searchParams)
     : fn ? handleFunction(request, response, fn[1]!, fn[2] ?? "", search)
     : Promise.resolve(send(response, 404, { code: "NOT_FOUND", message: `no route for ${request.method} ${path}` }));
   handled.catch((error) => {

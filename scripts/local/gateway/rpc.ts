@@ -1,7 +1,8 @@
 // LOCAL STAND-IN: the slice of PostgREST leaseflow uses, `POST /rest/v1/rpc/<function>`:
 //   - the caller's role comes from its verified JWT (no token: anon), switched to with
 //     `set local role`, with the claims in request.jwt.claims, as PostgREST does;
-//   - named JSON arguments, matched to a public function by argument names;
+//   - named JSON arguments, matched to a public function by argument names (those left out take
+//     their defaults, all of them when the body is {} or empty);
 //   - a set-returning function answers a JSON array, a composite one an object, a scalar one
 //     its value, a void one null;
 //   - errors as {code, message, details, hint} with PostgREST's HTTP statuses (PGRST202 404 for
@@ -132,24 +133,43 @@ export async function callRpc(
       ? `select (${call}) is null as ignored, null::jsonb as body`
       : `select to_jsonb(${call}) as body`;
   try {
-    const settings = await roleSettings(sql);
-    const rows = await sql.begin(async (tx) => {
-      await tx.unsafe(`set local role "${role.replace(/"/g, '""')}"`);
-      // A role's own settings (Supabase: anon 3 s, authenticated 8 s of statement_timeout) apply
-      // to its requests, as PostgREST applies them: SET ROLE alone does not read them. One
-      // statement sets them and the JWT claims.
-      const configs = [...Object.entries(settings[role] ?? {}), ["request.jwt.claims", JSON.stringify(claims)]];
-      await tx.unsafe(`select ${configs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, configs.flat());
-      return tx.unsafe(query, [JSON.stringify(args)]);
-    });
+    const rows = await asRole(sql, role, claims, (tx) =>
+      // With no arguments the call names no parameter, and an unused $1 has no type (42P18).
+      tx.unsafe(query, given.length > 0 ? [JSON.stringify(args)] : []));
     const body = (rows[0] as { body: unknown } | undefined)?.body ?? null;
     return { status: 200, body };
   } catch (error) {
-    const pgError = error as { code?: string; message?: string; detail?: string; hint?: string };
-    if (!pgError.code) throw error;
-    return {
-      status: httpStatusFor(pgError.code, role),
-      body: { code: pgError.code, message: pgError.message ?? "", details: pgError.detail ?? null, hint: pgError.hint ?? null },
-    };
+    return errorAnswer(error, role);
   }
+}
+
+/** Runs `run` in a transaction as `role`, with the role's own settings and `claims` in
+ * request.jwt.claims, as PostgREST runs each request. */
+export async function asRole<T>(
+  sql: postgres.Sql,
+  role: string,
+  claims: Record<string, unknown>,
+  run: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  const settings = await roleSettings(sql);
+  return sql.begin(async (tx) => {
+    await tx.unsafe(`set local role "${role.replace(/"/g, '""')}"`);
+    // A role's own settings (Supabase: anon 3 s, authenticated 8 s of statement_timeout) apply
+    // to its requests, as PostgREST applies them: SET ROLE alone does not read them. One
+    // statement sets them and the JWT claims.
+    const configs = [...Object.entries(settings[role] ?? {}), ["request.jwt.claims", JSON.stringify(claims)]];
+    await tx.unsafe(`select ${configs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(", ")}`, configs.flat());
+    return run(tx);
+  }) as Promise<T>;
+}
+
+/** A Postgres error as PostgREST answers it: {code, message, details, hint} with its HTTP
+ * status. Anything else is rethrown. */
+export function errorAnswer(error: unknown, role: string): RpcResponse {
+  const pgError = error as { code?: string; message?: string; detail?: string; hint?: string };
+  if (!pgError.code) throw error;
+  return {
+    status: httpStatusFor(pgError.code, role),
+    body: { code: pgError.code, message: pgError.message ?? "", details: pgError.detail ?? null, hint: pgError.hint ?? null },
+  };
 }
