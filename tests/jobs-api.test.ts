@@ -154,6 +154,25 @@ describe("authorization", () => {
     expect(anon.body.error!.code).toBe("unauthorized");
   });
 
+  it("answers a browser's CORS preflight from another origin without a JWT, and its 401s carry CORS headers too", async () => {
+    const origin = "http://127.0.0.1:54324";
+    const preflight = await fetch(`${JOBS}/jobs`, {
+      method: "OPTIONS",
+      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, apikey, content-type, x-client-info" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-methods")).toMatch(/POST/);
+    const allowed = (preflight.headers.get("access-control-allow-headers") ?? "").toLowerCase();
+    for (const header of ["authorization", "apikey", "content-type", "x-client-info"]) expect(allowed).toContain(header);
+
+    for (const token of [null, "not.a.jwt", signJwt({ sub: USER_A, role: "authenticated", exp: Math.floor(Date.now() / 1000) + 60 }, "another-secret-of-32-characters!!")]) {
+      const response = await fetch(`${JOBS}/stats`, { headers: { Origin: origin, ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
+      expect([response.status, response.headers.get("access-control-allow-origin")]).toEqual([401, "*"]);
+      expect((await response.json()).error.code).toBe("unauthorized");
+    }
+  });
+
   it("gives each user only its own tenant's jobs; service_role sees all", async () => {
     const a = await call("POST", "/jobs", { token: userToken(USER_A), body: { type: "build", payload: build("chat-1", "a1") } });
     const b = await call("POST", "/jobs", { token: userToken(USER_B), body: { type: "build", payload: build("chat-1", "b1") } });

@@ -195,7 +195,12 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   }
 
   const app = new Hono<Env>().basePath(options.basePath ?? "/jobs");
-  app.use("*", cors({ origin: "*", allowHeaders: ["authorization", "apikey", "content-type", "last-event-id"], allowMethods: ["GET", "POST", "DELETE", "OPTIONS"] }));
+  // Pages on other origins call it (the dashboard, an app): the headers supabase-js sends.
+  app.use("*", cors({
+    origin: "*",
+    allowHeaders: ["authorization", "apikey", "content-type", "x-client-info", "last-event-id"],
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+  }));
 
   app.use("*", async (c, next) => {
     const authorization = c.req.header("Authorization");
