@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "..");
 const core = join(root, "supabase/functions/_shared/leaseflow");
 /** The npm packages the core may import (README: what a project copying it needs). */
-const CORE_PACKAGES = ["postgres", "@supabase/postgrest-js", "hono", "zod"];
+const CORE_PACKAGES = ["postgres", "@supabase/supabase-js", "hono", "zod"];
 
 function tsFiles(folder: string): string[] {
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>

@@ -7,8 +7,8 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { PostgrestClient } from "@supabase/postgrest-js";
 import { FunctionHost } from "../scripts/local/gateway/functions.ts";
+import { restClient } from "../supabase/functions/_shared/leaseflow/transports/rpc.ts";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, insertOneStepJobs, SERVICE_ROLE_KEY, waitFor } from "./helpers/db.ts";
 
@@ -69,7 +69,8 @@ describe("PostgREST's RPC slice", () => {
 describe("PostgREST's table and view reads", () => {
   const USER_A = "aaaaaaaa-0000-4000-8000-00000000000a";
   const USER_B = "bbbbbbbb-0000-4000-8000-00000000000b";
-  const client = (key: string) => new PostgrestClient(`${API_URL}/rest/v1`, { headers: { apikey: ANON_KEY, Authorization: `Bearer ${key}` } });
+  // supabase-js, as an app holding `key` (a user's JWT, the service-role or the anon key) has it.
+  const client = (key: string) => restClient(API_URL, ANON_KEY, key);
   const userKey = (sub: string) => signJwt({ sub, role: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 }, LOCAL_JWT_SECRET);
 
   beforeEach(async () => {
@@ -81,7 +82,7 @@ describe("PostgREST's table and view reads", () => {
                      ('mail.a', 4, ${USER_B}, 4), ('mail.b', 5, ${USER_B}, 5), ('sms', 5, ${USER_B}, 6)) t(type, priority, tenant, n)`;
   });
 
-  it("selects columns with eq, in, gte, lte and like filters, order, a range and an exact count, as postgrest-js sends them", async () => {
+  it("selects columns with eq, in, gte, lte and like filters, order, a range and an exact count, as supabase-js sends them", async () => {
     const service = client(SERVICE_ROLE_KEY);
     const page = await service.from("jobs").select("type, priority", { count: "exact" })
       .like("type", "mail*").gte("priority", 2).lte("priority", 5)

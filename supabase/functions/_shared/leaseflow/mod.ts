@@ -1,6 +1,6 @@
 // leaseflow's library core, in one entry module: the Node worker, the `worker` and `jobs` Edge
 // Functions and an app's own code import everything from here. The folder holds no example job
-// types; copy it into a project as it is (its npm dependencies: postgres, @supabase/postgrest-js,
+// types; copy it into a project as it is (its npm dependencies: postgres, @supabase/supabase-js,
 // hono, zod).
 export * from "./types.ts";
 export * from "./errors.ts";

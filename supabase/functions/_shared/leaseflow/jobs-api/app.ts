@@ -1,6 +1,6 @@
 // The jobs HTTP API (the `jobs` Edge Function): Hono routes that validate with Zod and call one
-// SQL function each through PostgREST with the caller's own JWT, so the database decides what
-// the caller may see and do (RLS, tenant checks); this layer never widens access.
+// SQL function each through PostgREST (supabase-js) with the caller's own JWT, so the database
+// decides what the caller may see and do (RLS, tenant checks); this layer never widens access.
 //
 //   POST   /jobs                enqueue one job, or a batch {type, payloads: [...]} (≤ 50 000)
 //   GET    /jobs                list: status, type, groupKey, search, sort, order, cursor, limit
@@ -12,7 +12,6 @@
 //   GET    /stats               totals, processing time, throughput, success rate, retries
 //
 // Every answer is {ok: true, data} or {ok: false, error: {code, message, details?}}.
-import type { PostgrestClient } from "@supabase/postgrest-js";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -20,7 +19,7 @@ import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import { nestedDeeperThan } from "../errors.ts";
 import { issuesText, type Registry } from "../registry.ts";
-import { callRpc, restClient, RpcError } from "../transports/rpc.ts";
+import { callRpc, type DatabaseClient, restClient, RpcError } from "../transports/rpc.ts";
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
   cancelBody,
@@ -85,10 +84,10 @@ const CODE_FOR_STATUS: Record<number, string> = {
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
 
-type Env = { Variables: { db: PostgrestClient } };
+type Env = { Variables: { db: DatabaseClient } };
 
 /** Calls one SQL function; a PostgREST error becomes an ApiError with PostgREST's status. */
-async function rpc<T>(db: PostgrestClient, fn: string, args: Record<string, unknown>): Promise<T> {
+async function rpc<T>(db: DatabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
   try {
     return await callRpc<T>(db, fn, args);
   } catch (error) {
@@ -155,7 +154,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   ].filter(Boolean);
   if (missing.length > 0) throw new Error(`jobs API: ${missing.join(", ")} must be set`);
   const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000, maxStreamsPerCaller = 10 } = options;
-  const serviceDb = restClient(options.supabaseUrl, options.serviceRoleKey, `Bearer ${options.serviceRoleKey}`);
+  const serviceDb = restClient(options.supabaseUrl, options.serviceRoleKey, options.serviceRoleKey);
   const eventPoll = new SharedEventPoll(
     (jobIds) => rpc<Record<string, JobEvent[]>>(serviceDb, "job_events_many", { p_job_ids: jobIds }),
     eventPollMs,
@@ -182,7 +181,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
 
   /** enqueue_job(s), with "unknown job type" for a type this code defines explained: the
    * definitions reach the database when a worker starts (registry.publish). */
-  async function enqueue<T>(db: PostgrestClient, fn: string, type: string, args: Record<string, unknown>): Promise<T> {
+  async function enqueue<T>(db: DatabaseClient, fn: string, type: string, args: Record<string, unknown>): Promise<T> {
     try {
       return await rpc<T>(db, fn, args);
     } catch (error) {
@@ -207,7 +206,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     if (!authorization || !/^Bearer \S+$/i.test(authorization)) {
       throw new ApiError(401, "unauthorized", "a JWT is required: send Authorization: Bearer <token>");
     }
-    c.set("db", restClient(options.supabaseUrl, options.anonKey, authorization));
+    c.set("db", restClient(options.supabaseUrl, options.anonKey, authorization.replace(/^Bearer\s+/i, "")));
     await next();
   });
 

@@ -1,9 +1,9 @@
 // One way to call a SQL function through PostgREST, for the API transport (with the service-role
-// key) and the jobs API (with the caller's JWT). The client is @supabase/postgrest-js, the
-// library supabase-js's own .rpc() delegates to, used without the rest of supabase-js because
-// supabase-js's createClient refuses to start on Node 20, which has no native WebSocket for its
-// Realtime part.
-import { PostgrestClient } from "@supabase/postgrest-js";
+// key) and the jobs API (with the caller's JWT): supabase-js's `.rpc()`, the client apps use.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+
+/** The Supabase client the transports and the jobs API call PostgREST with. */
+export type DatabaseClient = SupabaseClient;
 
 /** A failed RPC: the function, the HTTP status and PostgREST's error (code, message, details, hint). */
 export class RpcError extends Error {
@@ -26,16 +26,27 @@ export class RpcError extends Error {
   }
 }
 
-/** A PostgREST client for the project at `supabaseUrl` (…/rest/v1) that sends `apiKey` and the
- * bearer token `authorization` (a user's JWT or the service-role key). */
-export function restClient(supabaseUrl: string, apiKey: string, authorization: string): PostgrestClient {
-  return new PostgrestClient(`${supabaseUrl.replace(/\/+$/, "")}/rest/v1`, {
-    headers: { apikey: apiKey, Authorization: authorization },
+/** Stands in for a WebSocket where the runtime has none (Node 20): these clients never open
+ * Realtime, and createClient refuses to start without a WebSocket to give it. */
+class NoRealtimeSocket {
+  constructor() {
+    throw new Error("leaseflow's server-side Supabase clients do not use Realtime (and this runtime has no native WebSocket; Node 22+ has one)");
+  }
+}
+
+/** A client of the project at `supabaseUrl` that sends `apiKey` and acts as `token` (a user's JWT
+ * or the service-role key): no session of its own, nothing stored. */
+export function restClient(supabaseUrl: string, apiKey: string, token: string): DatabaseClient {
+  return createClient(supabaseUrl, apiKey, {
+    accessToken: () => Promise.resolve(token),
+    ...(typeof globalThis.WebSocket === "undefined"
+      ? { realtime: { transport: NoRealtimeSocket as unknown as typeof WebSocket } }
+      : {}),
   });
 }
 
 /** Calls the SQL function `fn` with named arguments; resolves with its result or throws RpcError. */
-export async function callRpc<T>(client: PostgrestClient, fn: string, args: Record<string, unknown>): Promise<T> {
+export async function callRpc<T>(client: DatabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
   const { data, error, status } = await client.rpc(fn, args as never);
   if (error) throw new RpcError(fn, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined);
   return data as T;

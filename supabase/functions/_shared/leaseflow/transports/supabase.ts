@@ -1,7 +1,6 @@
 // The API transport: the SQL functions through PostgREST's RPC (rpc.ts) with the service-role
 // key (SUPABASE_URL + SUPABASE_SERVICE_ROLE_KEY), for workers that reach the project over HTTPS
 // only. Same SQL functions, same shapes, one HTTP round trip each.
-import type { PostgrestClient } from "@supabase/postgrest-js";
 import type {
   ClaimedStep,
   ClaimStepsParams,
@@ -18,15 +17,15 @@ import type {
   Transport,
 } from "../types.ts";
 import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
-import { callRpc, restClient } from "./rpc.ts";
+import { callRpc, type DatabaseClient, restClient } from "./rpc.ts";
 
 /** Transport over Supabase's REST API. */
 export class SupabaseTransport implements Transport {
-  constructor(readonly client: PostgrestClient) {}
+  constructor(readonly client: DatabaseClient) {}
 
   /** A client for the project at `url` (e.g. https://<ref>.supabase.co) with the service-role key. */
   static connect(url: string, serviceRoleKey: string): SupabaseTransport {
-    return new SupabaseTransport(restClient(url, serviceRoleKey, `Bearer ${serviceRoleKey}`));
+    return new SupabaseTransport(restClient(url, serviceRoleKey, serviceRoleKey));
   }
 
   #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
