@@ -114,7 +114,7 @@ describe("PostgREST's table and view reads", () => {
 
   it("answers what it cannot serve with PostgREST's errors: unknown table 404 PGRST205, unknown column 400 42703, a bad filter or an embedding 400 PGRST100, .single() over two rows 406 PGRST116", async () => {
     const service = client(SERVICE_ROLE_KEY);
-    const table = await service.from("nope").select("*");
+    const table = await service.from("nope" as "jobs").select("*");
     expect([table.status, table.error?.code, table.error?.message]).toEqual([404, "PGRST205", "Could not find the table 'public.nope' in the schema cache"]);
     const columnError = await service.from("jobs").select("nope");
     expect([columnError.status, columnError.error?.code, columnError.error?.message]).toEqual([400, "42703", "column jobs.nope does not exist"]);

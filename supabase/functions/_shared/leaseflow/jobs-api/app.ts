@@ -19,7 +19,17 @@ import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import { nestedDeeperThan } from "../errors.ts";
 import { issuesText, type Registry } from "../registry.ts";
-import { callRpc, type DatabaseClient, restClient, RpcError } from "../transports/rpc.ts";
+import {
+  asJson,
+  callRpc,
+  type DatabaseClient,
+  type FunctionArgs,
+  type FunctionName,
+  type FunctionReturns,
+  jsonAs,
+  restClient,
+  RpcError,
+} from "../transports/rpc.ts";
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
   cancelBody,
@@ -87,9 +97,9 @@ const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 type Env = { Variables: { db: DatabaseClient } };
 
 /** Calls one SQL function; a PostgREST error becomes an ApiError with PostgREST's status. */
-async function rpc<T>(db: DatabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
+async function rpc<Fn extends FunctionName>(db: DatabaseClient, fn: Fn, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
   try {
-    return await callRpc<T>(db, fn, args);
+    return await callRpc(db, fn, args);
   } catch (error) {
     throw error instanceof RpcError ? apiErrorOf(error) : error;
   }
@@ -156,7 +166,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000, maxStreamsPerCaller = 10 } = options;
   const serviceDb = restClient(options.supabaseUrl, options.serviceRoleKey, options.serviceRoleKey);
   const eventPoll = new SharedEventPoll(
-    (jobIds) => rpc<Record<string, JobEvent[]>>(serviceDb, "job_events_many", { p_job_ids: jobIds }),
+    async (jobIds) => jsonAs<Record<string, JobEvent[]>>(await rpc(serviceDb, "job_events_many", { p_job_ids: jobIds })),
     eventPollMs,
   );
   const streams = new StreamCounter(maxStreamsPerCaller);
@@ -181,9 +191,9 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
 
   /** enqueue_job(s), with "unknown job type" for a type this code defines explained: the
    * definitions reach the database when a worker starts (registry.publish). */
-  async function enqueue<T>(db: DatabaseClient, fn: string, type: string, args: Record<string, unknown>): Promise<T> {
+  async function enqueue<Fn extends "enqueue_job" | "enqueue_jobs">(db: DatabaseClient, fn: Fn, type: string, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
     try {
-      return await rpc<T>(db, fn, args);
+      return await rpc(db, fn, args);
     } catch (error) {
       if (error instanceof ApiError && error.status === 400 && error.message.includes("unknown job type")) {
         throw new ApiError(503, "type_not_published",
@@ -235,8 +245,10 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
         dedupe_key: request.dedupeKey ?? derived.dedupeKey,
         max_attempts: request.maxAttempts,
       });
-      const job = await enqueue<{ id: string }>(db, "enqueue_job", request.type, { p_type: request.type, p_payload: payload, p_options: sqlOptions });
-      const doc = await rpc<{ id: string; status: string; queuePosition: number | null; estimatedWaitMs: number | null }>(db, "get_job", { p_job_id: job.id });
+      const job = await enqueue(db, "enqueue_job", request.type, { p_type: request.type, p_payload: asJson(payload), p_options: asJson(sqlOptions) });
+      const doc = jsonAs<{ id: string; status: string; queuePosition: number | null; estimatedWaitMs: number | null }>(
+        await rpc(db, "get_job", { p_job_id: job.id }),
+      );
       return c.json({ ok: true, data: { id: doc.id, status: doc.status, queuePosition: doc.queuePosition, estimatedWaitMs: doc.estimatedWaitMs } }, 201);
     }
 
@@ -257,22 +269,23 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
       group_keys: request.groupKey ? undefined : request.groupKeys ?? (derivedGroupKeys.some(Boolean) ? derivedGroupKeys : undefined),
       dedupe_keys: request.dedupeKeys ?? (derivedDedupeKeys.some(Boolean) ? derivedDedupeKeys : undefined),
     });
-    const ids = await enqueue<string[]>(db, "enqueue_jobs", request.type, { p_type: request.type, p_payloads: payloads, p_options: sqlOptions });
+    const ids = await enqueue(db, "enqueue_jobs", request.type, { p_type: request.type, p_payloads: asJson(payloads), p_options: asJson(sqlOptions) });
     return c.json({ ok: true, data: { ids, count: ids.length } }, 201);
   });
 
   app.get("/jobs", async (c) => {
     const query = parse(listQuery, c.req.query(), ["query"]);
-    const data = await rpc(c.get("db"), "list_jobs", {
-      p_statuses: query.status ?? null,
-      p_type: query.type ?? null,
-      p_group_key: query.groupKey ?? null,
-      p_search: query.search ?? null,
+    // A filter left out takes the function's default (null: no filter).
+    const data = await rpc(c.get("db"), "list_jobs", compact({
+      p_statuses: query.status,
+      p_type: query.type,
+      p_group_key: query.groupKey,
+      p_search: query.search,
       p_sort: query.sort,
       p_direction: query.order,
-      p_cursor: query.cursor ?? null,
+      p_cursor: query.cursor,
       p_limit: query.limit,
-    });
+    }));
     return c.json({ ok: true, data });
   });
 
@@ -285,7 +298,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     const id = parse(jobId, c.req.param("id"), ["id"]);
     const { reason } = parse(cancelBody, await jsonBody(c, true));
     const db = c.get("db");
-    await rpc(db, "cancel_job", { p_job_id: id, p_reason: reason ?? null });
+    await rpc(db, "cancel_job", compact({ p_job_id: id, p_reason: reason }));
     return c.json({ ok: true, data: await rpc(db, "get_job", { p_job_id: id }) });
   });
 
@@ -301,7 +314,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     const db = c.get("db");
     // Read once before the stream opens, with the caller's JWT: an unknown job (or another
     // tenant's) is a plain 404, and only then does the shared poll read the job for it.
-    let events: JobEvent[] | null = await rpc<JobEvent[]>(db, "job_events", { p_job_id: id });
+    let events: JobEvent[] | null = jsonAs<JobEvent[]>(await rpc(db, "job_events", { p_job_id: id }));
     const release = streams.open(callerOf(c.req.header("Authorization") ?? ""));
     if (!release) {
       throw new ApiError(429, "rate_limited", `at most ${maxStreamsPerCaller} event streams per caller at once; close one first`, undefined, {
@@ -361,7 +374,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
 
   app.get("/stats", async (c) => {
     const query = parse(statsQuery, c.req.query(), ["query"]);
-    return c.json({ ok: true, data: await rpc(c.get("db"), "job_stats", { p_type: query.type ?? null }) });
+    return c.json({ ok: true, data: await rpc(c.get("db"), "job_stats", compact({ p_type: query.type })) });
   });
 
   app.notFound((c) => c.json({ ok: false, error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
@@ -380,6 +393,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
 }
 
 /** The object without its undefined entries (the SQL options treat a present key as set). */
-function compact(object: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
+/** `object` without its undefined entries (an argument left out takes its SQL default). */
+function compact<T extends Record<string, unknown>>(object: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }

@@ -1,9 +1,21 @@
 // One way to call a SQL function through PostgREST, for the API transport (with the service-role
 // key) and the jobs API (with the caller's JWT): supabase-js's `.rpc()`, the client apps use.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database, Json } from "../database.types.ts";
 
-/** The Supabase client the transports and the jobs API call PostgREST with. */
-export type DatabaseClient = SupabaseClient;
+/** The Supabase client the transports and the jobs API call PostgREST with, typed by the schema. */
+export type DatabaseClient = SupabaseClient<Database>;
+
+type PublicFunctions = Database["public"]["Functions"];
+/** A SQL function of the public schema. */
+export type FunctionName = keyof PublicFunctions & string;
+/** Its named arguments, as `supabase gen types` describes them (those with defaults optional). */
+export type FunctionArgs<Fn extends FunctionName> = PublicFunctions[Fn]["Args"];
+
+/** A value sent as a json/jsonb argument (JSON.stringify sends it as it is). */
+export function asJson(value: unknown): Json {
+  return value as Json;
+}
 
 /** A failed RPC: the function, the HTTP status and PostgREST's error (code, message, details, hint). */
 export class RpcError extends Error {
@@ -37,7 +49,7 @@ class NoRealtimeSocket {
 /** A client of the project at `supabaseUrl` that sends `apiKey` and acts as `token` (a user's JWT
  * or the service-role key): no session of its own, nothing stored. */
 export function restClient(supabaseUrl: string, apiKey: string, token: string): DatabaseClient {
-  return createClient(supabaseUrl, apiKey, {
+  return createClient<Database>(supabaseUrl, apiKey, {
     accessToken: () => Promise.resolve(token),
     ...(typeof globalThis.WebSocket === "undefined"
       ? { realtime: { transport: NoRealtimeSocket as unknown as typeof WebSocket } }
@@ -45,9 +57,20 @@ export function restClient(supabaseUrl: string, apiKey: string, token: string): 
   });
 }
 
-/** Calls the SQL function `fn` with named arguments; resolves with its result or throws RpcError. */
-export async function callRpc<T>(client: DatabaseClient, fn: string, args: Record<string, unknown>): Promise<T> {
-  const { data, error, status } = await client.rpc(fn, args as never);
+/** What it returns, as `supabase gen types` describes it (it cannot tell a nullable result, and a
+ * json/jsonb one is just Json: see `jsonAs`). */
+export type FunctionReturns<Fn extends FunctionName> = PublicFunctions[Fn]["Returns"];
+
+/** A json/jsonb result read as the shape its SQL function documents (the generated types know
+ * it only as Json). */
+export function jsonAs<T>(value: Json): T {
+  return value as T;
+}
+
+/** Calls the SQL function `fn` with named arguments, both checked against the generated types;
+ * resolves with its result or throws RpcError. */
+export async function callRpc<Fn extends FunctionName>(client: DatabaseClient, fn: Fn, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
+  const { data, error, status } = await client.rpc(fn, args);
   if (error) throw new RpcError(fn, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined);
-  return data as T;
+  return data as FunctionReturns<Fn>;
 }

@@ -17,7 +17,7 @@ import type {
   Transport,
 } from "../types.ts";
 import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
-import { callRpc, type DatabaseClient, restClient } from "./rpc.ts";
+import { asJson, callRpc, type DatabaseClient, type FunctionArgs, type FunctionName, type FunctionReturns, restClient } from "./rpc.ts";
 
 /** Transport over Supabase's REST API. */
 export class SupabaseTransport implements Transport {
@@ -28,53 +28,54 @@ export class SupabaseTransport implements Transport {
     return new SupabaseTransport(restClient(url, serviceRoleKey, serviceRoleKey));
   }
 
-  #rpc<T>(fn: string, args: Record<string, unknown>): Promise<T> {
-    return callRpc<T>(this.client, fn, args);
+  #rpc<Fn extends FunctionName>(fn: Fn, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
+    return callRpc(this.client, fn, args);
   }
 
   async defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void> {
-    await this.#rpc("define_job_type", { p_type: type, p_steps: steps, p_options: toSqlOptions(options) });
+    await this.#rpc("define_job_type", { p_type: type, p_steps: asJson(steps), p_options: asJson(toSqlOptions(options)) });
   }
 
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
-    const rows = await this.#rpc<ClaimStepsRow[]>("claim_steps", {
+    const rows = await this.#rpc("claim_steps", {
       p_worker_id: params.workerId,
       p_lease_duration: interval(params.leaseMs),
       p_limit: params.limit,
-      p_types: params.types ?? null,
+      ...(params.types ? { p_types: params.types } : {}),
     });
-    return rows.map(toClaimedStep);
+    // The generated types know payload only as Json; enqueue stores a JSON object there.
+    return (rows as ClaimStepsRow[]).map(toClaimedStep);
   }
 
   async completeSteps(params: CompleteStepsParams): Promise<string[]> {
-    const rows = await this.#rpc<{ id: string }[]>("complete_steps", {
+    const rows = await this.#rpc("complete_steps", {
       p_worker_id: params.workerId,
-      p_results: params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null })),
+      p_results: asJson(params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null }))),
     });
     return rows.map((row) => row.id);
   }
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
-    const rows = await this.#rpc<{ status: string }[]>("fail_step", {
+    const rows = await this.#rpc("fail_step", {
       p_step_id: params.stepId,
       p_worker_id: params.workerId,
-      p_error: params.error,
-      p_retry_in: params.retryInMs === undefined ? null : interval(params.retryInMs),
+      p_error: asJson(params.error),
+      ...(params.retryInMs === undefined ? {} : { p_retry_in: interval(params.retryInMs) }),
       p_permanent: params.permanent,
     });
     return settledAs(rows[0]?.status);
   }
 
   async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
-    const rows = await this.#rpc<{ id: string; status: string }[]>("fail_steps", {
+    const rows = await this.#rpc("fail_steps", {
       p_worker_id: params.workerId,
-      p_failures: toSqlFailures(params.failures),
+      p_failures: asJson(toSqlFailures(params.failures)),
     });
     return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
   }
 
   async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
-    const ids = await this.#rpc<string[]>("extend_leases", {
+    const ids = await this.#rpc("extend_leases", {
       p_worker_id: params.workerId,
       p_step_ids: params.stepIds,
       p_lease_duration: interval(params.leaseMs),
@@ -83,7 +84,7 @@ export class SupabaseTransport implements Transport {
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
-    const rows = await this.#rpc<unknown[]>("extend_lease", {
+    const rows = await this.#rpc("extend_lease", {
       p_step_id: params.stepId,
       p_worker_id: params.workerId,
       p_lease_duration: interval(params.leaseMs),
@@ -92,12 +93,12 @@ export class SupabaseTransport implements Transport {
   }
 
   async releaseSteps(params: ReleaseStepsParams): Promise<number> {
-    const rows = await this.#rpc<unknown[]>("release_steps", { p_worker_id: params.workerId, p_step_ids: params.stepIds ?? null });
+    const rows = await this.#rpc("release_steps", { p_worker_id: params.workerId, ...(params.stepIds ? { p_step_ids: params.stepIds } : {}) });
     return rows.length;
   }
 
   async nextClaimableAt(types?: string[]): Promise<Date | null> {
-    const at = await this.#rpc<string | null>("next_claimable_at", { p_types: types ?? null });
+    const at = await this.#rpc("next_claimable_at", types ? { p_types: types } : {});
     return at === null ? null : new Date(at);
   }
 
@@ -106,7 +107,7 @@ export class SupabaseTransport implements Transport {
   }
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
-    await this.#rpc("register_worker", { p_worker_id: params.workerId, p_kind: params.kind, p_metadata: params.metadata ?? {} });
+    await this.#rpc("register_worker", { p_worker_id: params.workerId, p_kind: params.kind, p_metadata: asJson(params.metadata ?? {}) });
   }
 
   async heartbeatWorker(workerId: string): Promise<void> {
@@ -114,7 +115,7 @@ export class SupabaseTransport implements Transport {
   }
 
   async stopWorker(workerId: string, metadata: Record<string, unknown> = {}): Promise<void> {
-    await this.#rpc("stop_worker", { p_worker_id: workerId, p_metadata: metadata });
+    await this.#rpc("stop_worker", { p_worker_id: workerId, p_metadata: asJson(metadata) });
   }
 
   async close(): Promise<void> {}
