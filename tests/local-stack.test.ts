@@ -1,13 +1,16 @@
 // The local stack's stand-ins behave as Supabase does where the product and its tests rely on it:
-// PostgREST's array arguments, defaults and per-role statement timeouts, its reads of tables and views, bounded and deeply nested request
+// PostgREST's array arguments, defaults and per-role statement timeouts, its reads of tables and views, Supabase Auth's password sign-in, bounded and deeply nested request
 // bodies, a function call sent with `Expect: 100-continue`, pg_net's delivery through a Postgres restart, and function processes
 // that find free ports next to another stack.
 import { execFileSync } from "node:child_process";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createClient } from "@supabase/supabase-js";
 import { FunctionHost } from "../scripts/local/gateway/functions.ts";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { restClient } from "../supabase/functions/_shared/leaseflow/transports/rpc.ts";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, insertOneStepJobs, SERVICE_ROLE_KEY, waitFor } from "./helpers/db.ts";
@@ -129,6 +132,61 @@ describe("PostgREST's table and view reads", () => {
   });
 });
 
+describe("Supabase Auth's password sign-in slice", () => {
+  const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
+  const BOB_ID = "b0b00000-0000-4000-8000-000000000002";
+  /** supabase-js as a browser app creates it (on Node 20, with a stand-in for the WebSocket its
+   * Realtime part requires at start; Auth never uses it). */
+  const appClient = () => createClient(API_URL, ANON_KEY, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    ...(typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: class {} as unknown as typeof WebSocket } } : {}),
+  });
+
+  it("signs a seeded demo user in with supabase-js: a session whose token PostgREST takes, so RLS shows only that user's jobs", async () => {
+    await admin`
+      insert into public.jobs (type, status, tenant_id, finished_at)
+      values ('mail', 'completed', ${ALICE.id}, now()), ('mail', 'completed', ${BOB_ID}, now())`;
+    const supabase = appClient();
+    const { data, error } = await supabase.auth.signInWithPassword({ email: ALICE.email, password: ALICE.password });
+    expect(error).toBeNull();
+    expect(data.user).toMatchObject({ id: ALICE.id, email: ALICE.email, role: "authenticated" });
+    expect(data.session).toMatchObject({ token_type: "bearer", expires_in: 3600 });
+    const jobs = await supabase.from("jobs").select("tenant_id");
+    expect(jobs.data).toEqual([{ tenant_id: ALICE.id }]);
+    const user = await supabase.auth.getUser();
+    expect(user.data.user?.id).toBe(ALICE.id);
+  });
+
+  it("refuses a wrong password (400 invalid_credentials) and an unknown email alike, and writes no session", async () => {
+    const before = await admin`select count(*)::int as n from auth.sessions`;
+    for (const [email, password] of [[ALICE.email, "wrong"], ["nobody@example.com", ALICE.password]]) {
+      const { data, error } = await appClient().auth.signInWithPassword({ email: email!, password: password! });
+      expect(data.session).toBeNull();
+      expect([error?.status, error?.code, error?.message]).toEqual([400, "invalid_credentials", "Invalid login credentials"]);
+    }
+    expect(await admin`select count(*)::int as n from auth.sessions`).toEqual(before);
+  });
+
+  it("refreshes a session once per refresh token, and ends it on sign-out: its refresh token and getUser are refused after", async () => {
+    const supabase = appClient();
+    const { data } = await supabase.auth.signInWithPassword({ email: ALICE.email, password: ALICE.password });
+    const first = data.session!;
+    const refreshed = await supabase.auth.refreshSession({ refresh_token: first.refresh_token });
+    expect(refreshed.error).toBeNull();
+    expect(refreshed.data.session?.refresh_token).not.toBe(first.refresh_token);
+    const reused = await appClient().auth.refreshSession({ refresh_token: first.refresh_token });
+    expect(reused.error?.code).toBe("refresh_token_already_used");
+
+    const token = refreshed.data.session!.access_token;
+    expect((await supabase.auth.signOut()).error).toBeNull();
+    // Auth answers 403 session_not_found, which supabase-js reports as a missing session.
+    const after = await appClient().auth.getUser(token);
+    expect(after.error?.name).toBe("AuthSessionMissingError");
+    const again = await appClient().auth.refreshSession({ refresh_token: refreshed.data.session!.refresh_token });
+    expect(again.error?.code).toBe("refresh_token_not_found");
+  });
+});
+
 describe("request bodies", () => {
   const nested = (depth: number) => `{"p_type":"leaseflow.sleep","p_payload":{"a":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
   async function post(path: string, body: string | Blob) {
@@ -159,6 +217,16 @@ describe("request bodies", () => {
 });
 
 describe("the functions gateway", () => {
+  // The jobs function enqueues only types a worker has published (a fresh reset has none).
+  beforeAll(async () => {
+    const transport = new PostgresTransport(connect({ max: 1 }), true);
+    try {
+      await createRegistry().publish(transport);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it("passes a body sent with Expect: 100-continue on to the function (curl sends it above 1 MiB)", async () => {
     const payloads = Array.from({ length: 12 }, (_, i) => ({ chatId: `chat-e${i}`, messageId: `e${i}`, code: `export const x = "${"y".repeat(99_000)}";` }));
     const body = Buffer.from(JSON.stringify({ type: "build", payloads }));

@@ -9,7 +9,9 @@
 --     This is why leaseflow's migrations must REVOKE explicitly: on Supabase a table or function
 --     without an explicit revoke is reachable by `anon`.
 --   * schemas `extensions` and `auth` with auth.uid() / auth.role() / auth.jwt() reading the
---     claims PostgREST puts in `request.jwt.claims`, and a minimal auth.users.
+--     claims PostgREST puts in `request.jwt.claims`, and the part of Supabase Auth's tables that
+--     password sign-in uses (users with bcrypt hashes, identities, sessions, refresh tokens:
+--     the gateway's auth.ts serves /auth/v1 from them), with pgcrypto for the hashes.
 --
 -- Idempotent: `scripts/stack up` runs it on every start, as the cluster superuser.
 
@@ -53,12 +55,63 @@ alter default privileges for role postgres in schema public
 create schema if not exists auth authorization supabase_admin;
 grant usage on schema auth to anon, authenticated, service_role;
 
+create extension if not exists pgcrypto with schema extensions;
+
+-- Supabase Auth's own columns, as its migrations name them (a seed written for a hosted project
+-- or `supabase start` runs here unchanged). Its token columns are '' rather than null: Auth
+-- reads them as strings.
 create table if not exists auth.users (
   id uuid primary key default gen_random_uuid(),
   email text unique,
   created_at timestamptz not null default now()
 );
+alter table auth.users
+  add column if not exists instance_id uuid,
+  add column if not exists aud varchar(255),
+  add column if not exists role varchar(255),
+  add column if not exists encrypted_password varchar(255),
+  add column if not exists email_confirmed_at timestamptz,
+  add column if not exists last_sign_in_at timestamptz,
+  add column if not exists raw_app_meta_data jsonb,
+  add column if not exists raw_user_meta_data jsonb,
+  add column if not exists updated_at timestamptz,
+  add column if not exists confirmation_token varchar(255) default '',
+  add column if not exists recovery_token varchar(255) default '',
+  add column if not exists email_change_token_new varchar(255) default '',
+  add column if not exists email_change varchar(255) default '';
 alter table auth.users owner to supabase_admin;
+
+create table if not exists auth.identities (
+  id uuid primary key default gen_random_uuid(),
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  unique (provider_id, provider)
+);
+alter table auth.identities owner to supabase_admin;
+
+create table if not exists auth.sessions (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+alter table auth.sessions owner to supabase_admin;
+
+create table if not exists auth.refresh_tokens (
+  id bigserial primary key,
+  token varchar(255) unique,
+  user_id varchar(255),
+  session_id uuid references auth.sessions (id) on delete cascade,
+  revoked boolean not null default false,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+alter table auth.refresh_tokens owner to supabase_admin;
 
 create or replace function auth.jwt() returns jsonb
 language sql stable

@@ -1,7 +1,8 @@
 // LOCAL STAND-IN for Supabase's API gateway on 127.0.0.1:54321 (started by `scripts/stack up`):
 //   POST /rest/v1/rpc/<fn>      PostgREST's RPC slice (rpc.ts), connected as `authenticator`
 //   GET  /rest/v1/<relation>    PostgREST's reads of tables and views (rest.ts), the same way
-//   OPTIONS /rest/v1/*          CORS preflights (a function answers its own)
+//   *    /auth/v1/...           Supabase Auth's password sign-in slice (auth.ts)
+//   OPTIONS /rest/v1/*, /auth/v1/*  CORS preflights (a function answers its own)
 //   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
 //   GET  /health                liveness for scripts/stack
 // and pg_net's delivery loop (net-delivery.ts). It also hosts the example job types' outside
@@ -12,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
+import { AuthSlice } from "./auth.ts";
 import { FunctionHost } from "./functions.ts";
 import { JwtError, LOCAL_JWT_SECRET, localApiKey, verifyJwt, type JwtClaims } from "./jwt.ts";
 import { runNetDelivery } from "./net-delivery.ts";
@@ -47,6 +49,7 @@ const authenticatorUrl = new URL(dbUrl);
 authenticatorUrl.username = "authenticator";
 const api = postgres(authenticatorUrl.toString(), { max: 10, prepare: false, onnotice: () => {} });
 const admin = postgres(dbUrl, { max: 4, onnotice: () => {} });
+const auth = new AuthSlice(admin, jwtSecret, `${apiUrl}/auth/v1`);
 const functions = new FunctionHost(
   root,
   { SUPABASE_URL: apiUrl, SUPABASE_ANON_KEY: anonKey, SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey, SUPABASE_DB_URL: dbUrl, ...servicesEnv },
@@ -68,7 +71,7 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   response.end(JSON.stringify(body));
 }
 
-/** A browser's preflight of an API call (PostgREST's routes): any origin, the headers it asks for. */
+/** A browser's preflight of an API call (PostgREST's and Auth's routes): any origin, the headers it asks for. */
 function preflight(request: IncomingMessage, response: ServerResponse): void {
   response.writeHead(204, {
     ...CORS,
@@ -130,6 +133,25 @@ async function handleRead(request: IncomingMessage, response: ServerResponse, re
   const result = await readRelation(api, relation, query, request.headers, claims.role, claims, request.method === "HEAD");
   if (result.body === undefined) {
     response.writeHead(result.status, { "Content-Type": "application/json", ...result.headers });
+    response.end();
+    return;
+  }
+  send(response, result.status, result.body, result.headers);
+}
+
+async function handleAuth(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+  const raw = request.method === "POST" ? (await readBody(request)).toString() : "";
+  let body: unknown = {};
+  if (raw.trim() !== "") {
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return send(response, 400, { code: "bad_json", message: "Could not parse request body as JSON" }, { "X-Supabase-Api-Version": "2024-01-01" });
+    }
+  }
+  const result = await auth.handle(request.method ?? "GET", path, query, body, request.headers.authorization);
+  if (result.body === undefined) {
+    response.writeHead(result.status, { ...CORS, ...result.headers });
     response.end();
     return;
   }
@@ -215,7 +237,8 @@ const server = createServer((request, response) => {
   const relation = rpc ? null : /^\/rest\/v1\/([^/]+)$/.exec(path);
   const handled = path === "/health"
     ? Promise.resolve(send(response, 200, { ok: true }))
-    : request.method === "OPTIONS" && path.startsWith("/rest/v1/") ? Promise.resolve(preflight(request, response))
+    : request.method === "OPTIONS" && /^\/(rest|auth)\/v1\//.test(path) ? Promise.resolve(preflight(request, response))
+    : path.startsWith("/auth/v1/") ? handleAuth(request, response, path.slice("/auth/v1".length), new URL(request.url ?? "/", apiUrl).searchParams)
     : rpc ? handleRpc(request, response, decodeURIComponent(rpc[1]!))
     : relation ? handleRead(request, response, decodeURIComponent(relation[1]!), new URL(request.url ?? "/", apiUrl).searchParams)
     : fn ? handleFunction(request, response, fn[1]!, fn[2] ?? "", search)
