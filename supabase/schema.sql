@@ -2934,6 +2934,46 @@ COMMENT ON FUNCTION public.job_summary_json(p_job public.jobs) IS 'A jobs row as
 
 
 --
+-- Name: job_throughput(integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.job_throughput(p_minutes integer DEFAULT 60, p_type text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if p_minutes is null or p_minutes not between 1 and 1440 then
+    raise exception 'job_throughput: p_minutes must be from 1 to 1440, got %', coalesce(p_minutes::text, 'null')
+      using errcode = 'invalid_parameter_value';
+  end if;
+  return (
+    with counted as (
+      select date_trunc('minute', j.finished_at) as minute,
+             count(*) filter (where j.status = 'completed') as completed,
+             count(*) filter (where j.status = 'failed') as failed
+        from public.jobs j
+       where j.finished_at >= date_trunc('minute', now()) - (p_minutes - 1) * interval '1 minute'
+         and j.status in ('completed', 'failed')
+         and (p_type is null or j.type = p_type)
+       group by 1
+    )
+    select jsonb_agg(jsonb_build_object('minute', m.minute, 'completed', coalesce(c.completed, 0), 'failed', coalesce(c.failed, 0))
+                     order by m.minute)
+      from generate_series(date_trunc('minute', now()) - (p_minutes - 1) * interval '1 minute', date_trunc('minute', now()),
+                           interval '1 minute') m(minute)
+      left join counted c on c.minute = m.minute);
+end;
+$$;
+
+
+--
+-- Name: FUNCTION job_throughput(p_minutes integer, p_type text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.job_throughput(p_minutes integer, p_type text) IS 'Jobs completed and failed per minute over the last p_minutes (1 to 1440, default 60), optionally of p_type: [{minute, completed, failed}], oldest first, zero-filled.';
+
+
+--
 -- Name: list_jobs(text[], text, text, text, text, text, text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -4621,6 +4661,15 @@ GRANT ALL ON FUNCTION public.job_stats(p_type text) TO service_role;
 REVOKE ALL ON FUNCTION public.job_summary_json(p_job public.jobs) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.job_summary_json(p_job public.jobs) TO authenticated;
 GRANT ALL ON FUNCTION public.job_summary_json(p_job public.jobs) TO service_role;
+
+
+--
+-- Name: FUNCTION job_throughput(p_minutes integer, p_type text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.job_throughput(p_minutes integer, p_type text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.job_throughput(p_minutes integer, p_type text) TO authenticated;
+GRANT ALL ON FUNCTION public.job_throughput(p_minutes integer, p_type text) TO service_role;
 
 
 --

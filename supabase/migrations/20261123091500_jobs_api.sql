@@ -386,7 +386,44 @@ $$;
 comment on function public.job_events_many(uuid[]) is
   'job_events of several jobs in one call, as {job id: events}; jobs that no longer exist are left out. service_role only.';
 
+-- Completions and failures per minute over the last p_minutes (the dashboard's trend chart):
+-- one row per minute, oldest first, the current minute last, minutes without any as zeros.
+-- Reads as its caller (RLS: a user counts its own jobs), through the index on finished_at.
+create or replace function public.job_throughput(p_minutes int default 60, p_type text default null)
+returns jsonb
+language plpgsql stable
+security invoker
+set search_path = ''
+as $$
+begin
+  if p_minutes is null or p_minutes not between 1 and 1440 then
+    raise exception 'job_throughput: p_minutes must be from 1 to 1440, got %', coalesce(p_minutes::text, 'null')
+      using errcode = 'invalid_parameter_value';
+  end if;
+  return (
+    with counted as (
+      select date_trunc('minute', j.finished_at) as minute,
+             count(*) filter (where j.status = 'completed') as completed,
+             count(*) filter (where j.status = 'failed') as failed
+        from public.jobs j
+       where j.finished_at >= date_trunc('minute', now()) - (p_minutes - 1) * interval '1 minute'
+         and j.status in ('completed', 'failed')
+         and (p_type is null or j.type = p_type)
+       group by 1
+    )
+    select jsonb_agg(jsonb_build_object('minute', m.minute, 'completed', coalesce(c.completed, 0), 'failed', coalesce(c.failed, 0))
+                     order by m.minute)
+      from generate_series(date_trunc('minute', now()) - (p_minutes - 1) * interval '1 minute', date_trunc('minute', now()),
+                           interval '1 minute') m(minute)
+      left join counted c on c.minute = m.minute);
+end;
+$$;
+
+comment on function public.job_throughput(int, text) is
+  'Jobs completed and failed per minute over the last p_minutes (1 to 1440, default 60), optionally of p_type: [{minute, completed, failed}], oldest first, zero-filled.';
+
 revoke all on function
+  public.job_throughput(int, text),
   public.job_json(public.jobs),
   public.job_summary_json(public.jobs),
   public.get_job(uuid),
@@ -396,6 +433,7 @@ revoke all on function
   public.job_events(uuid)
   from public, anon;
 grant execute on function
+  public.job_throughput(int, text),
   public.job_json(public.jobs),
   public.job_summary_json(public.jobs),
   public.get_job(uuid),

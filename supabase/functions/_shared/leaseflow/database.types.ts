@@ -714,6 +714,9 @@ isOneToOne: false
 "job_summary_json":
 { Args: { "p_job": Omit<Database["public"]['Tables']["jobs"]['Row'], Database["public"]['Tables']["jobs"]['ComputedFields']> }; Returns: Json
                            },
+"job_throughput":
+{ Args: { "p_minutes"?: number,"p_type"?: string }; Returns: Json
+                           },
 "list_jobs":
 { Args: { "p_cursor"?: string,"p_direction"?: string,"p_group_key"?: string,"p_limit"?: number,"p_search"?: string,"p_sort"?: string,"p_statuses"?: (string)[],"p_type"?: string }; Returns: Json
                            },
