@@ -194,6 +194,8 @@ say(`  curl -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" ${api}/stats`)
 say(`  curl -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" "${api}/jobs?status=failed&limit=5"`);
 say(`  curl -H "Authorization: Bearer $SUPABASE_SERVICE_ROLE_KEY" ${api}/groups/chat-1`);
 say("  (eval \"$(scripts/stack env)\" sets SUPABASE_SERVICE_ROLE_KEY; the stack keeps running: npm run stack -- down stops it)");
+say("");
+say(`Dashboard (operator, every tenant; demo users alice@example.com and bob@example.com, password leaseflow-demo): ${stackEnv.LEASEFLOW_DASHBOARD_URL}`);
 
 if (args["summary-json"]) {
   writeFileSync(args["summary-json"], JSON.stringify({

@@ -29,4 +29,6 @@ it("npm start runs a mixed workload end to end and prints the summary", async ()
   expect(stdout).toMatch(/type\s+jobs\s+completed\s+failed\s+retries\s+p50 \/ p95 ms/);
   expect(stdout).toContain("duplicate emails: 0");
   expect(stdout).toContain("select * from queue_stats");
+  // It ends with the dashboard's address.
+  expect(stdout.trimEnd().split("\n").at(-1)).toMatch(/^Dashboard .*: http:\/\/127\.0\.0\.1:\d+$/);
 }, 220_000);

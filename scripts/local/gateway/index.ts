@@ -6,7 +6,8 @@
 //   *    /functions/v1/<name>   the project's Edge Functions in Deno processes (functions.ts)
 //   GET  /health                liveness for scripts/stack
 // and pg_net's delivery loop (net-delivery.ts). It also hosts the example job types' outside
-// services (supabase/functions/_shared/examples/simulators.ts) on their own port. It writes the
+// services (supabase/functions/_shared/examples/simulators.ts) and the dashboard
+// (../dashboard-server.ts), each on its own port. It writes the
 // API keys and the services' URLs to <stack dir>/gateway.env.
 // Production code talks to it exactly as to Supabase: nothing in supabase/ knows it exists.
 import { writeFileSync } from "node:fs";
@@ -21,6 +22,7 @@ import { nestedDeeperThan } from "../../../supabase/functions/_shared/leaseflow/
 import { readRelation } from "./rest.ts";
 import { callRpc } from "./rpc.ts";
 import { startSimulators } from "../../../supabase/functions/_shared/examples/simulators.ts";
+import { startDashboard } from "../dashboard-server.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const stackDir = process.env.LEASEFLOW_STACK_DIR ?? join(root, ".stack");
@@ -34,6 +36,7 @@ const maxBodyBytes = Number(process.env.LEASEFLOW_GATEWAY_MAX_BODY_BYTES ?? 64 *
 const MAX_ARGS_DEPTH = 1000;
 const apiUrl = `http://127.0.0.1:${port}`;
 const simulatorsPort = Number(process.env.LEASEFLOW_SIMULATORS_PORT ?? port + 9);
+const dashboardPort = Number(process.env.LEASEFLOW_DASHBOARD_PORT ?? port + 3);
 const servicesEnv = {
   LEASEFLOW_MESSAGES_API_URL: `http://127.0.0.1:${simulatorsPort}/messages-api`,
   LEASEFLOW_SENTIMENT_API_URL: `http://127.0.0.1:${simulatorsPort}/sentiment-api`,
@@ -253,6 +256,8 @@ const server = createServer((request, response) => {
 });
 
 const { server: simulatorsServer } = startSimulators(simulatorsPort, log);
+const dashboardServer = startDashboard(dashboardPort, join(root, "dashboard/dist"),
+  { supabaseUrl: apiUrl, anonKey, operatorKey: serviceRoleKey }, log);
 
 const stopping = new AbortController();
 const delivery = runNetDelivery(admin, stopping.signal, log);
@@ -261,7 +266,8 @@ server.listen(port, "127.0.0.1", () => {
   writeFileSync(
     join(stackDir, "gateway.env"),
     `SUPABASE_URL=${apiUrl}\nSUPABASE_ANON_KEY=${anonKey}\nSUPABASE_SERVICE_ROLE_KEY=${serviceRoleKey}\n` +
-      Object.entries(servicesEnv).map(([key, value]) => `${key}=${value}\n`).join(""),
+      Object.entries(servicesEnv).map(([key, value]) => `${key}=${value}\n`).join("") +
+      `LEASEFLOW_DASHBOARD_URL=http://127.0.0.1:${dashboardPort}\n`,
   );
   log(`gateway listening on ${apiUrl}`);
 });
@@ -273,6 +279,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     functions.stopAll();
     server.close();
     simulatorsServer.close();
+    dashboardServer.close();
     await delivery;
     await Promise.all([api.end({ timeout: 2 }), admin.end({ timeout: 2 })]);
     process.exit(0);

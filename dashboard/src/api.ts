@@ -1,0 +1,225 @@
+// Everything the dashboard reads and does, through supabase-js: SQL functions with .rpc(), views
+// with .from(), and job creation through the jobs API (functions.invoke), which checks a payload
+// against its type's schema. Who the caller is decides what it sees: the database's RLS, never
+// this code.
+import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import type { Database } from "../../supabase/functions/_shared/leaseflow/database.types.ts";
+
+/** The project the dashboard talks to, from ./config.json next to the build. */
+export interface DashboardConfig {
+  /** The project's URL (https://<ref>.supabase.co, or the local stack's gateway). */
+  supabaseUrl: string;
+  /** Its anon (publishable) key: users sign in with it. */
+  anonKey: string;
+  /** A service-role key, only where the dashboard is served for an operator (the local stack):
+   * it then opens without sign-in and sees every tenant. Never in a deployed config. */
+  operatorKey?: string;
+}
+
+export type Client = SupabaseClient<Database>;
+
+/** Reads ./config.json; throws with what is missing. */
+export async function loadConfig(): Promise<DashboardConfig> {
+  const response = await fetch("./config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`./config.json answered ${response.status}: put {"supabaseUrl", "anonKey"} next to index.html`);
+  const config = (await response.json()) as Partial<DashboardConfig>;
+  if (!config.supabaseUrl || !config.anonKey) throw new Error('./config.json must hold "supabaseUrl" and "anonKey"');
+  return config as DashboardConfig;
+}
+
+/** A client for a signed-in user (its session kept by supabase-js in localStorage). */
+export function userClient(config: DashboardConfig): Client {
+  return createClient<Database>(config.supabaseUrl, config.anonKey);
+}
+
+/** A client acting with a service-role key: an operator, who sees every tenant. */
+export function operatorClient(config: DashboardConfig, key: string): Client {
+  return createClient<Database>(config.supabaseUrl, config.anonKey, { accessToken: () => Promise.resolve(key) });
+}
+
+/** A refusal from the API, with the fields it names. */
+export class ApiRefusal extends Error {
+  constructor(message: string, readonly code: string, readonly issues: { path: string; message: string }[] = []) {
+    super(message);
+  }
+}
+
+/** A SQL function of the public schema (README, "The SQL API"). */
+type FunctionName = keyof Database["public"]["Functions"];
+
+async function rpc<T>(client: Client, fn: FunctionName, args: Record<string, unknown> = {}): Promise<T> {
+  const { data, error } = await client.rpc(fn, args as never);
+  if (error) throw new ApiRefusal(error.message, error.code ?? "error");
+  return data as T;
+}
+
+export type JobStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+/** A row of list_jobs / group_jobs. */
+export interface JobSummary {
+  id: string;
+  type: string | null;
+  status: JobStatus;
+  priority: number;
+  groupKey: string | null;
+  tenantId: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+  payloadPreview: string;
+  payloadBytes: number;
+  resultPreview: string | null;
+  error: { message?: string; code?: string } | null;
+}
+
+export interface Attempt {
+  attempt: number;
+  workerId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  outcome: string;
+  error: unknown;
+}
+
+export interface Step {
+  id: string;
+  name: string | null;
+  seq: number;
+  status: string;
+  attempt: number;
+  maxAttempts: number;
+  output: unknown;
+  error: unknown;
+  attempts: Attempt[];
+}
+
+/** get_job's document. */
+export interface JobDetail extends Omit<JobSummary, "payloadPreview" | "payloadBytes" | "resultPreview"> {
+  payload: unknown;
+  result: unknown;
+  error: { message?: string; code?: string } | null;
+  runAt: string;
+  startedAt: string | null;
+  queuePosition: number | null;
+  estimatedWaitMs: number | null;
+  steps: Step[];
+}
+
+export interface JobPage {
+  items: JobSummary[];
+  total: number;
+  nextCursor: string | null;
+}
+
+export interface ListFilters {
+  statuses?: JobStatus[];
+  type?: string;
+  groupKey?: string;
+  search?: string;
+  sort?: "created" | "priority" | "status";
+  direction?: "asc" | "desc";
+  cursor?: string | null;
+  limit?: number;
+}
+
+export const listJobs = (client: Client, filters: ListFilters) =>
+  rpc<JobPage>(client, "list_jobs", {
+    ...(filters.statuses?.length ? { p_statuses: filters.statuses } : {}),
+    ...(filters.type ? { p_type: filters.type } : {}),
+    ...(filters.groupKey ? { p_group_key: filters.groupKey } : {}),
+    ...(filters.search ? { p_search: filters.search } : {}),
+    p_sort: filters.sort ?? "created",
+    p_direction: filters.direction ?? "desc",
+    ...(filters.cursor ? { p_cursor: filters.cursor } : {}),
+    p_limit: filters.limit ?? 25,
+  });
+
+export const getJob = (client: Client, id: string) => rpc<JobDetail>(client, "get_job", { p_job_id: id });
+export const cancelJob = (client: Client, id: string) => rpc<unknown>(client, "cancel_job", { p_job_id: id, p_reason: "cancelled from the dashboard" });
+export const retryJob = (client: Client, id: string) => rpc<unknown>(client, "retry_job", { p_job_id: id });
+
+export interface GroupDoc {
+  groupKey: string;
+  pending: JobSummary[];
+  running: JobSummary[];
+  completed: JobSummary[];
+  failed: JobSummary[];
+  cancelled: JobSummary[];
+  counts: Record<JobStatus, number>;
+}
+export const groupJobs = (client: Client, key: string) => rpc<GroupDoc>(client, "group_jobs", { p_group_key: key, p_limit: 50 });
+
+/** job_stats' document: every type the caller sees, together. */
+export interface JobStats {
+  totals: Record<JobStatus | "all", number>;
+  avgWaitMs: number | null;
+  avgProcessingMs: number | null;
+  throughputPerSecond: { "1m": number; "5m": number; "60m": number };
+  completed: { "1m": number; "5m": number; "60m": number };
+  successRate: number | null;
+  retries: number;
+  leaseExpiries: number;
+  oldestPendingAgeMs: number | null;
+}
+export const jobStats = (client: Client) => rpc<JobStats>(client, "job_stats");
+
+export interface Throughput {
+  minute: string;
+  completed: number;
+  failed: number;
+}
+export const throughput = (client: Client) => rpc<Throughput[]>(client, "job_throughput", { p_minutes: 60 });
+
+/** The types some worker can claim (null while no worker has registered). */
+export const claimableTypes = (client: Client) => rpc<string[] | null>(client, "claimable_job_types");
+
+export type QueueStats = Database["public"]["Views"]["queue_stats"]["Row"];
+export async function queueStats(client: Client): Promise<QueueStats[]> {
+  const { data, error } = await client.from("queue_stats").select("*").order("type");
+  if (error) throw new ApiRefusal(error.message, error.code);
+  return data;
+}
+
+export type DeadLetter = Database["public"]["Views"]["dead_letter"]["Row"];
+export async function deadLetters(client: Client): Promise<DeadLetter[]> {
+  const { data, error } = await client.from("dead_letter").select("job_id, type, last_error, failed_at, attempts, group_key")
+    .order("failed_at", { ascending: false }).limit(500);
+  if (error) throw new ApiRefusal(error.message, error.code);
+  return data as DeadLetter[];
+}
+
+export type Worker = Pick<Database["public"]["Tables"]["workers"]["Row"], "id" | "kind" | "started_at" | "last_heartbeat_at">;
+/** Live workers and Edge invocations (heartbeat within a minute), or null for a caller who may
+ * not read them (tenants hold no privilege on `workers`). */
+export async function liveWorkers(client: Client): Promise<Worker[] | null> {
+  const since = new Date(Date.now() - 60_000).toISOString();
+  const { data, error } = await client.from("workers").select("id, kind, started_at, last_heartbeat_at")
+    .is("stopped_at", null).gte("last_heartbeat_at", since).order("last_heartbeat_at", { ascending: false }).limit(50);
+  if (error) return null;
+  return data;
+}
+
+/** What the create form sends: the jobs API's POST /jobs body. */
+export interface NewJob {
+  type: string;
+  payload: unknown;
+  priority?: number;
+  runAt?: string;
+  groupKey?: string;
+  dedupeKey?: string;
+}
+
+/** Enqueues through the jobs API, which checks the payload against its type's schema: a
+ * refusal names each failing field. */
+export async function createJob(client: Client, job: NewJob): Promise<{ id: string; status: string }> {
+  const { data, error } = await client.functions.invoke("jobs/jobs", { body: job });
+  if (error) {
+    if (error instanceof FunctionsHttpError) {
+      const body = (await (error.context as Response).json().catch(() => null)) as
+        | { error?: { code: string; message: string; details?: { issues?: { path: string; message: string }[] } } }
+        | null;
+      throw new ApiRefusal(body?.error?.message ?? error.message, body?.error?.code ?? "error", body?.error?.details?.issues ?? []);
+    }
+    throw new ApiRefusal(error.message, "network");
+  }
+  return (data as { data: { id: string; status: string } }).data;
+}

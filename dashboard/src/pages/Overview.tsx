@@ -1,0 +1,79 @@
+// Overview: jobs by status, throughput, success rate, wait and processing times, the oldest
+// pending job, the trend of the last hour, each type, and the live workers.
+import { type Client, jobStats, liveWorkers, queueStats, throughput } from "../api.ts";
+import { TrendChart } from "../components/TrendChart.tsx";
+import { formatMs, Refusal, When } from "../components/ui.tsx";
+import { usePoll } from "../hooks.ts";
+
+const STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+
+export function Overview({ client }: { client: Client }) {
+  const stats = usePoll(() => jobStats(client), "stats");
+  const types = usePoll(() => queueStats(client), "types");
+  const trend = usePoll(() => throughput(client), "trend");
+  const workers = usePoll(() => liveWorkers(client), "workers");
+  const totals = stats.data?.totals;
+
+  return (
+    <section aria-labelledby="overview-title">
+      <h1 id="overview-title">Overview</h1>
+      <Refusal error={stats.error} />
+      <div className="cards">
+        {STATUSES.map((status) => (
+          <div key={status} className={`card card-${status}`} data-testid={`count-${status}`}>
+            <div className="card-label">{status}</div>
+            <div className="card-value">{totals ? totals[status] : "…"}</div>
+          </div>
+        ))}
+      </div>
+      <dl className="figures">
+        <div><dt>Throughput (last minute)</dt><dd>{stats.data ? `${stats.data.completed["1m"]} / min` : "…"}</dd></div>
+        <div><dt>Success rate (1 h)</dt><dd>{stats.data?.successRate == null ? "—" : `${(stats.data.successRate * 100).toFixed(1)} %`}</dd></div>
+        <div><dt>Average wait (1 h)</dt><dd>{formatMs(stats.data?.avgWaitMs)}</dd></div>
+        <div><dt>Average processing (1 h)</dt><dd>{formatMs(stats.data?.avgProcessingMs)}</dd></div>
+        <div><dt>Oldest pending</dt><dd>{formatMs(stats.data?.oldestPendingAgeMs)}</dd></div>
+      </dl>
+      <h2>Last hour</h2>
+      <Refusal error={trend.error} />
+      <TrendChart points={trend.data ?? []} />
+      <h2>Job types</h2>
+      <Refusal error={types.error} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            {STATUSES.map((status) => <th key={status} scope="col">{status}</th>)}
+            <th scope="col">Per min (5 min)</th>
+            <th scope="col">Retries (1 h)</th>
+            <th scope="col">Unclaimable steps</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(types.data ?? []).map((row) => (
+            <tr key={row.type ?? "(none)"}>
+              <th scope="row">{row.type ?? "(made by hand)"}</th>
+              {STATUSES.map((status) => <td key={status}>{row[status]}</td>)}
+              <td>{row.throughput_per_min_5m}</td>
+              <td>{row.retries_60m}</td>
+              <td>{row.unclaimable_steps}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>Workers</h2>
+      {workers.data === null ? (
+        <p className="muted">Workers are shown to operators only.</p>
+      ) : (
+        <table>
+          <thead><tr><th scope="col">Worker</th><th scope="col">Kind</th><th scope="col">Started</th><th scope="col">Last heartbeat</th></tr></thead>
+          <tbody>
+            {(workers.data ?? []).map((worker) => (
+              <tr key={worker.id}><td>{worker.id}</td><td>{worker.kind}</td><td><When at={worker.started_at} /></td><td><When at={worker.last_heartbeat_at} /></td></tr>
+            ))}
+            {workers.data?.length === 0 ? <tr><td colSpan={4} className="muted">No live worker (an idle queue has none: pg_cron wakes one when work arrives).</td></tr> : null}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

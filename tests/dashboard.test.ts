@@ -1,0 +1,146 @@
+// The dashboard in a real browser (Chromium from the Debian package, driven by playwright-core,
+// headless), as the local stack serves it: operator mode sees every tenant; a demo user signs in
+// and sees only its own jobs; the create form shows a payload's field error and writes nothing; a
+// created job completes live; filters and pages; bulk retry; a job's timeline. Screenshots go to
+// test-results/.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { ANON_KEY, API_URL, connect, emptyQueue } from "./helpers/db.ts";
+
+const DASHBOARD_URL = process.env.LEASEFLOW_DASHBOARD_URL ?? "http://127.0.0.1:54324";
+const CHROMIUM = process.env.LEASEFLOW_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = resolve(import.meta.dirname, "../test-results");
+const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
+const BOB_ID = "b0b00000-0000-4000-8000-000000000002";
+
+const admin = connect({ max: 2 });
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const transport = new PostgresTransport(connect({ max: 1 }), true);
+  try {
+    await createRegistry().publish(transport);
+  } finally {
+    await transport.close();
+  }
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+});
+// Edge workers off unless a test turns them on (a job that should run); restored after.
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
+afterAll(async () => {
+  await browser?.close();
+  await admin`update public.leaseflow_settings set max_invocations = 10`;
+  await admin.end();
+});
+
+/** A page of the dashboard; `asUser` serves it the config of a deployed dashboard (no operator key). */
+async function open(hash: string, options: { asUser?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  if (options.asUser) {
+    await page.route("**/config.json", (route) => route.fulfill({ json: { supabaseUrl: API_URL, anonKey: ANON_KEY } }));
+  }
+  await page.goto(`${DASHBOARD_URL}/#${hash}`);
+  return page;
+}
+
+/** Finished jobs of `type` for `tenant` (null: service_role's), made directly. */
+async function finishedJobs(count: number, tenant: string | null, status: "completed" | "failed" = "completed", type = "mail.digest") {
+  await admin`
+    insert into public.jobs (type, status, tenant_id, finished_at, payload, error)
+    select ${type}, ${status}, ${tenant}, now(), jsonb_build_object('n', g),
+           case when ${status} = 'failed' then '{"message": "mailbox full"}'::jsonb end
+      from generate_series(1, ${count}) g`;
+}
+
+describe("the dashboard", () => {
+  it("opens as an operator on the local stack, without sign-in, and shows every tenant's jobs", async () => {
+    await finishedJobs(2, ALICE.id);
+    await finishedJobs(1, BOB_ID);
+    await finishedJobs(1, null);
+    const page = await open("/jobs");
+    await expect.poll(() => page.getByTestId("viewer").textContent()).toContain("operator");
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(4);
+    await page.goto(`${DASHBOARD_URL}/#/`);
+    await expect.poll(() => page.getByTestId("count-completed").textContent()).toContain("4");
+    await page.screenshot({ path: join(SHOTS, "dashboard-overview.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  it("signs a demo user in and shows only that user's jobs", async () => {
+    await finishedJobs(2, ALICE.id);
+    await finishedJobs(3, BOB_ID);
+    const page = await open("/jobs", { asUser: true });
+    await page.getByLabel("Email").fill(ALICE.email);
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Invalid login credentials");
+    await page.getByLabel("Password").fill(ALICE.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByTestId("viewer").textContent()).toBe(ALICE.email);
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(2);
+    await expect.poll(() => page.getByText("2 jobs").count()).toBe(1);
+    await page.context().close();
+  });
+
+  it("shows a payload's field error from the type's schema and writes nothing", async () => {
+    const page = await open("/create");
+    await page.getByLabel("Type").fill("notify");
+    await page.getByLabel("Payload (JSON)").fill(JSON.stringify({ kind: "email", to: "not-an-address", subject: "s", body: "b" }));
+    await page.getByRole("button", { name: "Create job" }).click();
+    await expect.poll(async () => (await page.locator(".field-issues").allTextContents()).join(" ")).toMatch(/payload\.to.*email/i);
+    expect(await admin`select count(*)::int as count from public.jobs`).toEqual([{ count: 0 }]);
+    await page.context().close();
+  });
+
+  it("creates a job that completes live on its page, with its timeline: the attempt, its worker and outcome", async () => {
+    await admin`update public.leaseflow_settings set max_invocations = 10`;
+    const page = await open("/create");
+    await page.getByLabel("Type").fill("leaseflow.sleep");
+    await page.getByLabel("Payload (JSON)").fill('{"ms": 50}');
+    await page.getByRole("button", { name: "Create job" }).click();
+    const link = page.getByTestId("created-job");
+    await link.click();
+    await expect.poll(() => page.getByTestId("job-status").textContent(), { timeout: 30_000 }).toBe("completed");
+    const attempt = page.getByRole("list", { name: "Steps and attempts" }).locator("tbody tr").first();
+    await expect.poll(() => attempt.textContent()).toMatch(/^1.+completed/);
+    await page.screenshot({ path: join(SHOTS, "dashboard-job.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  it("filters by status and pages with the cursor", async () => {
+    await finishedJobs(30, null);
+    await finishedJobs(3, null, "failed");
+    const page = await open("/jobs");
+    await expect.poll(() => page.getByText("33 jobs").count()).toBe(1);
+    expect(await page.locator("tbody tr[data-job-id]").count()).toBe(25);
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(8);
+    await page.getByRole("checkbox", { name: "failed" }).check();
+    await expect.poll(() => page.getByText("3 jobs").count()).toBe(1);
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(3);
+    await page.screenshot({ path: join(SHOTS, "dashboard-jobs.png"), fullPage: true });
+    await page.context().close();
+  });
+
+  it("retries the selected failed jobs after a confirmation, with each row's result", async () => {
+    await admin`select public.define_job_type('mail.digest', '["send"]')`;
+    await finishedJobs(3, null, "failed");
+    await finishedJobs(1, null, "completed");
+    const page = await open("/jobs");
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(4);
+    await page.getByRole("checkbox", { name: "Select every job on this page" }).check();
+    await page.getByRole("button", { name: "Retry selected" }).click();
+    await page.getByRole("button", { name: "Yes, retry" }).click();
+    await expect.poll(async () => (await page.locator(".bulk-result").allTextContents()).filter((text) => text === "retried").length).toBe(3);
+    expect((await page.locator(".bulk-result").allTextContents()).filter((text) => text.startsWith("refused")).length).toBe(1);
+    const statuses = await admin<{ status: string }[]>`select status from public.jobs order by status`;
+    expect(statuses.map((row) => row.status)).toEqual(["completed", "running", "running", "running"]);
+    await page.context().close();
+  });
+});
