@@ -3,6 +3,14 @@
 // against its type's schema. Who the caller is decides what it sees: the database's RLS, never
 // this code.
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import {
+  type JobDocument,
+  type JobPage,
+  type JobStatus,
+  type JobSummary,
+  LeaseflowClient,
+  type ListJobsFilter,
+} from "../../supabase/functions/_shared/leaseflow/client.ts";
 import type { Database } from "../../supabase/functions/_shared/leaseflow/database.types.ts";
 
 /** The project the dashboard talks to, from ./config.json next to the build. */
@@ -53,89 +61,14 @@ async function rpc<T>(client: Client, fn: FunctionName, args: Record<string, unk
   return data as T;
 }
 
-export type JobStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+export type { JobDocument, JobPage, JobStatus, JobSummary, ListJobsFilter };
 
-/** A row of list_jobs / group_jobs. */
-export interface JobSummary {
-  id: string;
-  type: string | null;
-  status: JobStatus;
-  priority: number;
-  groupKey: string | null;
-  tenantId: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  payloadPreview: string;
-  payloadBytes: number;
-  resultPreview: string | null;
-  error: { message?: string; code?: string } | null;
-}
-
-export interface Attempt {
-  attempt: number;
-  workerId: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  outcome: string;
-  error: unknown;
-}
-
-export interface Step {
-  id: string;
-  name: string | null;
-  seq: number;
-  status: string;
-  attempt: number;
-  maxAttempts: number;
-  output: unknown;
-  error: unknown;
-  attempts: Attempt[];
-}
-
-/** get_job's document. */
-export interface JobDetail extends Omit<JobSummary, "payloadPreview" | "payloadBytes" | "resultPreview"> {
-  payload: unknown;
-  result: unknown;
-  error: { message?: string; code?: string } | null;
-  runAt: string;
-  startedAt: string | null;
-  queuePosition: number | null;
-  estimatedWaitMs: number | null;
-  steps: Step[];
-}
-
-export interface JobPage {
-  items: JobSummary[];
-  total: number;
-  nextCursor: string | null;
-}
-
-export interface ListFilters {
-  statuses?: JobStatus[];
-  type?: string;
-  groupKey?: string;
-  search?: string;
-  sort?: "created" | "priority" | "status";
-  direction?: "asc" | "desc";
-  cursor?: string | null;
-  limit?: number;
-}
-
-export const listJobs = (client: Client, filters: ListFilters) =>
-  rpc<JobPage>(client, "list_jobs", {
-    ...(filters.statuses?.length ? { p_statuses: filters.statuses } : {}),
-    ...(filters.type ? { p_type: filters.type } : {}),
-    ...(filters.groupKey ? { p_group_key: filters.groupKey } : {}),
-    ...(filters.search ? { p_search: filters.search } : {}),
-    p_sort: filters.sort ?? "created",
-    p_direction: filters.direction ?? "desc",
-    ...(filters.cursor ? { p_cursor: filters.cursor } : {}),
-    p_limit: filters.limit ?? 25,
-  });
-
-export const getJob = (client: Client, id: string) => rpc<JobDetail>(client, "get_job", { p_job_id: id });
-export const cancelJob = (client: Client, id: string) => rpc<unknown>(client, "cancel_job", { p_job_id: id, p_reason: "cancelled from the dashboard" });
-export const retryJob = (client: Client, id: string) => rpc<unknown>(client, "retry_job", { p_job_id: id });
+/** The jobs of whoever `client` is signed in as (leaseflow's typed client). */
+const jobs = (client: Client) => new LeaseflowClient(client);
+export const listJobs = (client: Client, filter: ListJobsFilter) => jobs(client).list(filter);
+export const getJob = (client: Client, id: string) => jobs(client).get(id);
+export const cancelJob = (client: Client, id: string) => jobs(client).cancel(id, "cancelled from the dashboard");
+export const retryJob = (client: Client, id: string) => jobs(client).retry(id);
 
 export interface GroupDoc {
   groupKey: string;

@@ -1,7 +1,7 @@
 // Jobs: search and filters, sort, cursor pages, and bulk cancel or retry with a confirmation and
 // each row's own result.
 import { useState } from "react";
-import { cancelJob, type Client, type JobStatus, listJobs, type ListFilters, retryJob } from "../api.ts";
+import { cancelJob, type Client, type JobStatus, listJobs, type ListJobsFilter, retryJob } from "../api.ts";
 import { Refusal, StatusBadge, When } from "../components/ui.tsx";
 import { usePoll } from "../hooks.ts";
 
@@ -9,7 +9,7 @@ const STATUSES: JobStatus[] = ["pending", "running", "completed", "failed", "can
 type BulkAction = "cancel" | "retry";
 
 export function Jobs({ client }: { client: Client }) {
-  const [filters, setFilters] = useState<ListFilters>({ sort: "created", direction: "desc", limit: 25 });
+  const [filters, setFilters] = useState<ListJobsFilter>({ sort: "created", direction: "desc", limit: 25 });
   // The cursors of the pages before this one (the first page has none).
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors.at(-1) ?? null;
@@ -18,7 +18,7 @@ export function Jobs({ client }: { client: Client }) {
   const [confirming, setConfirming] = useState<BulkAction | null>(null);
   const [results, setResults] = useState<Record<string, string>>({});
 
-  const update = (change: Partial<ListFilters>) => {
+  const update = (change: Partial<ListJobsFilter>) => {
     setFilters((current) => ({ ...current, ...change }));
     setCursors([null]);
     setSelected(new Set());
@@ -70,7 +70,7 @@ export function Jobs({ client }: { client: Client }) {
         </fieldset>
         <label>
           Sort
-          <select value={filters.sort} onChange={(e) => update({ sort: e.target.value as ListFilters["sort"] })}>
+          <select value={filters.sort} onChange={(e) => update({ sort: e.target.value as ListJobsFilter["sort"] })}>
             <option value="created">created</option>
             <option value="priority">priority</option>
             <option value="status">status</option>

@@ -17,3 +17,4 @@ export * from "./transports/postgres.ts";
 export * from "./transports/supabase.ts";
 export * from "./transports/rpc.ts";
 export * from "./jobs-api/app.ts";
+export * from "./client.ts";

@@ -1,0 +1,224 @@
+// A typed client for app code (browser, Node, Deno) over the app's own supabase-js client:
+// enqueue, read, list, cancel, retry and watch jobs through the SQL API, as whoever the client is
+// signed in as (a user: its tenant's jobs only, RLS and the functions' tenant checks decide).
+// Payload schemas are not checked here: the jobs HTTP API checks them before writing, and workers
+// before running (a payload the schema refuses fails as invalid_payload).
+import type { SupabaseClient } from "@supabase/supabase-js";
+import type { Database, Json } from "./database.types.ts";
+
+/** A job's status. */
+export type JobStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+/** The statuses a job ends in. */
+export const FINISHED_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+
+/** A job as lists show it (list_jobs, group_jobs): previews instead of the payload and result. */
+export interface JobSummary {
+  id: string;
+  type: string | null;
+  status: JobStatus;
+  priority: number;
+  groupKey: string | null;
+  dedupeKey: string | null;
+  tenantId: string | null;
+  maxAttempts: number | null;
+  runAt: string;
+  createdAt: string;
+  startedAt: string | null;
+  /** When it completed (null unless completed). */
+  completedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+  /** The payload's JSON text, cut to 200 characters (marked …). */
+  payloadPreview: string;
+  payloadBytes: number;
+  resultPreview: string | null;
+  error: { message?: string; code?: string; [key: string]: unknown } | null;
+}
+
+/** One attempt of a step: the ones that did not complete it, then the running or completing one. */
+export interface JobAttempt {
+  attempt: number;
+  workerId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  outcome: "running" | "completed" | "retried" | "failed" | "lease_expired" | "released" | "cancelled";
+  error: Json;
+}
+
+/** One step of a job with its attempts. */
+export interface JobStep {
+  id: string;
+  name: string | null;
+  seq: number;
+  status: JobStatus;
+  attempt: number;
+  maxAttempts: number;
+  runAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  output: Json;
+  error: Json;
+  attempts: JobAttempt[];
+}
+
+/** One job whole (get_job): payload, result, steps and every attempt, queue position while waiting. */
+export interface JobDocument extends Omit<JobSummary, "payloadPreview" | "payloadBytes" | "resultPreview"> {
+  payload: Json;
+  result: Json;
+  /** Jobs ahead of it in the claim order while unfinished (0 once a step started); null once finished. */
+  queuePosition: number | null;
+  estimatedWaitMs: number | null;
+  steps: JobStep[];
+}
+
+/** A page of list(): at most `limit` jobs, the total matching, the cursor of the next page. */
+export interface JobPage {
+  items: JobSummary[];
+  total: number;
+  nextCursor: string | null;
+}
+
+/** What list() filters and sorts by. */
+export interface ListJobsFilter {
+  statuses?: JobStatus[];
+  type?: string;
+  groupKey?: string;
+  /** Matches the id, the type or the payload's text. */
+  search?: string;
+  /** (Default: "created") */
+  sort?: "created" | "priority" | "status";
+  /** (Default: "desc") */
+  direction?: "asc" | "desc";
+  /** nextCursor of the page before. */
+  cursor?: string | null;
+  /** (Default: 50; at most 500) */
+  limit?: number;
+}
+
+/** enqueue()'s options; the type's defaults apply to those left out. */
+export interface EnqueueOptions {
+  /** 1 (lowest) to 5. */
+  priority?: number;
+  /** When it may start (default: now). */
+  runAt?: Date | string;
+  /** Jobs of one key run one at a time (or the type's group concurrency), in enqueue order. */
+  groupKey?: string;
+  /** At most one unfinished job per type, tenant and dedupe key. */
+  dedupeKey?: string;
+  maxAttempts?: number;
+}
+
+/** A call the database refused: the SQL function, its SQLSTATE or PostgREST code, its message. */
+export class LeaseflowError extends Error {
+  override name = "LeaseflowError";
+  constructor(
+    /** The SQL function called. */
+    readonly fn: string,
+    /** The SQLSTATE (22023 bad input, PT404 not found, PT409 conflict, 42501 not allowed, ...). */
+    readonly code: string,
+    message: string,
+    /** The exception's DETAIL, when it had one. */
+    readonly details?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Options of watch(). */
+export interface WatchOptions {
+  /** How often the job is read. (Default: 500) */
+  intervalMs?: number;
+  /** Stops watching: watch() rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called with the job each time its status changes (and first with its status now). */
+  onChange?: (job: JobDocument) => void;
+}
+
+type FunctionName = keyof Database["public"]["Functions"];
+
+/** leaseflow's jobs through an app's supabase-js client. */
+export class LeaseflowClient {
+  constructor(readonly supabase: SupabaseClient<Database>) {}
+
+  async #call<T>(fn: FunctionName, args: Record<string, unknown>): Promise<T> {
+    const { data, error } = await this.supabase.rpc(fn, args as never);
+    if (error) throw new LeaseflowError(fn, error.code ?? "unknown", error.message, error.details || undefined);
+    return data as T;
+  }
+
+  /** Enqueues one job of `type`; resolves with its id and status (pending, or running when it may start now). */
+  async enqueue(type: string, payload: Record<string, unknown> = {}, options: EnqueueOptions = {}): Promise<{ id: string; status: JobStatus }> {
+    const job = await this.#call<{ id: string; status: JobStatus }>("enqueue_job", { p_type: type, p_payload: payload, p_options: sqlOptions(options) });
+    return { id: job.id, status: job.status };
+  }
+
+  /** Enqueues many jobs of `type` in one call, all or none; resolves with their ids in payload order. */
+  enqueueMany(type: string, payloads: Record<string, unknown>[], options: EnqueueOptions = {}): Promise<string[]> {
+    return this.#call<string[]>("enqueue_jobs", { p_type: type, p_payloads: payloads, p_options: sqlOptions(options) });
+  }
+
+  /** One job whole; rejects with code PT404 when it does not exist or the caller may not see it. */
+  get(id: string): Promise<JobDocument> {
+    return this.#call<JobDocument>("get_job", { p_job_id: id });
+  }
+
+  /** A page of jobs. */
+  list(filter: ListJobsFilter = {}): Promise<JobPage> {
+    return this.#call<JobPage>("list_jobs", {
+      ...(filter.statuses?.length ? { p_statuses: filter.statuses } : {}),
+      ...(filter.type ? { p_type: filter.type } : {}),
+      ...(filter.groupKey ? { p_group_key: filter.groupKey } : {}),
+      ...(filter.search ? { p_search: filter.search } : {}),
+      ...(filter.sort ? { p_sort: filter.sort } : {}),
+      ...(filter.direction ? { p_direction: filter.direction } : {}),
+      ...(filter.cursor ? { p_cursor: filter.cursor } : {}),
+      ...(filter.limit ? { p_limit: filter.limit } : {}),
+    });
+  }
+
+  /** Cancels an unfinished job (its running steps' late results are then ignored); PT409 once finished. */
+  async cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }> {
+    const job = await this.#call<{ id: string; status: JobStatus }>("cancel_job", { p_job_id: id, ...(reason ? { p_reason: reason } : {}) });
+    return { id: job.id, status: job.status };
+  }
+
+  /** Runs a failed or cancelled job again (completed steps keep their outputs); PT409 otherwise. */
+  async retry(id: string): Promise<{ id: string; status: JobStatus }> {
+    const job = await this.#call<{ id: string; status: JobStatus }>("retry_job", { p_job_id: id });
+    return { id: job.id, status: job.status };
+  }
+
+  /** Reads the job every `intervalMs` until it has finished; resolves with it then. */
+  async watch(id: string, options: WatchOptions = {}): Promise<JobDocument> {
+    const { intervalMs = 500, signal, onChange } = options;
+    let status: JobStatus | undefined;
+    for (;;) {
+      signal?.throwIfAborted();
+      const job = await this.get(id);
+      if (job.status !== status) {
+        status = job.status;
+        onChange?.(job);
+      }
+      if (FINISHED_STATUSES.includes(job.status)) return job;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, intervalMs);
+        signal?.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        }, { once: true });
+      });
+    }
+  }
+}
+
+function sqlOptions(options: EnqueueOptions): Record<string, unknown> {
+  const runAt = options.runAt instanceof Date ? options.runAt.toISOString() : options.runAt;
+  return Object.fromEntries(Object.entries({
+    priority: options.priority,
+    run_at: runAt,
+    group_key: options.groupKey,
+    dedupe_key: options.dedupeKey,
+    max_attempts: options.maxAttempts,
+  }).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,97 @@
+// LeaseflowClient, the typed client for app code, over supabase-js as an app holds it: signed in
+// as a demo user through the local stack's Auth, so every call runs as that user (RLS and the
+// functions' tenant checks), or with the service-role key.
+import { createClient } from "@supabase/supabase-js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
+import { type JobStatus, LeaseflowClient, LeaseflowError, PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import type { Database } from "../supabase/functions/_shared/leaseflow/database.types.ts";
+import { ANON_KEY, API_URL, connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
+
+const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
+const BOB = { id: "b0b00000-0000-4000-8000-000000000002", email: "bob@example.com", password: "leaseflow-demo" };
+const admin = connect({ max: 2 });
+
+/** supabase-js as an app creates it (on Node 20 with a stand-in for the WebSocket its Realtime
+ * part requires at start, which these calls never use). */
+function supabase(accessToken?: string) {
+  return createClient<Database>(API_URL, ANON_KEY, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    ...(accessToken ? { accessToken: () => Promise.resolve(accessToken) } : {}),
+    ...(typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: class {} as unknown as typeof WebSocket } } : {}),
+  });
+}
+
+async function signedIn(user: { email: string; password: string }): Promise<LeaseflowClient> {
+  const client = supabase();
+  const { error } = await client.auth.signInWithPassword(user);
+  if (error) throw error;
+  return new LeaseflowClient(client);
+}
+
+beforeAll(async () => {
+  const transport = new PostgresTransport(connect({ max: 1 }), true);
+  try {
+    await createRegistry().publish(transport);
+  } finally {
+    await transport.close();
+  }
+});
+beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
+afterAll(async () => {
+  await admin`update public.leaseflow_settings set max_invocations = 10`;
+  await admin.end();
+});
+
+describe("LeaseflowClient", () => {
+  it("enqueues, reads, lists, cancels and retries as the signed-in user, whose jobs are its tenant's", async () => {
+    const alice = await signedIn(ALICE);
+    const job = await alice.enqueue("leaseflow.sleep", { ms: 5 }, { priority: 5, groupKey: "k1" });
+    expect(job.status).toBe("running");
+    const [row] = await admin`select tenant_id, priority, group_key from public.jobs where id = ${job.id}`;
+    expect(row).toEqual({ tenant_id: ALICE.id, priority: 5, group_key: "k1" });
+    const ids = await alice.enqueueMany("leaseflow.sleep", [{ ms: 1 }, { ms: 2 }], { runAt: new Date(Date.now() + 3_600_000) });
+    expect(ids).toHaveLength(2);
+
+    const doc = await alice.get(job.id);
+    expect(doc).toMatchObject({ id: job.id, type: "leaseflow.sleep", payload: { ms: 5 }, tenantId: ALICE.id, groupKey: "k1" });
+    expect(doc.steps.map((step) => step.name)).toEqual(["sleep"]);
+    const pending = await alice.list({ statuses: ["pending"], limit: 1 });
+    expect([pending.total, pending.items.length, typeof pending.nextCursor]).toEqual([2, 1, "string"]);
+    const next = await alice.list({ statuses: ["pending"], limit: 1, cursor: pending.nextCursor });
+    expect(next.items[0]!.id).not.toBe(pending.items[0]!.id);
+
+    expect(await alice.cancel(job.id, "changed my mind")).toEqual({ id: job.id, status: "cancelled" });
+    await expect(alice.cancel(job.id)).rejects.toMatchObject({ name: "LeaseflowError", fn: "cancel_job", code: "PT409" });
+    expect((await alice.retry(job.id)).status).toBe("running");
+  });
+
+  it("refuses what the database refuses, with its code and message: another tenant's job is not found, bad input is 22023", async () => {
+    const alice = await signedIn(ALICE);
+    const bob = await signedIn(BOB);
+    const job = await alice.enqueue("leaseflow.sleep", { ms: 1 });
+    const hidden = await bob.get(job.id).catch((error: unknown) => error);
+    expect(hidden).toBeInstanceOf(LeaseflowError);
+    expect(hidden).toMatchObject({ fn: "get_job", code: "PT404" });
+    expect((await bob.list()).total).toBe(0);
+    await expect(alice.enqueue("leaseflow.sleep", {}, { priority: 9 })).rejects.toMatchObject({ code: "22023" });
+    await expect(alice.enqueue("no.such.type", {})).rejects.toThrow(/unknown job type/);
+  });
+
+  it("watches a job until it finishes, reporting each status it saw", async () => {
+    await admin`update public.leaseflow_settings set max_invocations = 10`;
+    const operator = new LeaseflowClient(supabase(SERVICE_ROLE_KEY));
+    const { id } = await operator.enqueue("leaseflow.sleep", { ms: 300 });
+    const seen: JobStatus[] = [];
+    const done = await operator.watch(id, { intervalMs: 100, onChange: (job) => seen.push(job.status) });
+    expect(done.status).toBe("completed");
+    expect(done.result).toMatchObject({ slept_ms: 300 });
+    expect(seen.at(-1)).toBe("completed");
+    expect(seen[0]).not.toBe("completed");
+
+    const stop = new AbortController();
+    const { id: later } = await operator.enqueue("leaseflow.sleep", { ms: 0 }, { runAt: new Date(Date.now() + 3_600_000) });
+    setTimeout(() => stop.abort(new Error("stopped watching")), 300);
+    await expect(operator.watch(later, { intervalMs: 100, signal: stop.signal })).rejects.toThrow("stopped watching");
+  });
+});
