@@ -2974,10 +2974,10 @@ COMMENT ON FUNCTION public.job_throughput(p_minutes integer, p_type text) IS 'Jo
 
 
 --
--- Name: list_jobs(text[], text, text, text, text, text, text, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: list_jobs(text[], text, text, text, text, text, text, integer, integer[], timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.list_jobs(p_statuses text[] DEFAULT NULL::text[], p_type text DEFAULT NULL::text, p_group_key text DEFAULT NULL::text, p_search text DEFAULT NULL::text, p_sort text DEFAULT 'created'::text, p_direction text DEFAULT 'desc'::text, p_cursor text DEFAULT NULL::text, p_limit integer DEFAULT 50) RETURNS jsonb
+CREATE FUNCTION public.list_jobs(p_statuses text[] DEFAULT NULL::text[], p_type text DEFAULT NULL::text, p_group_key text DEFAULT NULL::text, p_search text DEFAULT NULL::text, p_sort text DEFAULT 'created'::text, p_direction text DEFAULT 'desc'::text, p_cursor text DEFAULT NULL::text, p_limit integer DEFAULT 50, p_priorities integer[] DEFAULT NULL::integer[], p_created_after timestamp with time zone DEFAULT NULL::timestamp with time zone, p_created_before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $_$
@@ -2986,6 +2986,7 @@ declare
   c_statuses constant text[] := array['pending', 'running', 'completed', 'failed', 'cancelled'];
   v_ascending boolean;
   v_pattern text;
+  v_prefix text;
   v_cursor text[];
   v_after_key int;
   v_after_order bigint;
@@ -3008,6 +3009,14 @@ begin
     raise exception '%: p_statuses may only hold %, got %', fn, array_to_string(c_statuses, ', '), p_statuses
       using errcode = 'invalid_parameter_value';
   end if;
+  if p_priorities is not null and (cardinality(p_priorities) = 0 or not p_priorities <@ array[1, 2, 3, 4, 5]) then
+    raise exception '%: p_priorities must be null (all) or priorities from 1 to 5, got %', fn, p_priorities
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception '%: p_created_after (%) must be before p_created_before (%)', fn, p_created_after, p_created_before
+      using errcode = 'invalid_parameter_value';
+  end if;
   if length(p_search) > 200 then
     raise exception '%: p_search is % characters; the maximum is 200', fn, length(p_search) using errcode = 'invalid_parameter_value';
   end if;
@@ -3028,15 +3037,21 @@ begin
     v_after_order := v_cursor[3]::bigint;
   end if;
   v_ascending := p_direction = 'asc';
-  -- ILIKE over the payload's JSON text, with the user's % _ \ taken literally.
-  v_pattern := '%' || replace(replace(replace(p_search, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  -- ILIKE over the type and the payload's JSON text, with the user's % _ \ taken literally; an id
+  -- when the search is its start, 8 characters or more (fewer would match any id holding those
+  -- hex digits).
+  v_prefix := replace(replace(replace(p_search, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  v_pattern := '%' || v_prefix;
 
   select count(*) into v_total
     from public.jobs j
    where (p_statuses is null or j.status = any (p_statuses))
      and (p_type is null or j.type = p_type)
      and (p_group_key is null or j.group_key = p_group_key)
-     and (p_search is null or j.payload::text ilike v_pattern);
+     and (p_priorities is null or j.priority = any (p_priorities))
+     and (p_created_after is null or j.created_at >= p_created_after)
+     and (p_created_before is null or j.created_at < p_created_before)
+     and (p_search is null or (length(p_search) >= 8 and j.id::text ilike v_prefix) or j.type ilike v_pattern or j.payload::text ilike v_pattern);
 
   -- One row more than the page: when it comes back, there is a next page.
   with page as (
@@ -3048,7 +3063,10 @@ begin
      where (p_statuses is null or j.status = any (p_statuses))
        and (p_type is null or j.type = p_type)
        and (p_group_key is null or j.group_key = p_group_key)
-       and (p_search is null or j.payload::text ilike v_pattern)
+       and (p_priorities is null or j.priority = any (p_priorities))
+       and (p_created_after is null or j.created_at >= p_created_after)
+       and (p_created_before is null or j.created_at < p_created_before)
+       and (p_search is null or (length(p_search) >= 8 and j.id::text ilike v_prefix) or j.type ilike v_pattern or j.payload::text ilike v_pattern)
        and (v_cursor is null
             or (v_ascending and (k.sort_key, j.enqueue_order) > (v_after_key, v_after_order))
             or (not v_ascending and (k.sort_key, j.enqueue_order) < (v_after_key, v_after_order)))
@@ -3072,10 +3090,10 @@ $_$;
 
 
 --
--- Name: FUNCTION list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) IS 'A page of jobs as job_summary_json rows (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
+COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone) IS 'A page of jobs as job_summary_json rows (filters: statuses, type, group key, priorities, created range, a search of the type and the payload''s text or an id''s first 8+ characters; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
 
 
 --
@@ -4673,12 +4691,12 @@ GRANT ALL ON FUNCTION public.job_throughput(p_minutes integer, p_type text) TO s
 
 
 --
--- Name: FUNCTION list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) TO authenticated;
-GRANT ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer) TO service_role;
+REVOKE ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone) TO authenticated;
+GRANT ALL ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key text, p_search text, p_sort text, p_direction text, p_cursor text, p_limit integer, p_priorities integer[], p_created_after timestamp with time zone, p_created_before timestamp with time zone) TO service_role;
 
 
 --

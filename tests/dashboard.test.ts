@@ -115,7 +115,7 @@ describe("the dashboard", () => {
     await page.context().close();
   });
 
-  it("filters by status and pages with the cursor", async () => {
+  it("filters by status and priority, and pages with the cursor", async () => {
     await finishedJobs(30, null);
     await finishedJobs(3, null, "failed");
     const page = await open("/jobs");
@@ -126,6 +126,9 @@ describe("the dashboard", () => {
     await page.getByRole("checkbox", { name: "failed" }).check();
     await expect.poll(() => page.getByText("3 jobs").count()).toBe(1);
     await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(3);
+    await admin`update public.jobs set priority = 5 where id = (select id from public.jobs where status = 'failed' limit 1)`;
+    await page.locator("select[name=priority]").selectOption("5");
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, "dashboard-jobs.png"), fullPage: true });
     await page.context().close();
   });

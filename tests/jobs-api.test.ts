@@ -224,7 +224,7 @@ describe("reading, cancelling, retrying", () => {
     expect((await call("GET", `/jobs/${id}`)).body.data).toMatchObject({ status: "completed", result: { outputBytes: expect.any(Number) } });
   });
 
-  it("GET /jobs filters, searches, sorts and pages with a cursor; bad query parameters are 400", async () => {
+  it("GET /jobs filters (status, type, group key, priority, created range), searches, sorts and pages with a cursor; bad query parameters are 400", async () => {
     const payloads = Array.from({ length: 7 }, (_, i) => build(`chat-${i % 2}`, `needle-${i}`));
     await call("POST", "/jobs", { body: { type: "build", payloads } });
     await call("POST", "/jobs", { body: { type: "notify", payload: { kind: "email", to: "a@b.io", subject: "s", body: "b" }, priority: 5 } });
@@ -237,9 +237,14 @@ describe("reading, cancelling, retrying", () => {
     expect((await call("GET", "/jobs?search=needle-6")).body.data.items.map(messageIdOf)).toEqual(["needle-6"]);
     expect((await call("GET", "/jobs?groupKey=chat-1&status=pending,running")).body.data.total).toBe(3);
     expect((await call("GET", "/jobs?sort=priority&limit=1")).body.data.items[0].type).toBe("notify");
-    const bad = await call("GET", "/jobs?status=done&limit=0&color=red");
+    expect((await call("GET", "/jobs?priority=5,1")).body.data.items.map((job: { type: string }) => job.type)).toEqual(["notify"]);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    expect((await call("GET", `/jobs?createdAfter=${hourAgo}`)).body.data.total).toBe(8);
+    expect((await call("GET", `/jobs?createdBefore=${hourAgo}`)).body.data.total).toBe(0);
+    const bad = await call("GET", "/jobs?status=done&limit=0&color=red&priority=7&createdAfter=yesterday");
     expect(bad.status).toBe(400);
-    expect(bad.body.error!.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(["query", "query.limit", "query.status.0"]);
+    expect(bad.body.error!.details.issues.map((i: { path: string }) => i.path).sort())
+      .toEqual(["query", "query.createdAfter", "query.limit", "query.priority.0", "query.status.0"]);
   });
 
   it("GET /groups/:key lists a key's jobs by status (unfinished in queue order, finished newest first); GET /stats sums up", async () => {

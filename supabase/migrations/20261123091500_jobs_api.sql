@@ -104,7 +104,10 @@ create or replace function public.list_jobs(
   p_sort text default 'created',
   p_direction text default 'desc',
   p_cursor text default null,
-  p_limit int default 50
+  p_limit int default 50,
+  p_priorities int[] default null,
+  p_created_after timestamptz default null,
+  p_created_before timestamptz default null
 )
 returns jsonb
 language plpgsql stable
@@ -116,6 +119,7 @@ declare
   c_statuses constant text[] := array['pending', 'running', 'completed', 'failed', 'cancelled'];
   v_ascending boolean;
   v_pattern text;
+  v_prefix text;
   v_cursor text[];
   v_after_key int;
   v_after_order bigint;
@@ -138,6 +142,14 @@ begin
     raise exception '%: p_statuses may only hold %, got %', fn, array_to_string(c_statuses, ', '), p_statuses
       using errcode = 'invalid_parameter_value';
   end if;
+  if p_priorities is not null and (cardinality(p_priorities) = 0 or not p_priorities <@ array[1, 2, 3, 4, 5]) then
+    raise exception '%: p_priorities must be null (all) or priorities from 1 to 5, got %', fn, p_priorities
+      using errcode = 'invalid_parameter_value';
+  end if;
+  if p_created_after >= p_created_before then
+    raise exception '%: p_created_after (%) must be before p_created_before (%)', fn, p_created_after, p_created_before
+      using errcode = 'invalid_parameter_value';
+  end if;
   if length(p_search) > 200 then
     raise exception '%: p_search is % characters; the maximum is 200', fn, length(p_search) using errcode = 'invalid_parameter_value';
   end if;
@@ -158,15 +170,21 @@ begin
     v_after_order := v_cursor[3]::bigint;
   end if;
   v_ascending := p_direction = 'asc';
-  -- ILIKE over the payload's JSON text, with the user's % _ \ taken literally.
-  v_pattern := '%' || replace(replace(replace(p_search, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  -- ILIKE over the type and the payload's JSON text, with the user's % _ \ taken literally; an id
+  -- when the search is its start, 8 characters or more (fewer would match any id holding those
+  -- hex digits).
+  v_prefix := replace(replace(replace(p_search, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+  v_pattern := '%' || v_prefix;
 
   select count(*) into v_total
     from public.jobs j
    where (p_statuses is null or j.status = any (p_statuses))
      and (p_type is null or j.type = p_type)
      and (p_group_key is null or j.group_key = p_group_key)
-     and (p_search is null or j.payload::text ilike v_pattern);
+     and (p_priorities is null or j.priority = any (p_priorities))
+     and (p_created_after is null or j.created_at >= p_created_after)
+     and (p_created_before is null or j.created_at < p_created_before)
+     and (p_search is null or (length(p_search) >= 8 and j.id::text ilike v_prefix) or j.type ilike v_pattern or j.payload::text ilike v_pattern);
 
   -- One row more than the page: when it comes back, there is a next page.
   with page as (
@@ -178,7 +196,10 @@ begin
      where (p_statuses is null or j.status = any (p_statuses))
        and (p_type is null or j.type = p_type)
        and (p_group_key is null or j.group_key = p_group_key)
-       and (p_search is null or j.payload::text ilike v_pattern)
+       and (p_priorities is null or j.priority = any (p_priorities))
+       and (p_created_after is null or j.created_at >= p_created_after)
+       and (p_created_before is null or j.created_at < p_created_before)
+       and (p_search is null or (length(p_search) >= 8 and j.id::text ilike v_prefix) or j.type ilike v_pattern or j.payload::text ilike v_pattern)
        and (v_cursor is null
             or (v_ascending and (k.sort_key, j.enqueue_order) > (v_after_key, v_after_order))
             or (not v_ascending and (k.sort_key, j.enqueue_order) < (v_after_key, v_after_order)))
@@ -200,8 +221,8 @@ begin
 end;
 $$;
 
-comment on function public.list_jobs(text[], text, text, text, text, text, text, int) is
-  'A page of jobs as job_summary_json rows (filters: statuses, type, group key, text in the payload; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
+comment on function public.list_jobs(text[], text, text, text, text, text, text, int, int[], timestamptz, timestamptz) is
+  'A page of jobs as job_summary_json rows (filters: statuses, type, group key, priorities, created range, a search of the type and the payload''s text or an id''s first 8+ characters; sort: created | priority | status, asc | desc) with the total count and the cursor of the next page (null on the last).';
 
 -- A group key's jobs by status, each list a bounded page: the first p_limit unfinished jobs in
 -- queue (enqueue) order, the latest p_limit finished ones newest first; with each list's count
@@ -427,7 +448,7 @@ revoke all on function
   public.job_json(public.jobs),
   public.job_summary_json(public.jobs),
   public.get_job(uuid),
-  public.list_jobs(text[], text, text, text, text, text, text, int),
+  public.list_jobs(text[], text, text, text, text, text, text, int, int[], timestamptz, timestamptz),
   public.group_jobs(text, int),
   public.job_stats(text),
   public.job_events(uuid)
@@ -437,7 +458,7 @@ grant execute on function
   public.job_json(public.jobs),
   public.job_summary_json(public.jobs),
   public.get_job(uuid),
-  public.list_jobs(text[], text, text, text, text, text, text, int),
+  public.list_jobs(text[], text, text, text, text, text, text, int, int[], timestamptz, timestamptz),
   public.group_jobs(text, int),
   public.job_stats(text),
   public.job_events(uuid)

@@ -1,8 +1,8 @@
--- list_jobs: filters, search, sorts, cursor pagination (no job twice, none missed), totals,
+-- list_jobs: filters (status, type, group key, priorities, created range), search (id, type, payload), sorts, cursor pagination (no job twice, none missed), totals,
 -- RLS, and every bad argument.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(21);
+select plan(29);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -35,6 +35,18 @@ select is((public.list_jobs(p_type => 'b') ->> 'total')::int, 2, 'filter by type
 select is((public.list_jobs(p_group_key => 'k1') ->> 'total')::int, 10, 'filter by group key');
 select is(pg_temp.ns(public.list_jobs(p_search => '%_d')), '[7]'::jsonb,
   'search matches payload text, with % and _ taken literally');
+select is(pg_temp.ns(public.list_jobs(p_search => (select upper(id::text) from public.jobs where payload ->> 'n' = '4'))), '[4]'::jsonb,
+  'search matches a job id, ignoring case');
+select is((public.list_jobs(p_search => (select left(id::text, 7) from public.jobs where payload ->> 'n' = '4')) ->> 'total')::int, 0,
+  'but not by fewer than its first 8 characters');
+select is((public.list_jobs(p_search => 'B') ->> 'total')::int, 2, 'search matches the type, ignoring case');
+select is(pg_temp.ns(public.list_jobs(p_priorities => '{5}')), '[12, 11]'::jsonb, 'filter by priorities');
+update public.jobs set created_at = now() - interval '2 days' where payload ->> 'n' in ('1', '2');
+update public.jobs set created_at = now() - interval '1 day' where payload ->> 'n' = '3';
+select is(pg_temp.ns(public.list_jobs(p_created_after => now() - interval '36 hours', p_created_before => now() - interval '12 hours')), '[3]'::jsonb,
+  'filter by a created range: from p_created_after, before p_created_before');
+select is((public.list_jobs(p_created_before => now() - interval '1 day') ->> 'total')::int, 2,
+  'p_created_before excludes its own instant');
 
 -- Rows are summaries: no payload or result, a preview of their JSON text and the payload's size.
 select public.enqueue_job('b', jsonb_build_object('n', 13, 'blob', repeat('x', 5000)));
@@ -72,6 +84,10 @@ select throws_ok($$ select public.list_jobs(p_sort => 'name') $$, '22023', 'list
 select throws_ok($$ select public.list_jobs(p_direction => 'up') $$, '22023', 'list_jobs: p_direction must be asc or desc, got ''up''', 'direction');
 select throws_ok($$ select public.list_jobs(p_statuses => '{done}') $$, '22023',
   'list_jobs: p_statuses may only hold pending, running, completed, failed, cancelled, got {done}', 'status');
+select throws_ok($$ select public.list_jobs(p_priorities => '{0,3}') $$, '22023',
+  'list_jobs: p_priorities must be null (all) or priorities from 1 to 5, got {0,3}', 'priorities');
+select throws_ok($$ select public.list_jobs(p_created_after => '2026-01-02', p_created_before => '2026-01-01') $$, '22023',
+  null, 'a created range that ends before it starts');
 select throws_ok($$ select public.list_jobs(p_cursor => 'bm9wZQ==') $$, '22023', 'list_jobs: p_cursor ''bm9wZQ=='' is not a cursor list_jobs returned', 'cursor');
 select throws_ok(format('select public.list_jobs(p_sort => %L, p_cursor => %L)', 'status', public.list_jobs(p_limit => 1) ->> 'nextCursor'), '22023',
   'list_jobs: p_cursor belongs to sort created, not status', 'a cursor of another sort');

@@ -1,4 +1,4 @@
-// Jobs: search and filters, sort, cursor pages, and bulk cancel or retry with a confirmation and
+// Jobs: search and filters (status, type, group key, priority, created range), sort, cursor pages, and bulk cancel or retry with a confirmation and
 // each row's own result.
 import { useState } from "react";
 import { cancelJob, type Client, type JobStatus, listJobs, type ListJobsFilter, retryJob } from "../api.ts";
@@ -6,6 +6,9 @@ import { Refusal, StatusBadge, When } from "../components/ui.tsx";
 import { usePoll } from "../hooks.ts";
 
 const STATUSES: JobStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+
+/** A datetime-local input's value (the viewer's local time) as an instant; empty: no bound. */
+const localInstant = (value: string) => (value ? new Date(value).toISOString() : undefined);
 type BulkAction = "cancel" | "retry";
 
 export function Jobs({ client }: { client: Client }) {
@@ -51,9 +54,18 @@ export function Jobs({ client }: { client: Client }) {
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">Jobs</h1>
       <form className="filters" onSubmit={(event) => event.preventDefault()} aria-label="Filters">
-        <label>Search <input type="search" placeholder="id, type or payload text" onChange={(e) => update({ search: e.target.value || undefined })} /></label>
+        <label>Search <input type="search" placeholder="type, payload text, or an id" onChange={(e) => update({ search: e.target.value || undefined })} /></label>
         <label>Type <input name="type" onChange={(e) => update({ type: e.target.value || undefined })} /></label>
         <label>Group key <input name="groupKey" onChange={(e) => update({ groupKey: e.target.value || undefined })} /></label>
+        <label>
+          Priority
+          <select name="priority" onChange={(e) => update({ priorities: e.target.value ? [Number(e.target.value)] : undefined })}>
+            <option value="">any</option>
+            {[5, 4, 3, 2, 1].map((priority) => <option key={priority} value={priority}>{priority}</option>)}
+          </select>
+        </label>
+        <label>Created from <input name="createdAfter" type="datetime-local" onChange={(e) => update({ createdAfter: localInstant(e.target.value) })} /></label>
+        <label>Created before <input name="createdBefore" type="datetime-local" onChange={(e) => update({ createdBefore: localInstant(e.target.value) })} /></label>
         <fieldset>
           <legend>Status</legend>
           {STATUSES.map((status) => (

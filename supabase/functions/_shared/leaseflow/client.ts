@@ -84,7 +84,13 @@ export interface ListJobsFilter {
   statuses?: JobStatus[];
   type?: string;
   groupKey?: string;
-  /** Matches the id, the type or the payload's text. */
+  /** Any of these priorities. */
+  priorities?: number[];
+  /** Created at or after this instant. */
+  createdAfter?: Date | string;
+  /** Created before this instant. */
+  createdBefore?: Date | string;
+  /** Matches the type or the payload's text (ignoring case), or a job id from its first 8 characters. */
   search?: string;
   /** (Default: "created") */
   sort?: "created" | "priority" | "status";
@@ -169,6 +175,9 @@ export class LeaseflowClient {
       ...(filter.statuses?.length ? { p_statuses: filter.statuses } : {}),
       ...(filter.type ? { p_type: filter.type } : {}),
       ...(filter.groupKey ? { p_group_key: filter.groupKey } : {}),
+      ...(filter.priorities?.length ? { p_priorities: filter.priorities } : {}),
+      ...(filter.createdAfter ? { p_created_after: instant(filter.createdAfter) } : {}),
+      ...(filter.createdBefore ? { p_created_before: instant(filter.createdBefore) } : {}),
       ...(filter.search ? { p_search: filter.search } : {}),
       ...(filter.sort ? { p_sort: filter.sort } : {}),
       ...(filter.direction ? { p_direction: filter.direction } : {}),
@@ -212,8 +221,10 @@ export class LeaseflowClient {
   }
 }
 
+const instant = (at: Date | string) => (at instanceof Date ? at.toISOString() : at);
+
 function sqlOptions(options: EnqueueOptions): Record<string, unknown> {
-  const runAt = options.runAt instanceof Date ? options.runAt.toISOString() : options.runAt;
+  const runAt = options.runAt === undefined ? undefined : instant(options.runAt);
   return Object.fromEntries(Object.entries({
     priority: options.priority,
     run_at: runAt,

@@ -718,7 +718,7 @@ isOneToOne: false
 { Args: { "p_minutes"?: number,"p_type"?: string }; Returns: Json
                            },
 "list_jobs":
-{ Args: { "p_cursor"?: string,"p_direction"?: string,"p_group_key"?: string,"p_limit"?: number,"p_search"?: string,"p_sort"?: string,"p_statuses"?: (string)[],"p_type"?: string }; Returns: Json
+{ Args: { "p_created_after"?: string,"p_created_before"?: string,"p_cursor"?: string,"p_direction"?: string,"p_group_key"?: string,"p_limit"?: number,"p_priorities"?: (number)[],"p_search"?: string,"p_sort"?: string,"p_statuses"?: (string)[],"p_type"?: string }; Returns: Json
                            },
 "next_claimable_at":
 { Args: { "p_types"?: (string)[] }; Returns: string

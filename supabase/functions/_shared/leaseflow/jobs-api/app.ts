@@ -3,7 +3,7 @@
 // decides what the caller may see and do (RLS, tenant checks); this layer never widens access.
 //
 //   POST   /jobs                enqueue one job, or a batch {type, payloads: [...]} (≤ 50 000)
-//   GET    /jobs                list: status, type, groupKey, search, sort, order, cursor, limit
+//   GET    /jobs                list: status, type, groupKey, priority, createdAfter/Before, search, sort, order, cursor, limit
 //   GET    /jobs/:id            one job with its steps and attempts, queue position while waiting
 //   DELETE /jobs/:id            cancel (409 when already finished)
 //   POST   /jobs/:id/retry      run a failed or cancelled job again (dead-letter redrive)
@@ -281,6 +281,9 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
       p_type: query.type,
       p_group_key: query.groupKey,
       p_search: query.search,
+      p_priorities: query.priority,
+      p_created_after: query.createdAfter,
+      p_created_before: query.createdBefore,
       p_sort: query.sort,
       p_direction: query.order,
       p_cursor: query.cursor,

@@ -54,6 +54,13 @@ export const listQuery = z.object({
   type: z.string().min(1).max(100).optional(),
   groupKey: key.optional(),
   search: z.string().min(1).max(200).optional(),
+  /** One priority or several, comma-separated. */
+  priority: z.string().transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean).map(Number))
+    .pipe(z.array(z.number().int().min(1).max(5)).min(1)).optional(),
+  /** Created at or after this instant (ISO 8601). */
+  createdAfter: z.iso.datetime({ offset: true }).optional(),
+  /** Created before this instant (ISO 8601). */
+  createdBefore: z.iso.datetime({ offset: true }).optional(),
   sort: z.enum(["created", "priority", "status"]).default("created"),
   order: z.enum(["asc", "desc"]).default("desc"),
   cursor: z.string().min(1).max(200).optional(),
