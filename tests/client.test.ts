@@ -1,42 +1,21 @@
 // LeaseflowClient, the typed client for app code, over supabase-js as an app holds it: signed in
 // as a demo user through the local stack's Auth, so every call runs as that user (RLS and the
 // functions' tenant checks), or with the service-role key.
-import { createClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
-import { type JobStatus, LeaseflowClient, LeaseflowError, PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
-import type { Database } from "../supabase/functions/_shared/leaseflow/database.types.ts";
-import { ANON_KEY, API_URL, connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
+import { type JobStatus, LeaseflowClient, LeaseflowError } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { ALICE, appSupabase, BOB, publishExampleTypes } from "./helpers/apps.ts";
+import { connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
-const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
-const BOB = { id: "b0b00000-0000-4000-8000-000000000002", email: "bob@example.com", password: "leaseflow-demo" };
 const admin = connect({ max: 2 });
 
-/** supabase-js as an app creates it (on Node 20 with a stand-in for the WebSocket its Realtime
- * part requires at start, which these calls never use). */
-function supabase(accessToken?: string) {
-  return createClient<Database>(API_URL, ANON_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    ...(accessToken ? { accessToken: () => Promise.resolve(accessToken) } : {}),
-    ...(typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: class {} as unknown as typeof WebSocket } } : {}),
-  });
-}
-
 async function signedIn(user: { email: string; password: string }): Promise<LeaseflowClient> {
-  const client = supabase();
+  const client = appSupabase();
   const { error } = await client.auth.signInWithPassword(user);
   if (error) throw error;
   return new LeaseflowClient(client);
 }
 
-beforeAll(async () => {
-  const transport = new PostgresTransport(connect({ max: 1 }), true);
-  try {
-    await createRegistry().publish(transport);
-  } finally {
-    await transport.close();
-  }
-});
+beforeAll(publishExampleTypes);
 beforeEach(() => emptyQueue(admin, { edgeWorkersOff: true }));
 afterAll(async () => {
   await admin`update public.leaseflow_settings set max_invocations = 10`;
@@ -80,7 +59,7 @@ describe("LeaseflowClient", () => {
 
   it("watches a job until it finishes, reporting each status it saw", async () => {
     await admin`update public.leaseflow_settings set max_invocations = 10`;
-    const operator = new LeaseflowClient(supabase(SERVICE_ROLE_KEY));
+    const operator = new LeaseflowClient(appSupabase(SERVICE_ROLE_KEY));
     const { id } = await operator.enqueue("leaseflow.sleep", { ms: 300 });
     const seen: JobStatus[] = [];
     const done = await operator.watch(id, { intervalMs: 100, onChange: (job) => seen.push(job.status) });

@@ -7,27 +7,19 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { ALICE, BOB, publishExampleTypes } from "./helpers/apps.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue } from "./helpers/db.ts";
 
 const DASHBOARD_URL = process.env.LEASEFLOW_DASHBOARD_URL ?? "http://127.0.0.1:54324";
 const CHROMIUM = process.env.LEASEFLOW_CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = resolve(import.meta.dirname, "../test-results");
-const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
-const BOB_ID = "b0b00000-0000-4000-8000-000000000002";
 
 const admin = connect({ max: 2 });
 let browser: Browser;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const transport = new PostgresTransport(connect({ max: 1 }), true);
-  try {
-    await createRegistry().publish(transport);
-  } finally {
-    await transport.close();
-  }
+  await publishExampleTypes();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 });
 // Edge workers off unless a test turns them on (a job that should run); restored after.
@@ -61,7 +53,7 @@ async function finishedJobs(count: number, tenant: string | null, status: "compl
 describe("the dashboard", () => {
   it("opens as an operator on the local stack, without sign-in, and shows every tenant's jobs", async () => {
     await finishedJobs(2, ALICE.id);
-    await finishedJobs(1, BOB_ID);
+    await finishedJobs(1, BOB.id);
     await finishedJobs(1, null);
     const page = await open("/jobs");
     await expect.poll(() => page.getByTestId("viewer").textContent()).toContain("operator");
@@ -74,7 +66,7 @@ describe("the dashboard", () => {
 
   it("signs a demo user in and shows only that user's jobs", async () => {
     await finishedJobs(2, ALICE.id);
-    await finishedJobs(3, BOB_ID);
+    await finishedJobs(3, BOB.id);
     const page = await open("/jobs", { asUser: true });
     await page.getByLabel("Email").fill(ALICE.email);
     await page.getByLabel("Password").fill("not-the-password");

@@ -7,12 +7,9 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createClient } from "@supabase/supabase-js";
 import { FunctionHost } from "../scripts/local/gateway/functions.ts";
-import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
-import { PostgresTransport } from "../supabase/functions/_shared/leaseflow/mod.ts";
-import { restClient } from "../supabase/functions/_shared/leaseflow/transports/rpc.ts";
 import { LOCAL_JWT_SECRET, signJwt } from "../scripts/local/gateway/jwt.ts";
+import { ALICE, appSupabase, BOB, publishExampleTypes } from "./helpers/apps.ts";
 import { ANON_KEY, API_URL, connect, emptyQueue, insertOneStepJobs, SERVICE_ROLE_KEY, waitFor } from "./helpers/db.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -73,7 +70,7 @@ describe("PostgREST's table and view reads", () => {
   const USER_A = "aaaaaaaa-0000-4000-8000-00000000000a";
   const USER_B = "bbbbbbbb-0000-4000-8000-00000000000b";
   // supabase-js, as an app holding `key` (a user's JWT, the service-role or the anon key) has it.
-  const client = (key: string) => restClient(API_URL, ANON_KEY, key);
+  const client = (key: string) => appSupabase(key);
   const userKey = (sub: string) => signJwt({ sub, role: "authenticated", exp: Math.floor(Date.now() / 1000) + 600 }, LOCAL_JWT_SECRET);
 
   beforeEach(async () => {
@@ -133,19 +130,12 @@ describe("PostgREST's table and view reads", () => {
 });
 
 describe("Supabase Auth's password sign-in slice", () => {
-  const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice@example.com", password: "leaseflow-demo" };
-  const BOB_ID = "b0b00000-0000-4000-8000-000000000002";
-  /** supabase-js as a browser app creates it (on Node 20, with a stand-in for the WebSocket its
-   * Realtime part requires at start; Auth never uses it). */
-  const appClient = () => createClient(API_URL, ANON_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    ...(typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: class {} as unknown as typeof WebSocket } } : {}),
-  });
+  const appClient = () => appSupabase();
 
   it("signs a seeded demo user in with supabase-js: a session whose token PostgREST takes, so RLS shows only that user's jobs", async () => {
     await admin`
       insert into public.jobs (type, status, tenant_id, finished_at)
-      values ('mail', 'completed', ${ALICE.id}, now()), ('mail', 'completed', ${BOB_ID}, now())`;
+      values ('mail', 'completed', ${ALICE.id}, now()), ('mail', 'completed', ${BOB.id}, now())`;
     const supabase = appClient();
     const { data, error } = await supabase.auth.signInWithPassword({ email: ALICE.email, password: ALICE.password });
     expect(error).toBeNull();
@@ -218,14 +208,7 @@ describe("request bodies", () => {
 
 describe("the functions gateway", () => {
   // The jobs function enqueues only types a worker has published (a fresh reset has none).
-  beforeAll(async () => {
-    const transport = new PostgresTransport(connect({ max: 1 }), true);
-    try {
-      await createRegistry().publish(transport);
-    } finally {
-      await transport.close();
-    }
-  });
+  beforeAll(publishExampleTypes);
 
   it("passes a body sent with Expect: 100-continue on to the function (curl sends it above 1 MiB)", async () => {
     const payloads = Array.from({ length: 12 }, (_, i) => ({ chatId: `chat-e${i}`, messageId: `e${i}`, code: `export const x = "${"y".repeat(99_000)}";` }));
