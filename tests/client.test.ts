@@ -2,7 +2,7 @@
 // as a demo user through the local stack's Auth, so every call runs as that user (RLS and the
 // functions' tenant checks), or with the service-role key.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type JobStatus, LeaseflowClient, LeaseflowError } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { type JobStatus, LeaseflowClient, RpcError } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { ALICE, appSupabase, BOB, publishExampleTypes } from "./helpers/apps.ts";
 import { connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
@@ -41,7 +41,7 @@ describe("LeaseflowClient", () => {
     expect(next.items[0]!.id).not.toBe(pending.items[0]!.id);
 
     expect(await alice.cancel(job.id, "changed my mind")).toEqual({ id: job.id, status: "cancelled" });
-    await expect(alice.cancel(job.id)).rejects.toMatchObject({ name: "LeaseflowError", fn: "cancel_job", code: "PT409" });
+    await expect(alice.cancel(job.id)).rejects.toMatchObject({ name: "RpcError", fn: "cancel_job", code: "PT409" });
     expect((await alice.retry(job.id)).status).toBe("running");
   });
 
@@ -50,7 +50,7 @@ describe("LeaseflowClient", () => {
     const bob = await signedIn(BOB);
     const job = await alice.enqueue("leaseflow.sleep", { ms: 1 });
     const hidden = await bob.get(job.id).catch((error: unknown) => error);
-    expect(hidden).toBeInstanceOf(LeaseflowError);
+    expect(hidden).toBeInstanceOf(RpcError);
     expect(hidden).toMatchObject({ fn: "get_job", code: "PT404" });
     expect((await bob.list()).total).toBe(0);
     await expect(alice.enqueue("leaseflow.sleep", {}, { priority: 9 })).rejects.toMatchObject({ code: "22023" });

@@ -1,10 +1,11 @@
 // A typed client for app code (browser, Node, Deno) over the app's own supabase-js client:
 // enqueue, read, list, cancel, retry and watch jobs through the SQL API, as whoever the client is
 // signed in as (a user: its tenant's jobs only, RLS and the functions' tenant checks decide).
-// Payload schemas are not checked here: the jobs HTTP API checks them before writing, and workers
+// A refusal is the RpcError every RPC of leaseflow throws (the function, the SQLSTATE, the
+// database's message). Payload schemas are not checked here: the jobs HTTP API checks them before writing, and workers
 // before running (a payload the schema refuses fails as invalid_payload).
-import type { SupabaseClient } from "@supabase/supabase-js";
-import type { Database, Json } from "./database.types.ts";
+import type { Json } from "./database.types.ts";
+import { asJson, callRpc, type DatabaseClient, jsonAs } from "./transports/rpc.ts";
 
 /** A job's status. */
 export type JobStatus = "pending" | "running" | "completed" | "failed" | "cancelled";
@@ -115,22 +116,6 @@ export interface EnqueueOptions {
   maxAttempts?: number;
 }
 
-/** A call the database refused: the SQL function, its SQLSTATE or PostgREST code, its message. */
-export class LeaseflowError extends Error {
-  override name = "LeaseflowError";
-  constructor(
-    /** The SQL function called. */
-    readonly fn: string,
-    /** The SQLSTATE (22023 bad input, PT404 not found, PT409 conflict, 42501 not allowed, ...). */
-    readonly code: string,
-    message: string,
-    /** The exception's DETAIL, when it had one. */
-    readonly details?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Options of watch(). */
 export interface WatchOptions {
   /** How often the job is read. (Default: 500) */
@@ -141,37 +126,29 @@ export interface WatchOptions {
   onChange?: (job: JobDocument) => void;
 }
 
-type FunctionName = keyof Database["public"]["Functions"];
-
 /** leaseflow's jobs through an app's supabase-js client. */
 export class LeaseflowClient {
-  constructor(readonly supabase: SupabaseClient<Database>) {}
-
-  async #call<T>(fn: FunctionName, args: Record<string, unknown>): Promise<T> {
-    const { data, error } = await this.supabase.rpc(fn, args as never);
-    if (error) throw new LeaseflowError(fn, error.code ?? "unknown", error.message, error.details || undefined);
-    return data as T;
-  }
+  constructor(readonly supabase: DatabaseClient) {}
 
   /** Enqueues one job of `type`; resolves with its id and status (pending, or running when it may start now). */
   async enqueue(type: string, payload: Record<string, unknown> = {}, options: EnqueueOptions = {}): Promise<{ id: string; status: JobStatus }> {
-    const job = await this.#call<{ id: string; status: JobStatus }>("enqueue_job", { p_type: type, p_payload: payload, p_options: sqlOptions(options) });
-    return { id: job.id, status: job.status };
+    const job = await callRpc(this.supabase, "enqueue_job", { p_type: type, p_payload: asJson(payload), p_options: asJson(sqlOptions(options)) });
+    return { id: job.id, status: job.status as JobStatus };
   }
 
   /** Enqueues many jobs of `type` in one call, all or none; resolves with their ids in payload order. */
   enqueueMany(type: string, payloads: Record<string, unknown>[], options: EnqueueOptions = {}): Promise<string[]> {
-    return this.#call<string[]>("enqueue_jobs", { p_type: type, p_payloads: payloads, p_options: sqlOptions(options) });
+    return callRpc(this.supabase, "enqueue_jobs", { p_type: type, p_payloads: asJson(payloads), p_options: asJson(sqlOptions(options)) });
   }
 
   /** One job whole; rejects with code PT404 when it does not exist or the caller may not see it. */
-  get(id: string): Promise<JobDocument> {
-    return this.#call<JobDocument>("get_job", { p_job_id: id });
+  async get(id: string): Promise<JobDocument> {
+    return jsonAs<JobDocument>(await callRpc(this.supabase, "get_job", { p_job_id: id }));
   }
 
   /** A page of jobs. */
-  list(filter: ListJobsFilter = {}): Promise<JobPage> {
-    return this.#call<JobPage>("list_jobs", {
+  async list(filter: ListJobsFilter = {}): Promise<JobPage> {
+    return jsonAs<JobPage>(await callRpc(this.supabase, "list_jobs", {
       ...(filter.statuses?.length ? { p_statuses: filter.statuses } : {}),
       ...(filter.type ? { p_type: filter.type } : {}),
       ...(filter.groupKey ? { p_group_key: filter.groupKey } : {}),
@@ -183,19 +160,19 @@ export class LeaseflowClient {
       ...(filter.direction ? { p_direction: filter.direction } : {}),
       ...(filter.cursor ? { p_cursor: filter.cursor } : {}),
       ...(filter.limit ? { p_limit: filter.limit } : {}),
-    });
+    }));
   }
 
   /** Cancels an unfinished job (its running steps' late results are then ignored); PT409 once finished. */
   async cancel(id: string, reason?: string): Promise<{ id: string; status: JobStatus }> {
-    const job = await this.#call<{ id: string; status: JobStatus }>("cancel_job", { p_job_id: id, ...(reason ? { p_reason: reason } : {}) });
-    return { id: job.id, status: job.status };
+    const job = await callRpc(this.supabase, "cancel_job", { p_job_id: id, ...(reason ? { p_reason: reason } : {}) });
+    return { id: job.id, status: job.status as JobStatus };
   }
 
   /** Runs a failed or cancelled job again (completed steps keep their outputs); PT409 otherwise. */
   async retry(id: string): Promise<{ id: string; status: JobStatus }> {
-    const job = await this.#call<{ id: string; status: JobStatus }>("retry_job", { p_job_id: id });
-    return { id: job.id, status: job.status };
+    const job = await callRpc(this.supabase, "retry_job", { p_job_id: id });
+    return { id: job.id, status: job.status as JobStatus };
   }
 
   /** Reads the job every `intervalMs` until it has finished; resolves with it then. */

@@ -11,6 +11,9 @@ type PublicFunctions = Database["public"]["Functions"];
 export type FunctionName = keyof PublicFunctions & string;
 /** Its named arguments, as `supabase gen types` describes them (those with defaults optional). */
 export type FunctionArgs<Fn extends FunctionName> = PublicFunctions[Fn]["Args"];
+/** What it returns, as `supabase gen types` describes it (it cannot tell a nullable result, and a
+ * json/jsonb one is just Json: see `jsonAs`). */
+export type FunctionReturns<Fn extends FunctionName> = PublicFunctions[Fn]["Returns"];
 
 /** A value sent as a json/jsonb argument (JSON.stringify sends it as it is). */
 export function asJson(value: unknown): Json {
@@ -56,10 +59,6 @@ export function restClient(supabaseUrl: string, apiKey: string, token: string): 
       : {}),
   });
 }
-
-/** What it returns, as `supabase gen types` describes it (it cannot tell a nullable result, and a
- * json/jsonb one is just Json: see `jsonAs`). */
-export type FunctionReturns<Fn extends FunctionName> = PublicFunctions[Fn]["Returns"];
 
 /** A json/jsonb result read as the shape its SQL function documents (the generated types know
  * it only as Json). */
