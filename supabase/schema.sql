@@ -410,17 +410,26 @@ begin
   with next_group as (
     select j.id as job_id, j.enqueue_order, j.priority, j.run_at, j.tenant_id,
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
-           coalesce((select max(s.seq) + 1 from public.job_steps s where s.job_id = j.id), 0) as seq,
-           first_step.queue_rank as first_queue_rank, first_step.queue_at as first_queue_at,
-           first_step.created_at as first_created_at, first_step.step_order as first_step_order,
+           coalesce(so_far.last_seq + 1, 0) as seq,
+           so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
            t.steps
       from public.jobs j
       join public.job_types t on t.type = j.type
-      left join lateral (select s.queue_rank, s.queue_at, s.created_at, s.step_order from public.job_steps s
-                          where s.job_id = j.id order by s.seq, s.step_order limit 1) first_step on true
+     -- The job's steps so far, read once (one probe of its steps by job id): the group they
+     -- reached, whether all completed, and the first step's place in the claim order.
+     cross join lateral (
+       select max(s.seq) as last_seq,
+              bool_and(s.status = 'completed') as all_completed,
+              (array_agg(s.queue_rank order by s.seq, s.step_order))[1] as first_queue_rank,
+              (array_agg(s.queue_at order by s.seq, s.step_order))[1] as first_queue_at,
+              (array_agg(s.created_at order by s.seq, s.step_order))[1] as first_created_at,
+              (array_agg(s.step_order order by s.seq, s.step_order))[1] as first_step_order
+         from public.job_steps s
+        where s.job_id = j.id) so_far
      where j.id = any (p_job_ids)
        and j.status = 'running'
-       and not exists (select 1 from public.job_steps s where s.job_id = j.id and s.status <> 'completed')
+       -- No step yet (null), or every one completed.
+       and so_far.all_completed is not false
   ), starting as (
     -- Jobs whose first group this is, in enqueue order.
     select array_agg(g.job_id order by g.enqueue_order) as job_ids,
@@ -429,8 +438,11 @@ begin
            array_agg(g.run_at order by g.enqueue_order) as run_ats
       from next_group g
      where g.first_step_order is null
-  ), places as (
-    select st.job_ids[p.ord] as job_id, p.queue_rank, p.queue_at
+  ), places as materialized (
+    -- Each starting job's place, found by its id in one JSON object (a lookup, not a join: joined
+    -- to the batch, every job was compared with every place, and the aggregate above recomputed
+    -- for each job; O(n^2) for a batch of n). Computed once (materialized).
+    select jsonb_object_agg(st.job_ids[p.ord]::text, jsonb_build_array(p.queue_rank, p.queue_at)) as by_job
       from starting st
      cross join lateral public._queue_places(st.tenant_ids, st.priorities, st.run_ats) p
      -- Only later groups (a completed group's next): no call at all.
@@ -439,13 +451,13 @@ begin
     insert into public.job_steps (job_id, seq, name, max_attempts, priority, run_at, tenant_id,
                                   queue_rank, queue_at, created_at, step_order)
     select g.job_id, g.seq, n.name, g.max_attempts, g.priority, g.run_at, g.tenant_id,
-           coalesce(g.first_queue_rank, p.queue_rank),
-           coalesce(g.first_queue_at, p.queue_at),
+           coalesce(g.first_queue_rank, (p.by_job -> g.job_id::text ->> 0)::smallint),
+           coalesce(g.first_queue_at, (p.by_job -> g.job_id::text ->> 1)::timestamptz),
            coalesce(g.first_created_at, now()),
            coalesce(g.first_step_order, nextval(v_step_order_seq))
       from next_group g
+     cross join places p
      cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
-      left join places p on p.job_id = g.job_id
      where g.seq < jsonb_array_length(g.steps)
      order by g.enqueue_order, n.name_order
     returning job_id

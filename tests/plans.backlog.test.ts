@@ -103,4 +103,28 @@ describe("claim and settle plans under a backlog that came after them", () => {
       for (const table of tables) await admin.unsafe(`alter table ${table} reset (autovacuum_enabled)`);
     }
   });
+
+  it("create a batch's next step groups with rows examined in proportion to the batch, not its square", async () => {
+    await admin`select public.define_job_type('backlog.three', '["a", "b", "c"]')`;
+    const loader = connect();
+    try {
+      await loader`select count(*) from public.enqueue_jobs('backlog.three', (select jsonb_agg('{}'::jsonb) from generate_series(1, ${BATCH})))`;
+    } finally {
+      await loader.end();
+    }
+    const { options, notices } = explainedConnection();
+    const worker = connect(options);
+    try {
+      // Completing each job's first step creates its second group (_create_next_steps): a join of
+      // the batch's jobs to their queue places compared each job with every other one (250 000
+      // rows for 500).
+      const costs = await explainStatements(worker, notices, () => claimAndComplete(worker, BATCH));
+      expect(costs.some((cost) => cost.query.includes("insert into public.job_steps"))).toBe(true);
+      const heavy = costs.filter((cost) => cost.rowsExamined > 30 * BATCH)
+        .map((cost) => `${cost.rowsExamined} rows: ${cost.query.slice(0, 160)}`);
+      expect(heavy).toEqual([]);
+    } finally {
+      await worker.end();
+    }
+  });
 });
