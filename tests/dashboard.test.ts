@@ -1,8 +1,8 @@
 // The dashboard in a real browser (Chromium from the Debian package, driven by playwright-core,
 // headless), as the local stack serves it: operator mode sees every tenant; a demo user signs in
 // and sees only its own jobs; the create form shows a payload's field error and writes nothing; a
-// created job completes live; filters and pages; bulk retry; a job's timeline. Screenshots go to
-// test-results/.
+// created job completes live; filters and pages; bulk retry; a job's timeline; the dead letter by
+// reason and a group key's queue. Screenshots go to test-results/.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -138,6 +138,25 @@ describe("the dashboard", () => {
     expect((await page.locator(".bulk-result").allTextContents()).filter((text) => text.startsWith("refused")).length).toBe(1);
     const statuses = await admin<{ status: string }[]>`select status from public.jobs order by status`;
     expect(statuses.map((row) => row.status)).toEqual(["completed", "running", "running", "running"]);
+    await page.context().close();
+  });
+
+  it("groups the dead letter by reason and retries every job of one reason; shows a group key's queue by status", async () => {
+    await admin`select public.define_job_type('mail.digest', '["send"]')`;
+    await admin`
+      insert into public.jobs (type, status, finished_at, error, group_key)
+      select 'mail.digest', 'failed', now(), jsonb_build_object('message', case when g <= 2 then 'mailbox full' else 'timeout' end), 'chat-9'
+        from generate_series(1, 5) g`;
+    const page = await open("/dead-letter");
+    await expect.poll(() => page.getByRole("heading", { name: /mailbox full/ }).textContent()).toContain("(2)");
+    await page.getByRole("button", { name: "Retry all 2" }).click();
+    await expect.poll(() => page.getByRole("status").textContent()).toBe("Retried 2 of 2");
+    const statuses = await admin<{ status: string; n: number }[]>`
+      select status, count(*)::int as n from public.jobs group by status order by status`;
+    // The key's first retried job runs; the second waits for it (one at a time per key).
+    expect(statuses).toEqual([{ status: "failed", n: 3 }, { status: "pending", n: 1 }, { status: "running", n: 1 }]);
+    await page.goto(`${DASHBOARD_URL}/#/groups/chat-9`);
+    await expect.poll(() => page.getByRole("heading", { name: /^Failed/ }).textContent()).toBe("Failed (3)");
     await page.context().close();
   });
 });
