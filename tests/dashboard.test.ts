@@ -2,7 +2,7 @@
 // headless), as the local stack serves it: operator mode sees every tenant; a demo user signs in
 // and sees only its own jobs; the create form shows a payload's field error and writes nothing; a
 // created job completes live; filters and pages; bulk retry; a job's timeline; the dead letter by
-// reason and a group key's queue. Screenshots go to test-results/.
+// reason and a group key's queue; keyboard use. Screenshots go to test-results/.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -157,6 +157,29 @@ describe("the dashboard", () => {
     expect(statuses).toEqual([{ status: "failed", n: 3 }, { status: "pending", n: 1 }, { status: "running", n: 1 }]);
     await page.goto(`${DASHBOARD_URL}/#/groups/chat-9`);
     await expect.poll(() => page.getByRole("heading", { name: /^Failed/ }).textContent()).toBe("Failed (3)");
+    await page.context().close();
+  });
+
+  it("works from the keyboard: Tab reaches the navigation and the filters, Enter follows a link", async () => {
+    await finishedJobs(2, null);
+    await finishedJobs(1, null, "failed");
+    const page = await open("/");
+    await expect.poll(() => page.getByTestId("count-completed").textContent()).toContain("2");
+    // Tab until the Jobs link has the focus, then follow it with Enter.
+    for (let presses = 0; presses < 10; presses++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate(() => document.activeElement?.textContent === "Jobs")) break;
+    }
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate(() => window.location.hash)).toBe("#/jobs");
+    await expect.poll(() => page.locator("tbody tr[data-job-id]").count()).toBe(3);
+    // The search field is the next stop after the navigation; typing filters the list.
+    for (let presses = 0; presses < 10; presses++) {
+      await page.keyboard.press("Tab");
+      if (await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type === "search")) break;
+    }
+    await page.keyboard.type("failed-nowhere");
+    await expect.poll(() => page.getByText("No job matches.").count()).toBe(1);
     await page.context().close();
   });
 });
