@@ -12,6 +12,7 @@ import {
   type ListJobsFilter,
 } from "../../supabase/functions/_shared/leaseflow/client.ts";
 import type { Database } from "../../supabase/functions/_shared/leaseflow/database.types.ts";
+import { callRpc, type FunctionName, restClient } from "../../supabase/functions/_shared/leaseflow/transports/rpc.ts";
 
 /** The project the dashboard talks to, from ./config.json next to the build. */
 export interface DashboardConfig {
@@ -42,7 +43,7 @@ export function userClient(config: DashboardConfig): Client {
 
 /** A client acting with a service-role key: an operator, who sees every tenant. */
 export function operatorClient(config: DashboardConfig, key: string): Client {
-  return createClient<Database>(config.supabaseUrl, config.anonKey, { accessToken: () => Promise.resolve(key) });
+  return restClient(config.supabaseUrl, config.anonKey, key);
 }
 
 /** A refusal from the API, with the fields it names. */
@@ -52,14 +53,10 @@ export class ApiRefusal extends Error {
   }
 }
 
-/** A SQL function of the public schema (README, "The SQL API"). */
-type FunctionName = keyof Database["public"]["Functions"];
-
-async function rpc<T>(client: Client, fn: FunctionName, args: Record<string, unknown> = {}): Promise<T> {
-  const { data, error } = await client.rpc(fn, args as never);
-  if (error) throw new ApiRefusal(error.message, error.code ?? "error");
-  return data as T;
-}
+/** Calls a SQL function (README, "The SQL API") and reads its JSON answer as `T`; a refusal is
+ * the core's RpcError. */
+const rpc = async <T>(client: Client, fn: FunctionName, args: Record<string, unknown> = {}): Promise<T> =>
+  (await callRpc(client, fn, args as never)) as T;
 
 export type { JobDocument, JobPage, JobStatus, JobSummary, ListJobsFilter };
 

@@ -3,7 +3,7 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { createRegistry } from "../../supabase/functions/_shared/examples/index.ts";
 import type { Database } from "../../supabase/functions/_shared/leaseflow/database.types.ts";
-import { PostgresTransport } from "../../supabase/functions/_shared/leaseflow/mod.ts";
+import { PostgresTransport, restClient, withoutRealtime } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 import { ANON_KEY, API_URL, connect } from "./db.ts";
 
 /** The seed's demo users (both passwords "leaseflow-demo"); a user's id is its tenant. */
@@ -11,14 +11,10 @@ export const ALICE = { id: "a11ce000-0000-4000-8000-000000000001", email: "alice
 export const BOB = { id: "b0b00000-0000-4000-8000-000000000002", email: "bob@example.com", password: "leaseflow-demo" };
 
 /** supabase-js against the local stack as an app creates it, acting as `accessToken` when given
- * (else signed out, sessions kept in memory). On Node 20 it gets a stand-in for the WebSocket its
- * Realtime part requires at start; these suites never open Realtime. */
+ * (else signed out, sessions kept in memory); these suites never open Realtime. */
 export function appSupabase(accessToken?: string): SupabaseClient<Database> {
-  return createClient<Database>(API_URL, ANON_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    ...(accessToken ? { accessToken: () => Promise.resolve(accessToken) } : {}),
-    ...(typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: class {} as unknown as typeof WebSocket } } : {}),
-  });
+  if (accessToken) return restClient(API_URL, ANON_KEY, accessToken);
+  return createClient<Database>(API_URL, ANON_KEY, { auth: { persistSession: false, autoRefreshToken: false }, ...withoutRealtime() });
 }
 
 /** define_job_type for every example type, as a worker does when it starts (a fresh reset has none). */

@@ -49,15 +49,16 @@ class NoRealtimeSocket {
   }
 }
 
+/** createClient's options for a client that never opens Realtime: on a runtime without a native
+ * WebSocket (Node 20) the stand-in above, so that it starts; elsewhere none. */
+export function withoutRealtime(): { realtime?: { transport: typeof WebSocket } } {
+  return typeof globalThis.WebSocket === "undefined" ? { realtime: { transport: NoRealtimeSocket as unknown as typeof WebSocket } } : {};
+}
+
 /** A client of the project at `supabaseUrl` that sends `apiKey` and acts as `token` (a user's JWT
  * or the service-role key): no session of its own, nothing stored. */
 export function restClient(supabaseUrl: string, apiKey: string, token: string): DatabaseClient {
-  return createClient<Database>(supabaseUrl, apiKey, {
-    accessToken: () => Promise.resolve(token),
-    ...(typeof globalThis.WebSocket === "undefined"
-      ? { realtime: { transport: NoRealtimeSocket as unknown as typeof WebSocket } }
-      : {}),
-  });
+  return createClient<Database>(supabaseUrl, apiKey, { accessToken: () => Promise.resolve(token), ...withoutRealtime() });
 }
 
 /** A json/jsonb result read as the shape its SQL function documents (the generated types know
