@@ -38,6 +38,10 @@ interface UserRow {
   updated_at: Date | null;
 }
 
+/** The auth.users columns a UserRow holds. */
+const USER_COLUMNS = ["id", "aud", "role", "email", "email_confirmed_at", "last_sign_in_at", "raw_app_meta_data",
+  "raw_user_meta_data", "created_at", "updated_at"] satisfies (keyof UserRow)[];
+
 const error = (status: number, code: string, message: string): AuthResponse => ({ status, body: { code, message }, headers: API_VERSION });
 
 /** The user as Auth's API shows it. */
@@ -83,7 +87,7 @@ export class AuthSlice {
         return error(400, "validation_failed", "email and password are required");
       }
       const [user] = await this.sql<UserRow[]>`
-        select id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+        select ${this.sql(USER_COLUMNS)}
           from auth.users
          where lower(email) = lower(${fields.email})
            and encrypted_password = extensions.crypt(${fields.password}, encrypted_password)`;
@@ -91,7 +95,7 @@ export class AuthSlice {
       if (!user.email_confirmed_at) return error(400, "email_not_confirmed", "Email not confirmed");
       const [signedIn] = await this.sql<UserRow[]>`
         update auth.users set last_sign_in_at = now(), updated_at = now() where id = ${user.id}
-        returning id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at`;
+        returning ${this.sql(USER_COLUMNS)}`;
       const sessionId = randomUUID();
       await this.sql`insert into auth.sessions (id, user_id) values (${sessionId}, ${user.id})`;
       return this.#session(signedIn!, sessionId);
@@ -108,7 +112,7 @@ export class AuthSlice {
       if (!used) return error(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
       if (used.was_revoked) return error(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
       const [user] = await this.sql<UserRow[]>`
-        select id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+        select ${this.sql(USER_COLUMNS)}
           from auth.users where id = ${used.user_id}::uuid`;
       if (!user) return error(400, "user_not_found", "User from the refresh token no longer exists");
       return this.#session(user, used.session_id);
@@ -176,7 +180,7 @@ export class AuthSlice {
     const caller = await this.#caller(authorization);
     if ("status" in caller) return caller;
     const [user] = await this.sql<UserRow[]>`
-      select id, aud, role, email, email_confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+      select ${this.sql(USER_COLUMNS)}
         from auth.users where id = ${caller.sub}::uuid`;
     if (!user) return error(403, "user_not_found", "User from sub claim in JWT does not exist");
     return { status: 200, headers: API_VERSION, body: userJson(user) };
