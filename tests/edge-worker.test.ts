@@ -10,7 +10,7 @@ import {
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { createRegistry } from "../supabase/functions/_shared/examples/index.ts";
 
-import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps, waitFor } from "./helpers/db.ts";
+import { DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, enqueueSleeps, waitFor, withTickPaused } from "./helpers/db.ts";
 
 const SECRET = "test-worker-secret-0123456789";
 const admin = connect();
@@ -185,7 +185,7 @@ describe("the worker function's handler", () => {
     expect(await admin`select 1 from public.workers`).toHaveLength(0);
   });
 
-  it("a hung invocation stops renewing its leases and heartbeating a lease after its budget, so its steps go to others and tick() counts it lost", async () => {
+  it("a hung invocation stops renewing its leases and heartbeating a lease after its budget, so its steps go to others and tick() counts it lost", () => withTickPaused(admin, async () => {
     await enqueueSleeps(admin, 1, 0);
     const host = platform({
       vars: {
@@ -225,7 +225,7 @@ describe("the worker function's handler", () => {
     } finally {
       await admin`update public.leaseflow_settings set live_worker_window = '30 seconds'`;
     }
-  }, 30_000);
+  }), 30_000);
 
   it("compares secrets: equal only when identical (empty, a prefix, one longer, one character off)", () => {
     expect(constantTimeEqual(SECRET, SECRET)).toBe(true);

@@ -102,3 +102,15 @@ export async function enqueueSleeps(sql: postgres.Sql, count: number, ms: number
   const payloads = Array.from({ length: count }, () => ({ ms }));
   await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${sql.json(payloads as postgres.JSONValue)})`;
 }
+
+/** Runs `work` with pg_cron's leaseflow-tick paused, for tests that watch a lease lapse or a
+ * heartbeat go stale: the minute's tick would sweep the lapsed lease and mark the worker lost
+ * itself, racing the test's own checks. The schedule is restored even when `work` throws. */
+export async function withTickPaused<T>(sql: postgres.Sql, work: () => Promise<T>): Promise<T> {
+  await sql`select cron.alter_job(jobid, active := false) from cron.job where jobname = 'leaseflow-tick'`;
+  try {
+    return await work();
+  } finally {
+    await sql`select cron.alter_job(jobid, active := true) from cron.job where jobname = 'leaseflow-tick'`;
+  }
+}
