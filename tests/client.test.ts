@@ -1,8 +1,9 @@
 // LeaseflowClient, the typed client for app code, over supabase-js as an app holds it: signed in
 // as a demo user through the local stack's Auth, so every call runs as that user (RLS and the
-// functions' tenant checks), or with the service-role key.
+// functions' tenant checks), or with the service-role key. follow() goes through the jobs
+// function of the local stack.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type JobStatus, LeaseflowClient, RpcError } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { JobsApiError, type JobStatus, LeaseflowClient, RpcError } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { ALICE, appSupabase, BOB, publishExampleTypes } from "./helpers/apps.ts";
 import { connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
@@ -73,4 +74,33 @@ describe("LeaseflowClient", () => {
     setTimeout(() => stop.abort(new Error("stopped watching")), 300);
     await expect(operator.watch(later, { intervalMs: 100, signal: stop.signal })).rejects.toThrow("stopped watching");
   });
+
+  it("follows a read of the jobs API live: the user's list now and after a change; a refused read reports the API's error and is tried again", async () => {
+    const alice = await signedIn(ALICE);
+    const stop = new AbortController();
+    const totals: number[] = [];
+    const following = alice.follow<{ total: number }>("/jobs?status=pending", { signal: stop.signal, onData: (page) => totals.push(page.total) });
+    await expect.poll(() => totals, { timeout: 20_000 }).toEqual([0]);
+    await alice.enqueue("leaseflow.sleep", { ms: 0 }, { runAt: new Date(Date.now() + 3_600_000) });
+    await enqueueAsBob();
+    await expect.poll(() => totals, { timeout: 3_000 }).toEqual([0, 1]);
+    stop.abort();
+    await following;
+
+    const refusals: JobsApiError[] = [];
+    const again = new AbortController();
+    const refused = alice.follow("/jobs/not-a-uuid", { signal: again.signal, retryMs: 200, onData: () => {}, onError: (error) => refusals.push(error) });
+    await expect.poll(() => refusals.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    again.abort();
+    await refused;
+    expect(refusals[0]).toBeInstanceOf(JobsApiError);
+    expect(refusals[0]).toMatchObject({ status: 400, code: "validation_failed" });
+    expect(refusals[0]!.message).toMatch(/id.*UUID/);
+  });
 });
+
+/** Bob enqueues into his own tenant: Alice's live list must not change for it. */
+async function enqueueAsBob(): Promise<void> {
+  const bob = await signedIn(BOB);
+  await bob.enqueue("leaseflow.sleep", { ms: 0 }, { runAt: new Date(Date.now() + 3_600_000) });
+}

@@ -2,7 +2,7 @@
 // headless), as the local stack serves it: operator mode sees every tenant; a demo user signs in
 // and sees only its own jobs; the create form shows a payload's field error and writes nothing; a
 // created job completes live; filters and pages; bulk retry; a job's timeline; the dead letter by
-// reason and a group key's queue; keyboard use. Screenshots go to test-results/.
+// reason and a group key's queue; pages follow the jobs API's event streams; keyboard use. Screenshots go to test-results/.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -157,6 +157,22 @@ describe("the dashboard", () => {
     expect(statuses).toEqual([{ status: "failed", n: 3 }, { status: "pending", n: 1 }, { status: "running", n: 1 }]);
     await page.goto(`${DASHBOARD_URL}/#/groups/chat-9`);
     await expect.poll(() => page.getByRole("heading", { name: /^Failed/ }).textContent()).toBe("Failed (3)");
+    await page.context().close();
+  });
+
+  it("follows a page over one event stream of the jobs API and polls nothing: jobs finished elsewhere show within 2 s", async () => {
+    const page = await open("/");
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname} ${request.headers().accept ?? ""}`));
+    await expect.poll(() => page.getByTestId("count-completed").textContent()).toContain("0");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = requests.length;
+    await finishedJobs(3, null);
+    await expect.poll(() => page.getByTestId("count-completed").textContent(), { timeout: 2_000, interval: 100 }).toContain("3");
+    // Nothing was asked after the page opened its stream: the change came over it.
+    expect(requests.slice(before)).toEqual([]);
+    expect(requests.filter((line) => line.includes("/rest/v1/"))).toEqual([]);
+    expect(requests.filter((line) => line.startsWith("GET /functions/v1/jobs/overview text/event-stream"))).toHaveLength(1);
     await page.context().close();
   });
 

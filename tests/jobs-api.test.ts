@@ -337,6 +337,68 @@ describe("GET /jobs/:id/events", () => {
   });
 });
 
+/** The events of a live read's answer, until it ends: name and parsed data. */
+async function liveEvents(response: Response): Promise<{ event: string; data: any }[]> {
+  const text = await response.text();
+  return text.split("\n\n").filter(Boolean).map((block) => ({
+    event: /^event: (.+)$/m.exec(block)![1]!,
+    data: JSON.parse(/^data: (.+)$/m.exec(block)![1]!),
+  }));
+}
+
+describe("live reads (a GET sent Accept: text/event-stream)", () => {
+  const live = { Authorization: `Bearer ${SERVICE_ROLE_KEY}`, Accept: "text/event-stream" };
+
+  it("sends the job at once, again when it changes, nothing while it does not, and ends with timeout", async () => {
+    const app = createJobsApp({
+      supabaseUrl: API_URL, anonKey: ANON_KEY, serviceRoleKey: SERVICE_ROLE_KEY, registry: createRegistry(), livePollMs: 100, eventStreamMs: 1_500,
+    });
+    const created = await call("POST", "/jobs", { body: { type: "build", payload: build("chat-l", "l1") } });
+    const id = created.body.data.id;
+    const response = await app.fetch(new Request(`http://local/jobs/jobs/${id}`, { headers: live }));
+    expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const reading = liveEvents(response);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await admin`select public.cancel_job(${id}, 'changed by the test')`;
+    const events = await reading;
+    // About 14 reads in 1.5 s; only the two that differ are sent.
+    expect(events.map((e) => `${e.event}:${e.data.status ?? ""}`)).toEqual(["data:running", "data:cancelled", "timeout:"]);
+    expect(events[1]!.data.error).toMatchObject({ message: "changed by the test" });
+  });
+
+  it("refuses a bad read before any stream opens: 404 for an unknown job, 400 for a bad query, 401 without a JWT", async () => {
+    const unknown = await fetch(`${JOBS}/jobs/00000000-0000-4000-8000-000000000000`, { headers: live });
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get("content-type")).toMatch(/application\/json/);
+    expect((await unknown.json()).error.code).toBe("not_found");
+    const bad = await fetch(`${JOBS}/jobs?status=sleeping`, { headers: live });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatchObject({ code: "validation_failed" });
+    const deadLetterLimit = await fetch(`${JOBS}/dead-letter?limit=0`, { headers: live });
+    expect(deadLetterLimit.status).toBe(400);
+    expect((await fetch(`${JOBS}/overview`, { headers: { Accept: "text/event-stream" } })).status).toBe(401);
+  });
+
+  it("GET /overview and /dead-letter: an operator sees the workers, a user sees null for them and only its own failed jobs", async () => {
+    await admin`insert into public.workers (id, kind) values ('w-overview', 'node')`;
+    await admin`
+      insert into public.jobs (type, status, tenant_id, finished_at, error)
+      values ('build', 'failed', ${USER_A}, now(), '{"message": "a failed"}'), ('build', 'failed', ${USER_B}, now(), '{"message": "b failed"}')`;
+    const operator = await call("GET", "/overview");
+    expect(operator.status).toBe(200);
+    expect(operator.body.data.stats.totals).toMatchObject({ failed: 2 });
+    expect(operator.body.data.workers.map((w: { id: string }) => w.id)).toEqual(["w-overview"]);
+    expect(operator.body.data.types).toEqual([expect.objectContaining({ type: "build", failed: 2 })]);
+    expect(operator.body.data.trend).toHaveLength(60);
+    const user = await call("GET", "/overview", { token: userToken(USER_A) });
+    expect(user.body.data.workers).toBeNull();
+    expect(user.body.data.stats.totals).toMatchObject({ failed: 1 });
+    const deadLetter = await call("GET", "/dead-letter", { token: userToken(USER_A) });
+    expect(deadLetter.body.data.map((row: { last_error: string }) => row.last_error)).toEqual(["a failed"]);
+    expect((await call("GET", "/dead-letter")).body.data).toHaveLength(2);
+  });
+});
+
 describe("statuses only the database decides", () => {
   it("answers a value the SQL refuses with 400 invalid_request and the function's message, writing nothing", async () => {
     const answer = await call("POST", "/jobs", { body: { type: "build", payload: build("chat-r", "r1"), runAt: "2099-01-01T00:00:00Z" } });

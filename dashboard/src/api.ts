@@ -1,7 +1,8 @@
-// Everything the dashboard reads and does, through supabase-js: SQL functions with .rpc(), views
-// with .from(), and job creation through the jobs API (functions.invoke), which checks a payload
-// against its type's schema. Who the caller is decides what it sees: the database's RLS, never
-// this code.
+// Everything the dashboard reads and does, through supabase-js: what a page shows is a live read
+// of the jobs API (functions.invoke, GET with Accept: text/event-stream: the data now and again
+// each time it changes), actions are SQL functions (.rpc()), and job creation goes through the
+// jobs API, which checks a payload against its type's schema. Who the caller is decides what it
+// sees: the database's RLS, never this code.
 import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
 import {
   type JobDocument,
@@ -62,8 +63,6 @@ export type { JobDocument, JobPage, JobStatus, JobSummary, ListJobsFilter };
 
 /** The jobs of whoever `client` is signed in as (leaseflow's typed client). */
 const jobs = (client: Client) => new LeaseflowClient(client);
-export const listJobs = (client: Client, filter: ListJobsFilter) => jobs(client).list(filter);
-export const getJob = (client: Client, id: string) => jobs(client).get(id);
 export const cancelJob = (client: Client, id: string) => jobs(client).cancel(id, "cancelled from the dashboard");
 export const retryJob = (client: Client, id: string) => jobs(client).retry(id);
 
@@ -76,7 +75,6 @@ export interface GroupDoc {
   cancelled: JobSummary[];
   counts: Record<JobStatus, number>;
 }
-export const groupJobs = (client: Client, key: string) => rpc<GroupDoc>(client, "group_jobs", { p_group_key: key, p_limit: 50 });
 
 /** job_stats' document: every type the caller sees, together. */
 export interface JobStats {
@@ -90,43 +88,56 @@ export interface JobStats {
   leaseExpiries: number;
   oldestPendingAgeMs: number | null;
 }
-export const jobStats = (client: Client) => rpc<JobStats>(client, "job_stats");
 
 export interface Throughput {
   minute: string;
   completed: number;
   failed: number;
 }
-export const throughput = (client: Client) => rpc<Throughput[]>(client, "job_throughput", { p_minutes: 60 });
 
 /** The types some worker can claim (null while no worker has registered). */
 export const claimableTypes = (client: Client) => rpc<string[] | null>(client, "claimable_job_types");
 
 export type QueueStats = Database["public"]["Views"]["queue_stats"]["Row"];
-export async function queueStats(client: Client): Promise<QueueStats[]> {
-  const { data, error } = await client.from("queue_stats").select("*").order("type");
-  if (error) throw new ApiRefusal(error.message, error.code);
-  return data;
-}
-
-export type DeadLetter = Database["public"]["Views"]["dead_letter"]["Row"];
-export async function deadLetters(client: Client): Promise<DeadLetter[]> {
-  const { data, error } = await client.from("dead_letter").select("job_id, type, last_error, failed_at, attempts, group_key")
-    .order("failed_at", { ascending: false }).limit(500);
-  if (error) throw new ApiRefusal(error.message, error.code);
-  return data as DeadLetter[];
-}
-
+export type DeadLetter = Pick<Database["public"]["Views"]["dead_letter"]["Row"],
+  "job_id" | "type" | "last_error" | "failed_at" | "attempts" | "group_key">;
 export type Worker = Pick<Database["public"]["Tables"]["workers"]["Row"], "id" | "kind" | "started_at" | "last_heartbeat_at">;
-/** Live workers and Edge invocations (heartbeat within a minute), or null for a caller who may
- * not read them (tenants hold no privilege on `workers`). */
-export async function liveWorkers(client: Client): Promise<Worker[] | null> {
-  const since = new Date(Date.now() - 60_000).toISOString();
-  const { data, error } = await client.from("workers").select("id, kind, started_at, last_heartbeat_at")
-    .is("stopped_at", null).gte("last_heartbeat_at", since).order("last_heartbeat_at", { ascending: false }).limit(50);
-  if (error) return null;
-  return data;
+
+/** GET /overview: the stats, the last hour per minute, each type, and the live workers (null
+ * for a caller who may not read them: tenants hold no privilege on `workers`). */
+export interface OverviewDoc {
+  stats: JobStats;
+  trend: Throughput[];
+  types: QueueStats[];
+  workers: Worker[] | null;
 }
+
+/** The jobs API's reads each page follows (see useLive). */
+export const reads = {
+  overview: "/overview",
+  deadLetter: "/dead-letter",
+  job: (id: string) => `/jobs/${encodeURIComponent(id)}`,
+  group: (key: string) => `/groups/${encodeURIComponent(key)}?limit=50`,
+  /** GET /jobs with the filter as its query (names as the API takes them). */
+  jobs(filter: ListJobsFilter): string {
+    const query = new URLSearchParams();
+    const set = (name: string, value: string | number | undefined | null) => {
+      if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+    };
+    set("status", filter.statuses?.join(","));
+    set("type", filter.type);
+    set("groupKey", filter.groupKey);
+    set("priority", filter.priorities?.join(","));
+    set("createdAfter", filter.createdAfter instanceof Date ? filter.createdAfter.toISOString() : filter.createdAfter);
+    set("createdBefore", filter.createdBefore instanceof Date ? filter.createdBefore.toISOString() : filter.createdBefore);
+    set("search", filter.search);
+    set("sort", filter.sort);
+    set("order", filter.direction);
+    set("cursor", filter.cursor);
+    set("limit", filter.limit);
+    return `/jobs?${query}`;
+  },
+};
 
 /** What the create form sends: the jobs API's POST /jobs body. */
 export interface NewJob {

@@ -7,7 +7,7 @@ import { Refusal } from "../components/ui.tsx";
 import { usePoll } from "../hooks.ts";
 
 export function CreateJob({ client }: { client: Client }) {
-  const types = usePoll(() => claimableTypes(client), "types");
+  const types = usePoll(() => claimableTypes(client));
   const [type, setType] = useState("");
   const [payload, setPayload] = useState("{}");
   const [priority, setPriority] = useState("");

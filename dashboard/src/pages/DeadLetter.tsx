@@ -1,11 +1,11 @@
 // Dead letter: failed jobs grouped by their last error, and a retry of every job of a reason.
 import { useState } from "react";
-import { type Client, deadLetters, retryJob } from "../api.ts";
+import { type Client, type DeadLetter as DeadLetterRow, reads, retryJob } from "../api.ts";
 import { Refusal, When } from "../components/ui.tsx";
-import { usePoll } from "../hooks.ts";
+import { useLive } from "../hooks.ts";
 
 export function DeadLetter({ client }: { client: Client }) {
-  const failed = usePoll(() => deadLetters(client), "dead-letter");
+  const failed = useLive<DeadLetterRow[]>(client, reads.deadLetter);
   const [outcome, setOutcome] = useState<string>();
   const byReason = new Map<string, NonNullable<typeof failed.data>>();
   for (const job of failed.data ?? []) {

@@ -1,8 +1,8 @@
 // One group key's queue: its jobs by status, the unfinished ones in the order they will run.
 import { useState } from "react";
-import { type Client, groupJobs, type JobSummary } from "../api.ts";
+import { type Client, type GroupDoc, type JobSummary, reads } from "../api.ts";
 import { Refusal, StatusBadge, When } from "../components/ui.tsx";
-import { usePoll } from "../hooks.ts";
+import { useLive } from "../hooks.ts";
 
 function List({ title, jobs }: { title: string; jobs: JobSummary[] }) {
   return (
@@ -19,7 +19,7 @@ function List({ title, jobs }: { title: string; jobs: JobSummary[] }) {
 
 export function Groups({ client, groupKey }: { client: Client; groupKey: string }) {
   const [key, setKey] = useState(groupKey);
-  const group = usePoll(() => (groupKey ? groupJobs(client, groupKey) : Promise.resolve(null)), groupKey);
+  const group = useLive<GroupDoc>(client, groupKey ? reads.group(groupKey) : null);
   return (
     <section aria-labelledby="groups-title">
       <h1 id="groups-title">Group key</h1>

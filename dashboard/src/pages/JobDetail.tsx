@@ -2,15 +2,15 @@
 // attempt (worker, start, duration, outcome, error), its payload, outputs and errors, and cancel
 // and retry.
 import { useState } from "react";
-import { cancelJob, type Client, getJob, retryJob } from "../api.ts";
+import { cancelJob, type Client, type JobDocument, reads, retryJob } from "../api.ts";
 import { formatMs, JsonView, Refusal, StatusBadge, When } from "../components/ui.tsx";
-import { usePoll } from "../hooks.ts";
+import { useLive } from "../hooks.ts";
 
 const duration = (start: string | null, end: string | null) =>
   start && end ? formatMs(Date.parse(end) - Date.parse(start)) : start ? "running" : "—";
 
 export function JobDetail({ client, id }: { client: Client; id: string }) {
-  const job = usePoll(() => getJob(client, id), id);
+  const job = useLive<JobDocument>(client, reads.job(id));
   const [actionError, setActionError] = useState<Error>();
   const act = async (action: (client: Client, id: string) => Promise<unknown>) => {
     try {

@@ -1,9 +1,9 @@
 // Jobs: search and filters (status, type, group key, priority, created range), sort, cursor pages, and bulk cancel or retry with a confirmation and
 // each row's own result.
 import { useState } from "react";
-import { cancelJob, type Client, type JobStatus, listJobs, type ListJobsFilter, retryJob } from "../api.ts";
+import { cancelJob, type Client, type JobPage, type JobStatus, type ListJobsFilter, reads, retryJob } from "../api.ts";
 import { Refusal, StatusBadge, When } from "../components/ui.tsx";
-import { usePoll } from "../hooks.ts";
+import { useLive } from "../hooks.ts";
 
 const STATUSES: JobStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
 
@@ -16,7 +16,7 @@ export function Jobs({ client }: { client: Client }) {
   // The cursors of the pages before this one (the first page has none).
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors.at(-1) ?? null;
-  const page = usePoll(() => listJobs(client, { ...filters, cursor }), JSON.stringify({ filters, cursor }));
+  const page = useLive<JobPage>(client, reads.jobs({ ...filters, cursor }));
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<BulkAction | null>(null);
   const [results, setResults] = useState<Record<string, string>>({});

@@ -1,23 +1,22 @@
 // Overview: jobs by status, throughput, success rate, wait and processing times, the oldest
 // pending job, the trend of the last hour, each type, and the live workers.
-import { type Client, jobStats, liveWorkers, queueStats, throughput } from "../api.ts";
+import { type Client, type OverviewDoc, reads } from "../api.ts";
 import { TrendChart } from "../components/TrendChart.tsx";
 import { formatMs, Refusal, When } from "../components/ui.tsx";
-import { usePoll } from "../hooks.ts";
+import { useLive } from "../hooks.ts";
 
 const STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 
 export function Overview({ client }: { client: Client }) {
-  const stats = usePoll(() => jobStats(client), "stats");
-  const types = usePoll(() => queueStats(client), "types");
-  const trend = usePoll(() => throughput(client), "trend");
-  const workers = usePoll(() => liveWorkers(client), "workers");
-  const totals = stats.data?.totals;
+  const overview = useLive<OverviewDoc>(client, reads.overview);
+  const stats = overview.data?.stats;
+  const totals = stats?.totals;
+  const workers = overview.data?.workers;
 
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <Refusal error={stats.error} />
+      <Refusal error={overview.error} />
       <div className="cards">
         {STATUSES.map((status) => (
           <div key={status} className={`card card-${status}`} data-testid={`count-${status}`}>
@@ -27,17 +26,15 @@ export function Overview({ client }: { client: Client }) {
         ))}
       </div>
       <dl className="figures">
-        <div><dt>Throughput (last minute)</dt><dd>{stats.data ? `${stats.data.completed["1m"]} / min` : "…"}</dd></div>
-        <div><dt>Success rate (1 h)</dt><dd>{stats.data?.successRate == null ? "—" : `${(stats.data.successRate * 100).toFixed(1)} %`}</dd></div>
-        <div><dt>Average wait (1 h)</dt><dd>{formatMs(stats.data?.avgWaitMs)}</dd></div>
-        <div><dt>Average processing (1 h)</dt><dd>{formatMs(stats.data?.avgProcessingMs)}</dd></div>
-        <div><dt>Oldest pending</dt><dd>{formatMs(stats.data?.oldestPendingAgeMs)}</dd></div>
+        <div><dt>Throughput (last minute)</dt><dd>{stats ? `${stats.completed["1m"]} / min` : "…"}</dd></div>
+        <div><dt>Success rate (1 h)</dt><dd>{stats?.successRate == null ? "—" : `${(stats.successRate * 100).toFixed(1)} %`}</dd></div>
+        <div><dt>Average wait (1 h)</dt><dd>{formatMs(stats?.avgWaitMs)}</dd></div>
+        <div><dt>Average processing (1 h)</dt><dd>{formatMs(stats?.avgProcessingMs)}</dd></div>
+        <div><dt>Oldest pending</dt><dd>{formatMs(stats?.oldestPendingAgeMs)}</dd></div>
       </dl>
       <h2>Last hour</h2>
-      <Refusal error={trend.error} />
-      <TrendChart points={trend.data ?? []} />
+      <TrendChart points={overview.data?.trend ?? []} />
       <h2>Job types</h2>
-      <Refusal error={types.error} />
       <table>
         <thead>
           <tr>
@@ -49,7 +46,7 @@ export function Overview({ client }: { client: Client }) {
           </tr>
         </thead>
         <tbody>
-          {(types.data ?? []).map((row) => (
+          {(overview.data?.types ?? []).map((row) => (
             <tr key={row.type ?? "(none)"}>
               <th scope="row">{row.type ?? "(made by hand)"}</th>
               {STATUSES.map((status) => <td key={status}>{row[status]}</td>)}
@@ -61,16 +58,16 @@ export function Overview({ client }: { client: Client }) {
         </tbody>
       </table>
       <h2>Workers</h2>
-      {workers.data === null ? (
+      {workers === null ? (
         <p className="muted">Workers are shown to operators only.</p>
       ) : (
         <table>
           <thead><tr><th scope="col">Worker</th><th scope="col">Kind</th><th scope="col">Started</th><th scope="col">Last heartbeat</th></tr></thead>
           <tbody>
-            {(workers.data ?? []).map((worker) => (
+            {(workers ?? []).map((worker) => (
               <tr key={worker.id}><td>{worker.id}</td><td>{worker.kind}</td><td><When at={worker.started_at} /></td><td><When at={worker.last_heartbeat_at} /></td></tr>
             ))}
-            {workers.data?.length === 0 ? <tr><td colSpan={4} className="muted">No live worker (an idle queue has none: pg_cron wakes one when work arrives).</td></tr> : null}
+            {workers?.length === 0 ? <tr><td colSpan={4} className="muted">No live worker (an idle queue has none: pg_cron wakes one when work arrives).</td></tr> : null}
           </tbody>
         </table>
       )}

@@ -126,6 +126,36 @@ export interface WatchOptions {
   onChange?: (job: JobDocument) => void;
 }
 
+/** How follow() reports and when it stops. */
+export interface FollowOptions<T> {
+  /** Called with the read's data at once, then each time it changes. */
+  onData: (data: T) => void;
+  /** Called when the read is refused or its stream fails; it is opened again after `retryMs`. */
+  onError?: (error: JobsApiError) => void;
+  /** Stops following: follow() then resolves. */
+  signal: AbortSignal;
+  /** The wait before a failed stream is opened again. (Default: 1 000 ms) */
+  retryMs?: number;
+  /** The jobs HTTP API's function. (Default: "jobs") */
+  functionName?: string;
+}
+
+/** A refusal of the jobs HTTP API (its `{error: {code, message}}`), or a network failure (status 0). */
+export class JobsApiError extends Error {
+  override name = "JobsApiError";
+  constructor(
+    /** The HTTP status (0 when no answer arrived). */
+    readonly status: number,
+    /** The API's error code (not_found, validation_failed, ...; "network" without an answer). */
+    readonly code: string,
+    message: string,
+    /** The API's details, e.g. the failing fields of a validation_failed. */
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
 /** leaseflow's jobs through an app's supabase-js client. */
 export class LeaseflowClient {
   constructor(readonly supabase: DatabaseClient) {}
@@ -175,6 +205,36 @@ export class LeaseflowClient {
     return { id: job.id, status: job.status as JobStatus };
   }
 
+  /** Follows a read of the jobs HTTP API (a GET such as "/jobs?status=failed", "/jobs/<id>",
+   * "/overview") as a live read: `onData` gets its data at once and again each time it changes,
+   * over one Server-Sent Events stream the function ends every couple of minutes and this opens
+   * again, until `signal` aborts. Needs the `jobs` function deployed. */
+  async follow<T>(path: string, options: FollowOptions<T>): Promise<void> {
+    const { onData, onError, signal, retryMs = 1_000, functionName = "jobs" } = options;
+    while (!signal.aborted) {
+      let failure: JobsApiError | undefined;
+      try {
+        const { data, error } = await this.supabase.functions.invoke(`${functionName}${path}`, {
+          method: "GET", headers: { Accept: "text/event-stream" }, signal,
+        });
+        if (error) throw await jobsApiErrorOf(error);
+        for await (const event of serverSentEvents(data as Response)) {
+          if (event.event === "data") onData(JSON.parse(event.data) as T);
+          if (event.event === "error") {
+            const { code, message } = JSON.parse(event.data) as { code: string; message: string };
+            throw new JobsApiError(200, code, message);
+          }
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        failure = error instanceof JobsApiError ? error : new JobsApiError(0, "network", String((error as Error)?.message ?? error));
+        onError?.(failure);
+      }
+      // A stream the API ended on time (event `timeout`) is opened again at once.
+      if (failure) await sleep(retryMs, signal).catch(() => undefined);
+    }
+  }
+
   /** Reads the job every `intervalMs` until it has finished; resolves with it then. */
   async watch(id: string, options: WatchOptions = {}): Promise<JobDocument> {
     const { intervalMs = 500, signal, onChange } = options;
@@ -187,18 +247,64 @@ export class LeaseflowClient {
         onChange?.(job);
       }
       if (FINISHED_STATUSES.includes(job.status)) return job;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, intervalMs);
-        signal?.addEventListener("abort", () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        }, { once: true });
-      });
+      await (signal ? sleep(intervalMs, signal) : new Promise((resolve) => setTimeout(resolve, intervalMs)));
     }
   }
 }
 
 const instant = (at: Date | string) => (at instanceof Date ? at.toISOString() : at);
+
+/** Resolves after `ms`; rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}
+
+/** functions.invoke's error as the API's refusal: its JSON `{error: {code, message, details}}`
+ * when the function answered, a network failure otherwise. */
+async function jobsApiErrorOf(error: { message: string; context?: unknown }): Promise<JobsApiError> {
+  const answer = error.context instanceof Response ? error.context : undefined;
+  if (!answer) return new JobsApiError(0, "network", error.message);
+  const body = (await answer.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null;
+  return new JobsApiError(answer.status, body?.error?.code ?? "http_error", body?.error?.message ?? `${answer.status} ${answer.statusText}`,
+    body?.error?.details);
+}
+
+/** The events of a `text/event-stream` answer (event name, data), as they arrive. */
+async function* serverSentEvents(answer: Response): AsyncGenerator<{ event: string; data: string }> {
+  if (!answer.body) return;
+  const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffered += value.replace(/\r\n?/g, "\n");
+      let end: number;
+      while ((end = buffered.indexOf("\n\n")) >= 0) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        let event = "message";
+        const data: string[] = [];
+        for (const line of block.split("\n")) {
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+          if (field === "event") event = text;
+          else if (field === "data") data.push(text);
+        }
+        if (data.length > 0) yield { event, data: data.join("\n") };
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
 
 function sqlOptions(options: EnqueueOptions): Record<string, unknown> {
   const runAt = options.runAt === undefined ? undefined : instant(options.runAt);

@@ -10,8 +10,13 @@
 //   GET    /jobs/:id/events     Server-Sent Events, one per status change, until a terminal state
 //   GET    /groups/:key         a group key's jobs by status, in queue order
 //   GET    /stats               totals, processing time, throughput, success rate, retries
+//   GET    /overview            /stats, per-type stats, completed/failed per minute, live workers
+//   GET    /dead-letter         failed jobs, newest first, with their last error
 //
-// Every answer is {ok: true, data} or {ok: false, error: {code, message, details?}}.
+// Every answer is {ok: true, data} or {ok: false, error: {code, message, details?}}. Every GET
+// but /jobs/:id/events is also a live read: sent `Accept: text/event-stream`, it answers with
+// Server-Sent Events, a `data` event with what the JSON answer's data would be, then another each
+// time that changes (read again every livePollMs with the caller's JWT), until eventStreamMs.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -33,6 +38,7 @@ import {
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
   cancelBody,
+  deadLetterQuery,
   enqueueMany,
   enqueueOne,
   groupQuery,
@@ -40,6 +46,7 @@ import {
   issuesOf,
   jobId,
   listQuery,
+  noQuery,
   statsQuery,
 } from "./requests.ts";
 
@@ -63,6 +70,10 @@ export interface JobsApiOptions {
   /** An event stream ends (event `timeout`; reconnect with Last-Event-ID) after this long, inside
    * the Edge Function's wall clock. (Default: 120 000) */
   eventStreamMs?: number;
+  /** How often a live read (a GET sent `Accept: text/event-stream`) reads its data again: one
+   * call a stream, as a page polling would make, but sent on only when the data changed.
+   * (Default: 1 000 ms) */
+  livePollMs?: number;
   /** The path the routes live under: the function's name. (Default: "/jobs") */
   basePath?: string;
 }
@@ -103,6 +114,28 @@ async function rpc<Fn extends FunctionName>(db: DatabaseClient, fn: Fn, args: Fu
   } catch (error) {
     throw error instanceof RpcError ? apiErrorOf(error) : error;
   }
+}
+
+/** A table or view read's rows; its PostgREST error as an ApiError. */
+function readRows<Row>(relation: string, answer: { data: Row[] | null; error: { code?: string; message: string; details?: string; hint?: string } | null; status: number }): Row[] {
+  const { data, error, status } = answer;
+  if (error) throw apiErrorOf(new RpcError(relation, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined));
+  return data ?? [];
+}
+
+/** GET /overview's data: what the dashboard's first page shows, read together. `workers` is
+ * null for a caller who may not read them (tenants hold no privilege on the table). */
+async function overview(db: DatabaseClient) {
+  const liveSince = new Date(Date.now() - 60_000).toISOString();
+  const [stats, trend, types, workers] = await Promise.all([
+    rpc(db, "job_stats", {}),
+    rpc(db, "job_throughput", { p_minutes: 60 }),
+    db.from("queue_stats").select("*").order("type").then((answer) => readRows("queue_stats", answer)),
+    db.from("workers").select("id, kind, started_at, last_heartbeat_at")
+      .is("stopped_at", null).gte("last_heartbeat_at", liveSince).order("last_heartbeat_at", { ascending: false }).limit(50)
+      .then(({ data, error }) => (error ? null : data)),
+  ]);
+  return { stats, trend, types, workers };
 }
 
 /** The API's answer to a failed RPC: PostgREST's status (500 when none), with Retry-After on a 429. */
@@ -163,13 +196,66 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     !options.serviceRoleKey && "SUPABASE_SERVICE_ROLE_KEY",
   ].filter(Boolean);
   if (missing.length > 0) throw new Error(`jobs API: ${missing.join(", ")} must be set`);
-  const { registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000, maxStreamsPerCaller = 10 } = options;
+  const {
+    registry, maxBodyBytes = 10 * 1024 * 1024, eventPollMs = 250, eventStreamMs = 120_000, maxStreamsPerCaller = 10, livePollMs = 1_000,
+  } = options;
   const serviceDb = restClient(options.supabaseUrl, options.serviceRoleKey, options.serviceRoleKey);
   const eventPoll = new SharedEventPoll(
     async (jobIds) => jsonAs<Record<string, JobEvent[]>>(await rpc(serviceDb, "job_events_many", { p_job_ids: jobIds })),
     eventPollMs,
   );
   const streams = new StreamCounter(maxStreamsPerCaller);
+
+  /** Takes one of the caller's stream slots (a release function), or refuses with 429. */
+  function openStream(c: Context): () => void {
+    const release = streams.open(callerOf(c.req.header("Authorization") ?? ""));
+    if (!release) {
+      throw new ApiError(429, "rate_limited", `at most ${maxStreamsPerCaller} event streams per caller at once; close one first`, undefined, {
+        "Retry-After": "1",
+      });
+    }
+    return release;
+  }
+
+  /** Answers a read: its data as JSON, or, asked for `text/event-stream`, a live read (see the
+   * header). The first read runs before any stream opens, so a refusal is a plain error answer. */
+  async function answerRead(c: Context, read: () => Promise<unknown>): Promise<Response> {
+    const first = await read();
+    if (!(c.req.header("Accept") ?? "").includes("text/event-stream")) return c.json({ ok: true, data: first });
+    const release = openStream(c);
+    return streamSSE(c, async (stream) => {
+      try {
+        let closed = false;
+        stream.onAbort(() => {
+          closed = true;
+        });
+        let sent = JSON.stringify(first);
+        await stream.writeSSE({ event: "data", data: sent });
+        const deadline = Date.now() + eventStreamMs;
+        while (!closed) {
+          await stream.sleep(Math.min(livePollMs, Math.max(0, deadline - Date.now())));
+          if (closed) break;
+          if (Date.now() >= deadline) {
+            await stream.writeSSE({ event: "timeout", data: JSON.stringify({ reconnect: "open the stream again" }) });
+            break;
+          }
+          let next: string;
+          try {
+            next = JSON.stringify(await read());
+          } catch (error) {
+            const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
+            await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
+            break;
+          }
+          if (next === sent) continue;
+          sent = next;
+          await stream.writeSSE({ event: "data", data: sent });
+        }
+      } finally {
+        release();
+      }
+    });
+  }
 
   /** Checks a type and each payload against its schema; returns the parsed payloads. */
   function checkPayloads(type: string, payloads: Record<string, unknown>[], prefix: (index: number) => (string | number)[]) {
@@ -273,10 +359,10 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     return c.json({ ok: true, data: { ids, count: ids.length } }, 201);
   });
 
-  app.get("/jobs", async (c) => {
+  app.get("/jobs", (c) => {
     const query = parse(listQuery, c.req.query(), ["query"]);
     // A filter left out takes the function's default (null: no filter).
-    const data = await rpc(c.get("db"), "list_jobs", compact({
+    return answerRead(c, () => rpc(c.get("db"), "list_jobs", compact({
       p_statuses: query.status,
       p_type: query.type,
       p_group_key: query.groupKey,
@@ -288,13 +374,12 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
       p_direction: query.order,
       p_cursor: query.cursor,
       p_limit: query.limit,
-    }));
-    return c.json({ ok: true, data });
+    })));
   });
 
-  app.get("/jobs/:id", async (c) => {
+  app.get("/jobs/:id", (c) => {
     const id = parse(jobId, c.req.param("id"), ["id"]);
-    return c.json({ ok: true, data: await rpc(c.get("db"), "get_job", { p_job_id: id }) });
+    return answerRead(c, () => rpc(c.get("db"), "get_job", { p_job_id: id }));
   });
 
   app.delete("/jobs/:id", limitBody, async (c) => {
@@ -318,12 +403,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     // Read once before the stream opens, with the caller's JWT: an unknown job (or another
     // tenant's) is a plain 404, and only then does the shared poll read the job for it.
     let events: JobEvent[] | null = jsonAs<JobEvent[]>(await rpc(db, "job_events", { p_job_id: id }));
-    const release = streams.open(callerOf(c.req.header("Authorization") ?? ""));
-    if (!release) {
-      throw new ApiError(429, "rate_limited", `at most ${maxStreamsPerCaller} event streams per caller at once; close one first`, undefined, {
-        "Retry-After": "1",
-      });
-    }
+    const release = openStream(c);
     const lastEventId = c.req.header("Last-Event-ID");
     return streamSSE(c, async (stream) => {
       try {
@@ -369,15 +449,28 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
     });
   });
 
-  app.get("/groups/:key", async (c) => {
+  app.get("/groups/:key", (c) => {
     const groupKey = c.req.param("key");
     const query = parse(groupQuery, c.req.query(), ["query"]);
-    return c.json({ ok: true, data: await rpc(c.get("db"), "group_jobs", { p_group_key: groupKey, p_limit: query.limit }) });
+    return answerRead(c, () => rpc(c.get("db"), "group_jobs", { p_group_key: groupKey, p_limit: query.limit }));
   });
 
-  app.get("/stats", async (c) => {
+  app.get("/stats", (c) => {
     const query = parse(statsQuery, c.req.query(), ["query"]);
-    return c.json({ ok: true, data: await rpc(c.get("db"), "job_stats", compact({ p_type: query.type })) });
+    return answerRead(c, () => rpc(c.get("db"), "job_stats", compact({ p_type: query.type })));
+  });
+
+  app.get("/overview", (c) => {
+    parse(noQuery, c.req.query(), ["query"]);
+    return answerRead(c, () => overview(c.get("db")));
+  });
+
+  app.get("/dead-letter", (c) => {
+    const query = parse(deadLetterQuery, c.req.query(), ["query"]);
+    return answerRead(c, async () =>
+      readRows("dead_letter", await c.get("db").from("dead_letter")
+        .select("job_id, type, last_error, failed_at, attempts, group_key")
+        .order("failed_at", { ascending: false }).limit(query.limit)));
   });
 
   app.notFound((c) => c.json({ ok: false, error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
@@ -395,7 +488,6 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
   return app;
 }
 
-/** The object without its undefined entries (the SQL options treat a present key as set). */
 /** `object` without its undefined entries (an argument left out takes its SQL default). */
 function compact<T extends Record<string, unknown>>(object: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };

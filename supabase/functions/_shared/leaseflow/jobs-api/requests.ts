@@ -76,6 +76,15 @@ export const groupQuery = z.object({
 /** GET /stats query. */
 export const statsQuery = z.object({ type: z.string().min(1).max(100).optional() }).strict();
 
+/** GET /dead-letter query. */
+export const deadLetterQuery = z.object({
+  /** The newest failures, at most this many. */
+  limit: z.coerce.number().int().min(1).max(1_000).default(500),
+}).strict();
+
+/** A route that takes no query parameters. */
+export const noQuery = z.object({}).strict();
+
 /** DELETE /jobs/:id body (optional). */
 export const cancelBody = z.object({ reason: z.string().min(1).max(1_000).optional() }).strict();
 
