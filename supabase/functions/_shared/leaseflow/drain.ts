@@ -214,6 +214,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   let writesWhenDrained = 0;
   const stillDrained = () => drained && settler.writesEnded === writesWhenDrained;
   let pausedUntil = 0;
+  // The wait for the current pause to end: one timer per pause, not one per turn of the loop
+  // (steps settling during a pause turned it many times; each turn's timer held a listener).
+  let pauseOver: { until: number; over: Promise<void> } | undefined;
   // A fixed poll interval is logged once per idle period, a growing backoff at each step.
   let loggedPollMs: number | undefined;
 
@@ -295,7 +298,10 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       }
       // A settle written means a held step ended: pool.changed() covers it.
       const waits: Promise<unknown>[] = [pool.changed(), claimFinished.next(), whenInterrupted];
-      if (clock.now() < pausedUntil) waits.push(clock.sleep(pausedUntil - clock.now(), interrupted.signal));
+      if (clock.now() < pausedUntil) {
+        if (pauseOver?.until !== pausedUntil) pauseOver = { until: pausedUntil, over: clock.sleep(pausedUntil - clock.now(), interrupted.signal) };
+        waits.push(pauseOver.over);
+      }
       await Promise.race(waits);
     }
 
