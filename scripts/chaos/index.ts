@@ -143,6 +143,16 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
            (select n from twice) as "completedTwice",
            (select n - steps from runs) as "extraExecutions",
            coalesce((select round(extract(epoch from max(next - finished_at)) * 1000)::int from finishes), 0) as "longestStallMs"`);
+  if (row!.lost > 0) {
+    // Where the unfinished jobs stand: held or not, under a live lease or a lapsed one.
+    const states = await retrying(() => sql`
+      select j.type, j.status as job, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
+             s.attempt, s.max_attempts, count(*)::int as jobs
+        from public.jobs j left join public.job_steps s on s.job_id = j.id
+       where (j.type = 'chaos.work' and j.status <> 'completed') or (j.type = 'chaos.poison' and j.finished_at is null)
+       group by 1, 2, 3, 4, 5, 6, 7 order by jobs desc limit 20`);
+    for (const state of states) console.log(`chaos: unfinished in ${scenario}: ${JSON.stringify(state)}`);
+  }
   return { scenario, ...row!, workerCrashes: crashes, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }
 

@@ -3,7 +3,7 @@
 // completion was never recorded (the worker killed, the connection gone) still shows there, so
 // the suite can count executions the product's bookkeeping would not.
 import postgres from "postgres";
-import { Registry } from "../../supabase/functions/_shared/leaseflow/mod.ts";
+import { Registry, workerConnectionSettings } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 
 /** The execution log's table (created by the runner). */
 export const EXECUTIONS_DDL = `
@@ -25,6 +25,8 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
     max: 2,
     onnotice: () => {},
     connection: { application_name: "chaos-log" },
+    // The storm kills this connection too: a handler must not wait 30 s for it to come back.
+    ...workerConnectionSettings(),
   });
   const record = (ctx: { jobId: string; stepId: string; attempt: number }) =>
     log`insert into chaos.executions (job_id, step_id, attempt, worker_pid) values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`;

@@ -23,6 +23,24 @@ import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, 
 export interface PostgresTransportOptions {
   /** Connections in the pool; an Edge Function invocation needs few. (Default: 4) */
   maxConnections?: number;
+  /** A connection attempt not finished in this long fails and is tried again. postgres.js's own
+   * 30 s held every query queued behind a connection the server closed during its startup
+   * (porsager/postgres#1193; the chaos suite's connection-kill storm hit it): a worker's claims
+   * and settles waited with them. (Default: 5 000) */
+  connectTimeoutMs?: number;
+  /** The longest wait between reconnection attempts after failures (postgres.js's grows to 20 s):
+   * a worker wants its queue back soon after a restart. (Default: 2 000) */
+  maxReconnectDelayMs?: number;
+}
+
+/** postgres.js settings for a connection a worker depends on (see PostgresTransportOptions). */
+export function workerConnectionSettings(options: Pick<PostgresTransportOptions, "connectTimeoutMs" | "maxReconnectDelayMs"> = {}) {
+  const { connectTimeoutMs = 5_000, maxReconnectDelayMs = 2_000 } = options;
+  return {
+    connect_timeout: connectTimeoutMs / 1000,
+    // postgres.js's curve (3^retries / 100 s, jittered), capped.
+    backoff: (retries: number) => Math.min((0.5 + Math.random() / 2) * (3 ** retries / 100), maxReconnectDelayMs / 1000),
+  };
 }
 
 /** Transport over a direct (or pooled) Postgres connection. */
@@ -35,7 +53,7 @@ export class PostgresTransport implements Transport {
 
   /** Opens a pool on `url` (prepare: false, so it also works through the transaction pooler). */
   static connect(url: string, options: PostgresTransportOptions = {}): PostgresTransport {
-    const sql = postgres(url, { max: options.maxConnections ?? 4, prepare: false, onnotice: () => {} });
+    const sql = postgres(url, { max: options.maxConnections ?? 4, prepare: false, onnotice: () => {}, ...workerConnectionSettings(options) });
     return new PostgresTransport(sql, true);
   }
 
