@@ -80,8 +80,11 @@ async function send(sql: postgres.Sql, request: QueuedRequest, log: (line: strin
   } catch (error) {
     const timedOut = (error as Error).name === "TimeoutError";
     const message = timedOut ? `Timeout of ${request.timeout_milliseconds} ms reached` : String((error as Error).message ?? error);
+    // Never rejects: nobody awaits a send until the loop ends, so a rejection (the connection
+    // killed under it) was unhandled and ended the gateway.
     await sql`
-      insert into net._http_response (id, timed_out, error_msg) values (${request.id}, ${timedOut}, ${message})`;
+      insert into net._http_response (id, timed_out, error_msg) values (${request.id}, ${timedOut}, ${message})`
+      .catch((failure) => log(`[net] could not record the response of request ${request.id}: ${(failure as Error).message ?? failure}`));
     log(`[net] ${request.method} ${request.url} → ${message}`);
   }
 }
