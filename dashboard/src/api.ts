@@ -3,12 +3,14 @@
 // each time it changes), actions are SQL functions (.rpc()), and job creation goes through the
 // jobs API, which checks a payload against its type's schema. Who the caller is decides what it
 // sees: the database's RLS, never this code.
-import { createClient, FunctionsHttpError, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import {
   type JobDocument,
   type JobPage,
   type JobStatus,
   type JobSummary,
+  JobsApiError,
+  jobsApiErrorOf,
   LeaseflowClient,
   type ListJobsFilter,
 } from "../../supabase/functions/_shared/leaseflow/client.ts";
@@ -47,18 +49,12 @@ export function operatorClient(config: DashboardConfig, key: string): Client {
   return restClient(config.supabaseUrl, config.anonKey, key);
 }
 
-/** A refusal from the API, with the fields it names. */
-export class ApiRefusal extends Error {
-  constructor(message: string, readonly code: string, readonly issues: { path: string; message: string }[] = []) {
-    super(message);
-  }
-}
-
 /** Calls a SQL function (README, "The SQL API") and reads its JSON answer as `T`; a refusal is
  * the core's RpcError. */
 const rpc = async <T>(client: Client, fn: FunctionName, args: Record<string, unknown> = {}): Promise<T> =>
   (await callRpc(client, fn, args as never)) as T;
 
+export { JobsApiError };
 export type { JobDocument, JobPage, JobStatus, JobSummary, ListJobsFilter };
 
 /** The jobs of whoever `client` is signed in as (leaseflow's typed client). */
@@ -150,17 +146,9 @@ export interface NewJob {
 }
 
 /** Enqueues through the jobs API, which checks the payload against its type's schema: a
- * refusal names each failing field. */
+ * refusal is a JobsApiError whose `issues` name each failing field. */
 export async function createJob(client: Client, job: NewJob): Promise<{ id: string; status: string }> {
   const { data, error } = await client.functions.invoke("jobs/jobs", { body: job });
-  if (error) {
-    if (error instanceof FunctionsHttpError) {
-      const body = (await (error.context as Response).json().catch(() => null)) as
-        | { error?: { code: string; message: string; details?: { issues?: { path: string; message: string }[] } } }
-        | null;
-      throw new ApiRefusal(body?.error?.message ?? error.message, body?.error?.code ?? "error", body?.error?.details?.issues ?? []);
-    }
-    throw new ApiRefusal(error.message, "network");
-  }
+  if (error) throw await jobsApiErrorOf(error);
   return (data as { data: { id: string; status: string } }).data;
 }

@@ -2,7 +2,7 @@
 // dedupe keys. The jobs API checks the payload against the type's schema and writes nothing when
 // it refuses; each failing field is shown next to the payload.
 import { useState } from "react";
-import { ApiRefusal, claimableTypes, type Client, createJob, type NewJob } from "../api.ts";
+import { claimableTypes, type Client, createJob, JobsApiError, type NewJob } from "../api.ts";
 import { Refusal } from "../components/ui.tsx";
 import { usePoll } from "../hooks.ts";
 
@@ -40,7 +40,7 @@ export function CreateJob({ client }: { client: Client }) {
     try {
       setCreated(await createJob(client, job));
     } catch (failure) {
-      if (failure instanceof ApiRefusal && failure.issues.length > 0) setIssues(failure.issues);
+      if (failure instanceof JobsApiError && failure.issues.length > 0) setIssues(failure.issues);
       setError(failure as Error);
     }
   }

@@ -154,6 +154,11 @@ export class JobsApiError extends Error {
   ) {
     super(message);
   }
+
+  /** The failing fields of a validation_failed (path and rule), none otherwise. */
+  get issues(): { path: string; message: string }[] {
+    return (this.details as { issues?: { path: string; message: string }[] } | undefined)?.issues ?? [];
+  }
 }
 
 /** leaseflow's jobs through an app's supabase-js client. */
@@ -267,7 +272,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** functions.invoke's error as the API's refusal: its JSON `{error: {code, message, details}}`
  * when the function answered, a network failure otherwise. */
-async function jobsApiErrorOf(error: { message: string; context?: unknown }): Promise<JobsApiError> {
+export async function jobsApiErrorOf(error: { message: string; context?: unknown }): Promise<JobsApiError> {
   const answer = error.context instanceof Response ? error.context : undefined;
   if (!answer) return new JobsApiError(0, "network", error.message);
   const body = (await answer.json().catch(() => null)) as { error?: { code?: string; message?: string; details?: unknown } } | null;

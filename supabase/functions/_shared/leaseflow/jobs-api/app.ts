@@ -34,6 +34,7 @@ import {
   jsonAs,
   restClient,
   RpcError,
+  rpcErrorOf,
 } from "../transports/rpc.ts";
 import { callerOf, type JobEvent, SharedEventPoll, StreamCounter } from "./events.ts";
 import {
@@ -118,9 +119,8 @@ async function rpc<Fn extends FunctionName>(db: DatabaseClient, fn: Fn, args: Fu
 
 /** A table or view read's rows; its PostgREST error as an ApiError. */
 function readRows<Row>(relation: string, answer: { data: Row[] | null; error: { code?: string; message: string; details?: string; hint?: string } | null; status: number }): Row[] {
-  const { data, error, status } = answer;
-  if (error) throw apiErrorOf(new RpcError(relation, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined));
-  return data ?? [];
+  if (answer.error) throw apiErrorOf(rpcErrorOf(relation, answer.status, answer.error));
+  return answer.data ?? [];
 }
 
 /** GET /overview's data: what the dashboard's first page shows, read together. `workers` is
@@ -136,6 +136,11 @@ async function overview(db: DatabaseClient) {
       .then(({ data, error }) => (error ? null : data)),
   ]);
   return { stats, trend, types, workers };
+}
+
+/** An event stream's `error` event: the API's code and message for what ended it. */
+function streamFailure(error: unknown): string {
+  return JSON.stringify(error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) });
 }
 
 /** The API's answer to a failed RPC: PostgREST's status (500 when none), with Retry-After on a 429. */
@@ -243,8 +248,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
           try {
             next = JSON.stringify(await read());
           } catch (error) {
-            const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
-            await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
+            await stream.writeSSE({ event: "error", data: streamFailure(error) });
             break;
           }
           if (next === sent) continue;
@@ -438,8 +442,7 @@ export function createJobsApp(options: JobsApiOptions): Hono<Env> {
           try {
             events = await eventPoll.next(id);
           } catch (error) {
-            const failure = error instanceof ApiError ? { code: error.code, message: error.message } : { code: "internal", message: String(error) };
-            await stream.writeSSE({ event: "error", data: JSON.stringify(failure) });
+            await stream.writeSSE({ event: "error", data: streamFailure(error) });
             break;
           }
         }

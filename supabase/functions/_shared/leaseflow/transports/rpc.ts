@@ -67,10 +67,15 @@ export function jsonAs<T>(value: Json): T {
   return value as T;
 }
 
+/** supabase-js's answer for `name` (a function, or a table or view read) as an RpcError. */
+export function rpcErrorOf(name: string, status: number, error: { code?: string; message: string; details?: string; hint?: string }): RpcError {
+  return new RpcError(name, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined);
+}
+
 /** Calls the SQL function `fn` with named arguments, both checked against the generated types;
  * resolves with its result or throws RpcError. */
 export async function callRpc<Fn extends FunctionName>(client: DatabaseClient, fn: Fn, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
   const { data, error, status } = await client.rpc(fn, args);
-  if (error) throw new RpcError(fn, status, error.code ?? "unknown", error.message, error.details || undefined, error.hint || undefined);
+  if (error) throw rpcErrorOf(fn, status, error);
   return data as FunctionReturns<Fn>;
 }
