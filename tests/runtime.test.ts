@@ -13,6 +13,8 @@ import {
   StepTimeoutError,
   SupabaseTransport,
   TransientError,
+  systemClock,
+  type Clock,
   type Transport,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor } from "./helpers/db.ts";
@@ -487,13 +489,15 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
   });
 });
 
-/** `transport` with its calls recorded and some of them made to fail. */
-function instrumented(transport: Transport, failures: { completeSteps?: unknown[] } = {}) {
+/** `transport` with its calls recorded and some of them made to fail (an undefined entry: that
+ * call goes through). */
+function instrumented(transport: Transport, failures: { claimSteps?: unknown[]; completeSteps?: unknown[] } = {}) {
   const calls = { claimLimits: [] as number[], completeSizes: [] as number[], failSizes: [] as number[] };
   const spy: Transport = Object.create(transport);
   spy.claimSteps = (params) => {
     calls.claimLimits.push(params.limit);
-    return transport.claimSteps(params);
+    const error = failures.claimSteps?.shift();
+    return error ? Promise.reject(error) : transport.claimSteps(params);
   };
   spy.completeSteps = (params) => {
     calls.completeSizes.push(params.results.length);
@@ -523,6 +527,25 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(calls.completeSizes.length).toBeGreaterThanOrEqual(3);
     const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed, max(attempt)::int as attempts from public.job_steps`;
     expect(counts).toEqual({ completed: 20, attempts: 1 });
+  });
+
+  it("after a failed claim, pauses claiming with one timer for the pause, however often steps settle during it", async () => {
+    const registry = new Registry().define({ type: "rt.paused", steps: ["go"], handlers: { go: () => sleep(30).then(() => "ok") } });
+    await registry.publish(transport);
+    await enqueue("rt.paused", Array.from({ length: 12 }, () => ({})));
+    const { spy, calls } = instrumented(transport, { claimSteps: [undefined, connectionDropped] });
+    // Every wait of the drain is recorded: with no idle grace or linger, only a pause waits.
+    const waits: number[] = [];
+    const clock: Clock = { now: () => Date.now(), sleep: (ms, signal) => (waits.push(ms), systemClock.sleep(ms, signal)) };
+
+    const summary = await drain({
+      workerId: "rt-paused", transport: spy, registry, clock, concurrency: 2, claimErrorPauseMs: 400, idle: { lingerMs: 0, graceMs: 0 },
+    });
+
+    expect(summary).toMatchObject({ claimed: 12, completed: 12 });
+    expect(calls.claimLimits.length).toBeGreaterThanOrEqual(3);
+    expect(waits).toHaveLength(1);
+    expect(waits[0]).toBeGreaterThan(300);
   });
 
   it("gives a completion up at once on an error that would recur, and releases its steps without using their attempt", async () => {
