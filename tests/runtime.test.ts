@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from "node:net";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -16,6 +17,7 @@ import {
   systemClock,
   type Clock,
   type Transport,
+  workerConnectionSettings,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor } from "./helpers/db.ts";
 
@@ -76,6 +78,35 @@ async function stepRows(type: string) {
       from public.job_steps s join public.jobs j on j.id = s.job_id
      where j.type = ${type} order by j.enqueue_order, s.seq, s.step_order`;
 }
+
+describe("PostgresTransport's connections", () => {
+  it("give up a connection attempt the server never answers after connectTimeoutMs, and the call fails instead of waiting", async () => {
+    // A server that accepts the connection and never says a word, like one stuck in its startup.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stuck = PostgresTransport.connect(`postgresql://postgres:postgres@127.0.0.1:${port}/postgres`, { connectTimeoutMs: 500 });
+    try {
+      const started = Date.now();
+      const failure = await stuck.claimSteps({ workerId: "rt-stuck", leaseMs: 1_000, limit: 1 }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: "CONNECT_TIMEOUT" });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await stuck.close();
+      silent.close();
+    }
+  });
+
+  it("wait at most maxReconnectDelayMs between reconnection attempts, on postgres.js's curve below it", () => {
+    const settings = workerConnectionSettings({ maxReconnectDelayMs: 2_000, connectTimeoutMs: 5_000 });
+    expect(settings.connect_timeout).toBe(5);
+    for (let retries = 0; retries < 20; retries++) expect(settings.backoff(retries)).toBeLessThanOrEqual(2);
+    expect(settings.backoff(20)).toBe(2);
+    // postgres.js's own: 3^retries / 100 s, between half and all of it.
+    expect(settings.backoff(2)).toBeGreaterThanOrEqual(0.045);
+    expect(settings.backoff(2)).toBeLessThanOrEqual(0.09);
+  });
+});
 
 describe("Registry", () => {
   it("refuses a type whose handlers do not match its steps one to one", () => {
