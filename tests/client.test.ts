@@ -99,6 +99,47 @@ describe("LeaseflowClient", () => {
   });
 });
 
+describe("LeaseflowClient.follow, against answers the jobs API should not give", () => {
+  /** A supabase-js stand-in whose functions.invoke answers `answer()` and counts its calls. */
+  function answering(answer: () => { data: unknown; error: null }) {
+    const calls = { invoke: 0 };
+    // Each answer after a timer turn, as a real request would be (and the test's abort timer runs).
+    const invoke = async () => {
+      calls.invoke++;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return answer();
+    };
+    const client = { functions: { invoke } } as unknown as ConstructorParameters<typeof LeaseflowClient>[0];
+    return { client, calls };
+  }
+
+  it("waits retryMs before asking again when the answer is not a stream or a stream ends early, and reports it", async () => {
+    const json = answering(() => ({ data: { ok: true, data: [] }, error: null }));
+    const refusals: JobsApiError[] = [];
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 450);
+    await new LeaseflowClient(json.client).follow("/jobs", { signal: stop.signal, retryMs: 100, onData: () => {}, onError: (e) => refusals.push(e) });
+    expect(json.calls.invoke).toBeGreaterThanOrEqual(3);
+    expect(json.calls.invoke).toBeLessThanOrEqual(5);
+    expect(refusals[0]).toMatchObject({ code: "not_a_stream", message: "GET /jobs answered without an event stream" });
+
+    // A stream that ends without the API's `timeout` event (dropped) also waits; one that ends on
+    // time is opened again at once.
+    const seen: number[] = [];
+    const dropped = answering(() => ({ data: new Response('event: data\ndata: 1\n\n', { headers: { "content-type": "text/event-stream" } }), error: null }));
+    const stopDropped = new AbortController();
+    setTimeout(() => stopDropped.abort(), 450);
+    await new LeaseflowClient(dropped.client).follow<number>("/stats", { signal: stopDropped.signal, retryMs: 100, onData: (n) => seen.push(n) });
+    expect(dropped.calls.invoke).toBeLessThanOrEqual(5);
+    expect(seen[0]).toBe(1);
+    const onTime = answering(() => ({ data: new Response('event: data\ndata: 2\n\nevent: timeout\ndata: {}\n\n'), error: null }));
+    const stopOnTime = new AbortController();
+    setTimeout(() => stopOnTime.abort(), 200);
+    await new LeaseflowClient(onTime.client).follow<number>("/stats", { signal: stopOnTime.signal, retryMs: 100, onData: () => {} });
+    expect(onTime.calls.invoke).toBeGreaterThan(10);
+  });
+});
+
 /** Bob enqueues into his own tenant: Alice's live list must not change for it. */
 async function enqueueAsBob(): Promise<void> {
   const bob = await signedIn(BOB);

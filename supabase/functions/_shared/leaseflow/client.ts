@@ -217,14 +217,20 @@ export class LeaseflowClient {
   async follow<T>(path: string, options: FollowOptions<T>): Promise<void> {
     const { onData, onError, signal, retryMs = 1_000, functionName = "jobs" } = options;
     while (!signal.aborted) {
-      let failure: JobsApiError | undefined;
+      // Only a stream the API ended on time (event `timeout`) is opened again at once; any other
+      // end waits retryMs, so a stream dropped as soon as it opens is not asked for in a loop.
+      let endedOnTime = false;
       try {
         const { data, error } = await this.supabase.functions.invoke(`${functionName}${path}`, {
           method: "GET", headers: { Accept: "text/event-stream" }, signal,
         });
         if (error) throw await jobsApiErrorOf(error);
-        for await (const event of serverSentEvents(data as Response)) {
+        // supabase-js hands over the Response only for text/event-stream; parsed JSON means the
+        // answer was not a stream (a proxy that dropped the Accept header, an older API).
+        if (!(data instanceof Response)) throw new JobsApiError(200, "not_a_stream", `GET ${path} answered without an event stream`);
+        for await (const event of serverSentEvents(data)) {
           if (event.event === "data") onData(JSON.parse(event.data) as T);
+          if (event.event === "timeout") endedOnTime = true;
           if (event.event === "error") {
             const { code, message } = JSON.parse(event.data) as { code: string; message: string };
             throw new JobsApiError(200, code, message);
@@ -232,11 +238,9 @@ export class LeaseflowClient {
         }
       } catch (error) {
         if (signal.aborted) return;
-        failure = error instanceof JobsApiError ? error : new JobsApiError(0, "network", String((error as Error)?.message ?? error));
-        onError?.(failure);
+        onError?.(error instanceof JobsApiError ? error : new JobsApiError(0, "network", String((error as Error)?.message ?? error)));
       }
-      // A stream the API ended on time (event `timeout`) is opened again at once.
-      if (failure) await sleep(retryMs, signal).catch(() => undefined);
+      if (!endedOnTime) await sleep(retryMs, signal).catch(() => undefined);
     }
   }
 
