@@ -2880,13 +2880,17 @@ CREATE FUNCTION public.job_stats(p_type text DEFAULT NULL::text) RETURNS jsonb
       from public.jobs j
      where p_type is null or j.type = p_type
   ), timing as (
-    -- As queue_stats: wait from due to first claim, processing from there to the end.
+    -- As queue_stats: wait from due to first claim, processing from there to the end, over the
+    -- latest 1 000 jobs completed in the last hour (see there why not all of them).
     select avg(extract(epoch from c.first_claimed_at - greatest(j.created_at, j.run_at)) * 1000) as avg_wait_ms,
            avg(extract(epoch from j.finished_at - c.first_claimed_at) * 1000) as avg_processing_ms
-      from public.jobs j
+      from (select j.id, j.created_at, j.run_at, j.finished_at
+              from public.jobs j
+             where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
+               and (p_type is null or j.type = p_type)
+             order by j.finished_at desc
+             limit 1000) j
       cross join lateral (select public.job_first_claimed_at(j.id) as first_claimed_at) c
-     where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
-       and (p_type is null or j.type = p_type)
   ), attempts as (
     select count(*) filter (where a.outcome = 'retried') as retries,
            count(*) filter (where a.outcome = 'lease_expired') as lease_expiries
@@ -2918,7 +2922,7 @@ $$;
 -- Name: FUNCTION job_stats(p_type text); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.job_stats(p_type text) IS 'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish), completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
+COMMENT ON FUNCTION public.job_stats(p_type text) IS 'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish) of the latest 1 000 jobs completed, completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
 
 
 --
@@ -3746,13 +3750,20 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
            FROM public.jobs j
           GROUP BY j.type
         ), timing AS (
-         SELECT j.type,
+         SELECT jobs_1.type,
             round(avg((EXTRACT(epoch FROM (c.first_claimed_at - GREATEST(j.created_at, j.run_at))) * (1000)::numeric)), 1) AS avg_wait_ms_60m,
             round(avg((EXTRACT(epoch FROM (j.finished_at - c.first_claimed_at)) * (1000)::numeric)), 1) AS avg_processing_ms_60m
-           FROM (public.jobs j
+           FROM ((jobs jobs_1
+             CROSS JOIN LATERAL ( SELECT j_1.id,
+                    j_1.created_at,
+                    j_1.run_at,
+                    j_1.finished_at
+                   FROM public.jobs j_1
+                  WHERE ((NOT (j_1.type IS DISTINCT FROM jobs_1.type)) AND (j_1.status = 'completed'::text) AND (j_1.finished_at > (now() - '01:00:00'::interval)))
+                  ORDER BY j_1.finished_at DESC
+                 LIMIT 1000) j)
              CROSS JOIN LATERAL ( SELECT public.job_first_claimed_at(j.id) AS first_claimed_at) c)
-          WHERE ((j.status = 'completed'::text) AND (j.finished_at > (now() - '01:00:00'::interval)))
-          GROUP BY j.type
+          GROUP BY jobs_1.type
         ), due AS (
          SELECT j.type,
             count(*) AS steps
@@ -3793,7 +3804,7 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
 -- Name: VIEW queue_stats; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average wait (due to first claim) and processing time (first claim to finish), completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
+COMMENT ON VIEW public.queue_stats IS 'Per job type: jobs by status, and over recent windows: average wait (due to first claim) and processing time (first claim to finish) of its latest 1 000 jobs completed in the last hour, completions per minute, success rate, retries, lease expiries, oldest pending age; and the due steps no worker can claim (unclaimable_steps).';
 
 
 --

@@ -300,13 +300,17 @@ as $$
       from public.jobs j
      where p_type is null or j.type = p_type
   ), timing as (
-    -- As queue_stats: wait from due to first claim, processing from there to the end.
+    -- As queue_stats: wait from due to first claim, processing from there to the end, over the
+    -- latest 1 000 jobs completed in the last hour (see there why not all of them).
     select avg(extract(epoch from c.first_claimed_at - greatest(j.created_at, j.run_at)) * 1000) as avg_wait_ms,
            avg(extract(epoch from j.finished_at - c.first_claimed_at) * 1000) as avg_processing_ms
-      from public.jobs j
+      from (select j.id, j.created_at, j.run_at, j.finished_at
+              from public.jobs j
+             where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
+               and (p_type is null or j.type = p_type)
+             order by j.finished_at desc
+             limit 1000) j
       cross join lateral (select public.job_first_claimed_at(j.id) as first_claimed_at) c
-     where j.status = 'completed' and j.finished_at > now() - interval '1 hour'
-       and (p_type is null or j.type = p_type)
   ), attempts as (
     select count(*) filter (where a.outcome = 'retried') as retries,
            count(*) filter (where a.outcome = 'lease_expired') as lease_expiries
@@ -334,7 +338,7 @@ as $$
 $$;
 
 comment on function public.job_stats(text) is
-  'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish), completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
+  'Totals by status; over the last hour (throughput also 1 and 5 minutes): average wait ms (due to first claim) and processing ms (first claim to finish) of the latest 1 000 jobs completed, completions per second, success rate, retries, lease expiries; the oldest pending job''s age.';
 
 -- A job's status changes, oldest first, rebuilt from its rows (no event table on the hot path):
 -- the job's pending / running / terminal moments, and each step attempt's start and outcome.

@@ -2,7 +2,7 @@
 -- expiries, oldest pending age, the type filter and RLS.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(11);
+select plan(12);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -44,6 +44,22 @@ select is((select (doc ->> 'retries')::int from s), 1, 'retries');
 select is((select (doc ->> 'leaseExpiries')::int from s), 1, 'lease expiries');
 select is((select (doc ->> 'oldestPendingAgeMs')::int from s), 90000, 'the oldest pending job''s age, ms');
 select is((public.job_stats() #>> '{totals,all}')::int, 5, 'without a type: every job');
+
+-- 1 000 mail jobs completed after n1, each having waited 2 s and taken 1 s: n1 (9 s and 3 s),
+-- finished a minute earlier, falls outside the latest 1 000 (counted, it would move both averages).
+update public.jobs set finished_at = now() - interval '1 minute' where payload ->> 'n' = '1';
+with made as (
+  insert into public.jobs (type, status, created_at, run_at, started_at, finished_at)
+  select 'mail', 'completed', now() - interval '3 seconds', now() - interval '3 seconds', now() - interval '3 seconds', now()
+    from generate_series(1, 1000)
+  returning id
+)
+insert into public.job_steps (job_id, seq, name, status, attempt, started_at, finished_at)
+select id, 0, 'send', 'completed', 1, now() - interval '1 second', now() from made;
+select is((select jsonb_build_object('wait', doc -> 'avgWaitMs', 'processing', doc -> 'avgProcessingMs') from (select public.job_stats('mail') as doc) d),
+  '{"wait": 2000.0, "processing": 1000.0}'::jsonb,
+  'the averages cover the latest 1 000 jobs completed in the last hour');
+delete from public.jobs where payload = '{}'::jsonb and status = 'completed' and type = 'mail';
 
 set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "aaaaaaaa-0000-4000-8000-000000000000", "role": "authenticated"}', true);

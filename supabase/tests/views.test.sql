@@ -1,7 +1,7 @@
 -- queue_stats, dead_letter, job_timeline: what they show, and that they are security_invoker.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(11);
+select plan(12);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -28,6 +28,22 @@ update public.job_steps set started_at = now() - interval '1.5 seconds' where jo
 select row_eq($$ select avg_wait_ms_60m, avg_processing_ms_60m from public.queue_stats where type = 'mail' $$,
   row(2500.0::numeric, 1500.0::numeric),
   'queue_stats averages the wait to the first claim and the processing after it, apart');
+-- 1 000 jobs completed after it, each having waited 2 s and taken 1 s: ok_job (2.5 s and 1.5 s),
+-- finished a minute earlier, falls outside the latest 1 000 (counted, it would move both averages).
+update public.jobs set finished_at = now() - interval '1 minute' where id = (select id from ok_job);
+update public.job_steps set finished_at = now() - interval '1 minute' where job_id = (select id from ok_job);
+with made as (
+  insert into public.jobs (type, status, created_at, run_at, started_at, finished_at)
+  select 'mail', 'completed', now() - interval '3 seconds', now() - interval '3 seconds', now() - interval '3 seconds', now()
+    from generate_series(1, 1000)
+  returning id
+)
+insert into public.job_steps (job_id, seq, name, status, attempt, started_at, finished_at)
+select id, 0, 'send', 'completed', 1, now() - interval '1 second', now() from made;
+select row_eq($$ select avg_wait_ms_60m, avg_processing_ms_60m from public.queue_stats where type = 'mail' $$,
+  row(2000.0::numeric, 1000.0::numeric),
+  'queue_stats averages over the type''s latest 1 000 jobs completed in the last hour');
+delete from public.jobs where status = 'completed' and id <> (select id from ok_job);
 -- Inside one transaction now() stands still, so the age is made: the pending job (the delayed
 -- one) was created 42 s ago. Any other formula (its run_at, the newest job) gives another age.
 update public.jobs set created_at = now() - interval '42 seconds' where status = 'pending';

@@ -28,8 +28,8 @@ export function Overview({ client }: { client: Client }) {
       <dl className="figures">
         <div><dt>Throughput (last minute)</dt><dd>{stats ? `${stats.completed["1m"]} / min` : "…"}</dd></div>
         <div><dt>Success rate (1 h)</dt><dd>{stats?.successRate == null ? "—" : `${(stats.successRate * 100).toFixed(1)} %`}</dd></div>
-        <div><dt>Average wait (1 h)</dt><dd>{formatMs(stats?.avgWaitMs)}</dd></div>
-        <div><dt>Average processing (1 h)</dt><dd>{formatMs(stats?.avgProcessingMs)}</dd></div>
+        <div><dt>Average wait (latest 1 000, 1 h)</dt><dd>{formatMs(stats?.avgWaitMs)}</dd></div>
+        <div><dt>Average processing (latest 1 000, 1 h)</dt><dd>{formatMs(stats?.avgProcessingMs)}</dd></div>
         <div><dt>Oldest pending</dt><dd>{formatMs(stats?.oldestPendingAgeMs)}</dd></div>
       </dl>
       <h2>Last hour</h2>
