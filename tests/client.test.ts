@@ -3,7 +3,7 @@
 // functions' tenant checks), or with the service-role key. follow() goes through the jobs
 // function of the local stack.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { JobsApiError, type JobStatus, LeaseflowClient, RpcError } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { JobsApiError, jobsReadPath, type JobStatus, LeaseflowClient, RpcError } from "../supabase/functions/_shared/leaseflow/mod.ts";
 import { ALICE, appSupabase, BOB, publishExampleTypes } from "./helpers/apps.ts";
 import { connect, emptyQueue, SERVICE_ROLE_KEY } from "./helpers/db.ts";
 
@@ -79,7 +79,7 @@ describe("LeaseflowClient", () => {
     const alice = await signedIn(ALICE);
     const stop = new AbortController();
     const totals: number[] = [];
-    const following = alice.follow<{ total: number }>("/jobs?status=pending", { signal: stop.signal, onData: (page) => totals.push(page.total) });
+    const following = alice.follow<{ total: number }>(jobsReadPath({ statuses: ["pending"] }), { signal: stop.signal, onData: (page) => totals.push(page.total) });
     await expect.poll(() => totals, { timeout: 20_000 }).toEqual([0]);
     await alice.enqueue("leaseflow.sleep", { ms: 0 }, { runAt: new Date(Date.now() + 3_600_000) });
     await enqueueAsBob();

@@ -11,6 +11,7 @@ import {
   type JobSummary,
   JobsApiError,
   jobsApiErrorOf,
+  jobsReadPath,
   LeaseflowClient,
   type ListJobsFilter,
 } from "../../supabase/functions/_shared/leaseflow/client.ts";
@@ -114,25 +115,8 @@ export const reads = {
   deadLetter: "/dead-letter",
   job: (id: string) => `/jobs/${encodeURIComponent(id)}`,
   group: (key: string) => `/groups/${encodeURIComponent(key)}?limit=50`,
-  /** GET /jobs with the filter as its query (names as the API takes them). */
-  jobs(filter: ListJobsFilter): string {
-    const query = new URLSearchParams();
-    const set = (name: string, value: string | number | undefined | null) => {
-      if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
-    };
-    set("status", filter.statuses?.join(","));
-    set("type", filter.type);
-    set("groupKey", filter.groupKey);
-    set("priority", filter.priorities?.join(","));
-    set("createdAfter", filter.createdAfter instanceof Date ? filter.createdAfter.toISOString() : filter.createdAfter);
-    set("createdBefore", filter.createdBefore instanceof Date ? filter.createdBefore.toISOString() : filter.createdBefore);
-    set("search", filter.search);
-    set("sort", filter.sort);
-    set("order", filter.direction);
-    set("cursor", filter.cursor);
-    set("limit", filter.limit);
-    return `/jobs?${query}`;
-  },
+  /** GET /jobs with the filter as its query. */
+  jobs: jobsReadPath,
 };
 
 /** What the create form sends: the jobs API's POST /jobs body. */

@@ -263,6 +263,26 @@ export class LeaseflowClient {
 
 const instant = (at: Date | string) => (at instanceof Date ? at.toISOString() : at);
 
+/** The jobs API's GET /jobs for `filter` (its query names), to read or follow(). */
+export function jobsReadPath(filter: ListJobsFilter): string {
+  const query = new URLSearchParams();
+  const set = (name: string, value: string | number | undefined | null) => {
+    if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+  };
+  set("status", filter.statuses?.join(","));
+  set("type", filter.type);
+  set("groupKey", filter.groupKey);
+  set("priority", filter.priorities?.join(","));
+  set("createdAfter", filter.createdAfter === undefined ? undefined : instant(filter.createdAfter));
+  set("createdBefore", filter.createdBefore === undefined ? undefined : instant(filter.createdBefore));
+  set("search", filter.search);
+  set("sort", filter.sort);
+  set("order", filter.direction);
+  set("cursor", filter.cursor);
+  set("limit", filter.limit);
+  return `/jobs?${query}`;
+}
+
 /** Resolves after `ms`; rejects with the signal's reason when it aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
