@@ -7,12 +7,12 @@ import { hostname } from "node:os";
 import {
   connectTransport,
   createConsoleLogger,
-  isTransientError,
   poll,
   readWorkerEnv,
   type Registry,
   retryTransient,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { carryOnAfterClosedConnections } from "./unhandled.ts";
 
 /** Runs a Node worker for the job types `createRegistry` defines, until a signal; exits the process. */
 export async function runNodeWorker(createRegistry: (env: (name: string) => string | undefined) => Registry): Promise<never> {
@@ -36,17 +36,7 @@ export async function runNodeWorker(createRegistry: (env: (name: string) => stri
   const transport = connectTransport(env.transport, { maxConnections: 4 });
   const registry = createRegistry((name) => process.env[name]);
   await retryTransient(() => registry.publish(transport), { what: "Publishing the job types", log });
-  // The driver can reject a query of a connection the server closed (a restart, a terminated
-  // backend) where nothing awaits it any more; the work's state is in the database, so such a
-  // rejection is logged, not fatal. Anything else is a bug: it ends the process.
-  process.on("unhandledRejection", (error) => {
-    if (isTransientError(error)) {
-      log.warn("A database connection was closed under a pending query; carrying on", { error: String(error) });
-      return;
-    }
-    log.error("Unhandled rejection; stopping", { error: String((error as Error)?.stack ?? error) });
-    process.exit(1);
-  });
+  carryOnAfterClosedConnections(log);
 
   const stop = new AbortController();
   const abort = new AbortController();

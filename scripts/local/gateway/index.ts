@@ -23,6 +23,7 @@ import { readRelation } from "./rest.ts";
 import { callRpc } from "./rpc.ts";
 import { startSimulators } from "../../../supabase/functions/_shared/examples/simulators.ts";
 import { startDashboard } from "../dashboard-server.ts";
+import { carryOnAfterClosedConnections } from "../../../node/unhandled.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const stackDir = process.env.LEASEFLOW_STACK_DIR ?? join(root, ".stack");
@@ -48,6 +49,10 @@ const anonKey = localApiKey("anon", jwtSecret);
 const serviceRoleKey = localApiKey("service_role", jwtSecret);
 
 const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+// Postgres restarting or terminating connections (the chaos suite does both) must not end the
+// gateway: the worker's policy, through the gateway's log.
+const logFields = (message: string, fields?: Record<string, unknown>) => log(`${message}${fields ? ` ${JSON.stringify(fields)}` : ""}`);
+carryOnAfterClosedConnections({ warn: logFields, error: logFields });
 const authenticatorUrl = new URL(dbUrl);
 authenticatorUrl.username = "authenticator";
 const api = postgres(authenticatorUrl.toString(), { max: 10, prepare: false, onnotice: () => {} });
