@@ -173,6 +173,22 @@ CREATE FUNCTION public._cancel_unfinished_steps(p_job_id uuid, p_reason jsonb) R
     SET search_path TO ''
     AS $$
 begin
+  with own as (
+    select j.id, j.locked_by, j.step_started_at, j.attempt
+      from public.jobs j
+     where j.id = p_job_id and j.status = 'running' and (j.locked_by is not null or j.queue_at is not null)
+       for update
+  ), cleared as (
+    update public.jobs j
+       set locked_by = null, lease_expires_at = null, queue_at = null, updated_at = now()
+      from own
+     where j.id = own.id
+  )
+  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+  select own.id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
+    from own
+   where own.locked_by is not null;
+
   with unfinished as (
     select s.id, s.locked_by, s.started_at, s.attempt, s.status
       from public.job_steps s
@@ -199,6 +215,125 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.jobs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    type text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority smallint DEFAULT 3 NOT NULL,
+    run_at timestamp with time zone DEFAULT now() NOT NULL,
+    group_key text,
+    dedupe_key text,
+    tenant_id uuid,
+    max_attempts integer,
+    enqueue_order bigint NOT NULL,
+    result jsonb,
+    error jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    step_name text,
+    locked_by text,
+    lease_expires_at timestamp with time zone,
+    attempt integer DEFAULT 0 NOT NULL,
+    queue_rank smallint DEFAULT 0 NOT NULL,
+    queue_at timestamp with time zone,
+    completed_by text,
+    step_started_at timestamp with time zone,
+    step_error jsonb,
+    CONSTRAINT jobs_attempt_check CHECK ((attempt >= 0)),
+    CONSTRAINT jobs_finished_at_check CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'running'::text])))),
+    CONSTRAINT jobs_held_has_lease_check CHECK ((((locked_by IS NULL) = (lease_expires_at IS NULL)) AND ((locked_by IS NULL) OR (status = 'running'::text)))),
+    CONSTRAINT jobs_inline_step_check CHECK (((step_name IS NOT NULL) OR ((locked_by IS NULL) AND (queue_at IS NULL) AND (attempt = 0)))),
+    CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
+    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
+)
+WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_vacuum_cost_delay='0', autovacuum_analyze_scale_factor='0.02');
+
+
+--
+-- Name: TABLE jobs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.jobs IS 'leaseflow jobs: pending (waiting for run_at or for its turn in its group key) → running (its steps may be claimed) → completed | failed | cancelled.';
+
+
+--
+-- Name: COLUMN jobs.group_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.group_key IS 'Jobs sharing a key (per tenant) run one at a time in enqueue order, or as many as the type''s group_concurrency.';
+
+
+--
+-- Name: COLUMN jobs.dedupe_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.dedupe_key IS 'Enqueueing a job whose type, tenant and dedupe_key match an unfinished job returns that job instead.';
+
+
+--
+-- Name: COLUMN jobs.result; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.result IS 'The output of its last step (an object keyed by step name when the last group is parallel).';
+
+
+--
+-- Name: COLUMN jobs.error; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.error IS 'Why the job failed or was cancelled: {code, message, ...}.';
+
+
+--
+-- Name: COLUMN jobs.started_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.started_at IS 'When the job became running (its steps claimable).';
+
+
+--
+-- Name: COLUMN jobs.finished_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.finished_at IS 'When the job completed, failed or was cancelled.';
+
+
+--
+-- Name: COLUMN jobs.step_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.step_name IS 'Set when the job is its own step (its type has one step): the job row is then claimed and settled in place (locked_by, lease_expires_at, attempt, queue_at, ...) and has no job_steps row; all_steps shows it as one.';
+
+
+--
+-- Name: COLUMN jobs.step_error; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.step_error IS 'The last error of the job''s own step, kept when it is retried (error is the job''s).';
+
+
+--
+-- Name: jobs_enqueue_order_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.jobs ALTER COLUMN enqueue_order ADD GENERATED BY DEFAULT AS IDENTITY (
+    SEQUENCE NAME public.jobs_enqueue_order_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: job_steps; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -218,7 +353,7 @@ CREATE TABLE public.job_steps (
     tenant_id uuid,
     queue_rank smallint DEFAULT 0 NOT NULL,
     queue_at timestamp with time zone DEFAULT now(),
-    step_order bigint NOT NULL,
+    step_order bigint DEFAULT nextval('public.jobs_enqueue_order_seq'::regclass) NOT NULL,
     input jsonb,
     output jsonb,
     error jsonb,
@@ -278,6 +413,30 @@ COMMENT ON COLUMN public.job_steps.error IS 'The last error of this step ({code,
 
 
 --
+-- Name: _complete_own_steps(text, uuid[], jsonb, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean) RETURNS SETOF public.job_steps
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
+  -- The job is the record of its successful attempt (completed_by, step_started_at, attempt).
+  return query
+  update public.jobs j
+     set status = 'completed', result = p_outputs -> j.id::text, completed_by = p_worker_id,
+         locked_by = null, lease_expires_at = null, finished_at = now(), updated_at = now()
+   where j.id = any (p_ids) and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
+  returning j.id, j.id, 0, j.step_name, j.status, j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
+            coalesce(j.max_attempts, (select t.max_attempts from public.job_types t where t.type = j.type), 3),
+            j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
+            j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at;
+end;
+$$;
+
+
+--
 -- Name: _complete_steps(text, uuid[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -293,6 +452,8 @@ CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_ou
 declare
   v_jobs uuid[];
   v_outputs jsonb;
+  v_own_rows public.job_steps[];
+  v_rest uuid[];
   v_done uuid[];
   v_batch jsonb;
   v_next_group uuid[];
@@ -301,15 +462,38 @@ declare
   v_finished_lanes jsonb;
   v_lane record;
 begin
-  v_jobs := public._lock_held_jobs(p_worker_id, p_step_ids);
-  if v_jobs is null then
-    return;
-  end if;
-
   -- Step id -> output; a step given no output keeps a null one.
   select jsonb_object_agg(r.step_id::text, r.output) filter (where r.output is not null)
     into v_outputs
     from unnest(p_step_ids, p_outputs) as r(step_id, output);
+
+  -- The hot path: jobs that are their own step and have no group key finish in one update, with
+  -- no lock taken before it (nothing else waits on such a job while holding another lock).
+  select array_agg(c) into v_own_rows
+    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false) c;
+  -- The ids are distinct (the callers check), so all were done when the counts match.
+  v_rest := case when v_own_rows is null then p_step_ids
+                 when cardinality(v_own_rows) = cardinality(p_step_ids) then '{}'::uuid[]
+                 else array(select unnest(p_step_ids) except select o.id from unnest(v_own_rows) o) end;
+  if cardinality(v_rest) = 0 then
+    return query select o.* from unnest(v_own_rows) o;
+    return;
+  end if;
+
+  v_jobs := public._lock_held_jobs(p_worker_id, v_rest);
+  if v_jobs is null then
+    return query select o.* from unnest(v_own_rows) o;
+    return;
+  end if;
+
+  -- Keyed jobs that are their own step: their lanes are held now; they free them below.
+  select coalesce(v_own_rows, '{}') || array_agg(c) into v_own_rows
+    from public._complete_own_steps(p_worker_id, v_rest, v_outputs, true) c;
+  select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key))
+    into v_finished_lanes
+    from public.jobs j
+   where j.id = any (v_rest) and j.group_key is not null and j.status = 'completed' and j.completed_by = p_worker_id
+     and j.id in (select o.id from unnest(v_own_rows) o);
 
   -- The completed step is the record of its successful attempt (job_timeline reads it). The same
   -- statement sums the batch up per job: the group it completed steps of, how many, and the
@@ -318,7 +502,7 @@ begin
     update public.job_steps s
        set status = 'completed', output = v_outputs -> s.id::text, locked_by = null, lease_expires_at = null,
            completed_by = p_worker_id, finished_at = now(), updated_at = now()
-     where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
+     where s.id = any (v_rest) and s.status = 'running' and s.locked_by = p_worker_id
     returning s.id, s.job_id, s.seq, s.output
   )
   select (select array_agg(d.id) from done d),
@@ -330,6 +514,10 @@ begin
                    group by d.job_id) b)
     into v_done, v_batch;
   if v_done is null then
+    for v_lane in select (l ->> 0)::uuid as tenant_id, l ->> 1 as group_key from jsonb_array_elements(v_finished_lanes) l loop
+      perform public._advance_lane(v_lane.tenant_id, v_lane.group_key);
+    end loop;
+    return query select o.* from unnest(v_own_rows) o;
     return;
   end if;
 
@@ -374,7 +562,8 @@ begin
        where j.id = any (v_finishing)
       returning j.tenant_id, j.group_key
     )
-    select jsonb_agg(distinct jsonb_build_array(f.tenant_id, f.group_key)) filter (where f.group_key is not null)
+    select coalesce(v_finished_lanes, '[]'::jsonb)
+           || coalesce(jsonb_agg(distinct jsonb_build_array(f.tenant_id, f.group_key)) filter (where f.group_key is not null), '[]'::jsonb)
       into v_finished_lanes
       from finished f;
   end if;
@@ -388,7 +577,9 @@ begin
   end loop;
 
   -- Each as this batch left it (a later statement sees the completions).
-  return query select s.* from public.job_steps s where s.id = any (v_done);
+  return query select s.* from public.job_steps s where s.id = any (v_done)
+               union all
+               select o.* from unnest(v_own_rows) o;
 end;
 $$;
 
@@ -404,7 +595,7 @@ CREATE FUNCTION public._create_next_steps(p_job_ids uuid[]) RETURNS integer
 declare
   v_jobs int;
   -- Looked up once: per row, the catalog lookup would cost a 50 000-job enqueue dearly.
-  v_step_order_seq regclass := pg_get_serial_sequence('public.job_steps', 'step_order')::regclass;
+  v_step_order_seq regclass := 'public.jobs_enqueue_order_seq'::regclass;
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   with next_group as (
@@ -412,7 +603,9 @@ begin
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
-           t.steps
+           t.steps,
+           -- One group of one step: the job is its own step (jobs.step_name), no job_steps row.
+           jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1 as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they
@@ -459,10 +652,21 @@ begin
      cross join places p
      cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
      where g.seq < jsonb_array_length(g.steps)
+       and not g.is_own_step
      order by g.enqueue_order, n.name_order
     returning job_id
+  ), queued as (
+    update public.jobs j
+       set step_name = g.steps -> 0 ->> 0,
+           queue_rank = (p.by_job -> g.job_id::text ->> 0)::smallint,
+           queue_at = (p.by_job -> g.job_id::text ->> 1)::timestamptz,
+           updated_at = now()
+      from next_group g
+     cross join places p
+     where g.is_own_step and g.seq = 0 and j.id = g.job_id and j.locked_by is null and j.queue_at is null
+    returning j.id
   )
-  select count(distinct created.job_id) into v_jobs from created;
+  select (select count(distinct created.job_id) from created) + (select count(*) from queued) into v_jobs;
   return v_jobs;
 end;
 $$;
@@ -514,6 +718,7 @@ declare
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
+  v_own_step boolean;
   v_queue_rank smallint;
   v_first_turn_at timestamptz;
   v_started int;
@@ -635,7 +840,11 @@ begin
   v_ids := public._new_ids(v_count);
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
-  v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
+  -- One group of one step: each job is its own step (jobs.step_name) and has no step row.
+  v_own_step := jsonb_array_length(v_type.steps) = 1 and cardinality(v_first_group) = 1;
+  if not v_own_step then
+    v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
+  end if;
 
   -- Inside one batch, the first element with a dedupe key creates the job; the later ones match
   -- it. Worked out only when there are dedupe keys (a window over the whole batch otherwise).
@@ -655,11 +864,16 @@ begin
            with ordinality as i(payload, id, group_key, dedupe_key, first_of_key, ord)
   ), new_jobs as (
     insert into public.jobs (id, type, status, payload, priority, run_at, group_key, dedupe_key, tenant_id,
-                             max_attempts, started_at)
+                             max_attempts, started_at, step_name, queue_rank, queue_at)
     select i.id, p_type,
            case when i.group_key is null and v_run_at <= now() then 'running' else 'pending' end,
            i.payload, v_priority, v_run_at, i.group_key, i.dedupe_key, v_tenant, v_max_attempts,
-           case when i.group_key is null and v_run_at <= now() then now() end
+           case when i.group_key is null and v_run_at <= now() then now() end,
+           -- A job that is its own step and starts now joins the claim queue here, one turn each.
+           case when v_own_step then v_first_group[1] end,
+           case when v_own_step and i.group_key is null and v_run_at <= now() then v_queue_rank else 0 end,
+           case when v_own_step and i.group_key is null and v_run_at <= now()
+                then coalesce(v_first_turn_at + (row_number() over (order by i.ord) - 1) * interval '1 microsecond', v_run_at) end
       from input i
      where i.dedupe_key is null or i.first_of_key
      order by i.ord
@@ -676,7 +890,7 @@ begin
       from (select j.id as job_id, j.run_at, n.name, row_number() over (order by j.enqueue_order, n.o) as n
               from new_jobs j
              cross join unnest(v_first_group) with ordinality as n(name, o)
-             where j.status = 'running') f
+             where j.status = 'running' and not v_own_step) f
      order by f.n
     returning 1
   )
@@ -781,7 +995,9 @@ begin
     select j.id, j.tenant_id, j.group_key
       from public.jobs j
      where j.id in (select s.job_id from public.job_steps s
-                     where s.status = 'running' and s.lease_expires_at < now())
+                     where s.status = 'running' and s.lease_expires_at < now()
+                    union all
+                    select o.id from public.jobs o where o.lease_expires_at < now())
      order by j.id
   loop
     if v_job.group_key is not null
@@ -803,12 +1019,7 @@ begin
     ), expired as (
       update public.job_steps s
          set status = case when s.attempt >= s.max_attempts then 'failed' else 'pending' end,
-             error = jsonb_build_object(
-               'code', 'lease_expired',
-               'message', format('lease of worker %s expired at %s on attempt %s of %s',
-                                 quote_literal(s.locked_by), s.lease_expires_at, s.attempt, s.max_attempts),
-               'worker', s.locked_by,
-               'attempt', s.attempt),
+             error = public._lease_expired_error(s.locked_by, s.lease_expires_at, s.attempt, s.max_attempts),
              finished_at = case when s.attempt >= s.max_attempts then now() end,
              locked_by = null,
              lease_expires_at = null,
@@ -827,6 +1038,35 @@ begin
       from expired e;
 
     reclaimed := reclaimed + v_reclaimed;
+
+    -- The job itself, when it is its own step (its row is locked above): back in the claim
+    -- queue at its place, or out of it when that was its last attempt (the job then fails).
+    with held as (
+      select o.id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
+             coalesce(o.max_attempts, public._type_max_attempts(o.type)) as max_attempts
+        from public.jobs o
+       where o.id = v_job.id and o.lease_expires_at < now()
+    ), expired as (
+      update public.jobs o
+         set step_error = public._lease_expired_error(h.locked_by, h.lease_expires_at, h.attempt, h.max_attempts),
+             locked_by = null, lease_expires_at = null,
+             queue_at = case when h.attempt >= h.max_attempts then null else o.queue_at end,
+             updated_at = now()
+        from held h
+       where o.id = h.id
+      returning o.id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
+    ), recorded as (
+      insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+      select e.id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
+        from expired e
+    )
+    select count(*) filter (where e.attempt < e.max_attempts),
+           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.id))
+                                  filter (where e.attempt >= e.max_attempts))[1])
+      into v_reclaimed, v_failure
+      from expired e;
+    reclaimed := reclaimed + v_reclaimed;
+
     if v_failure is not null then
       perform public._fail_job(v_job.id, v_failure);
       failed := failed + 1;
@@ -847,6 +1087,9 @@ CREATE FUNCTION public._fail_job(p_job_id uuid, p_error jsonb) RETURNS void
 declare
   v_job record;
 begin
+  -- Steps first: a job that is its own step gives up its claim before it may leave running.
+  perform public._cancel_unfinished_steps(p_job_id,
+    jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
   update public.jobs
      set status = 'failed', error = p_error, finished_at = now(), updated_at = now()
    where id = p_job_id
@@ -855,9 +1098,52 @@ begin
   if not found then
     return;
   end if;
-  perform public._cancel_unfinished_steps(p_job_id,
-    jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
   perform public._advance_lane(v_job.tenant_id, v_job.group_key);
+end;
+$$;
+
+
+--
+-- Name: _fail_own_step(uuid, text, jsonb, interval, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) RETURNS public.job_steps
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_job public.jobs;
+  v_final boolean;
+  v_step public.job_steps;
+begin
+  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  if not found then
+    return null;
+  end if;
+  perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
+  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  if not found then
+    return null;
+  end if;
+  v_final := p_permanent or v_job.attempt >= coalesce(v_job.max_attempts, public._type_max_attempts(v_job.type));
+
+  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+  values (v_job.id, v_job.id, v_job.attempt, p_worker_id, v_job.step_started_at,
+          case when v_final then 'failed' else 'retried' end, p_error);
+
+  update public.jobs j
+     set step_error = p_error, locked_by = null, lease_expires_at = null, queue_at = null,
+         run_at = case when v_final then j.run_at
+                       else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, v_job.attempt)) end,
+         updated_at = now()
+   where j.id = p_job_id;
+
+  if v_final then
+    perform public._fail_job(p_job_id,
+      p_error || jsonb_build_object('step_id', v_job.id, 'step', v_job.step_name, 'attempt', v_job.attempt));
+  end if;
+  select * into v_step from public.all_steps s where s.id = p_job_id;
+  return v_step;
 end;
 $$;
 
@@ -880,7 +1166,7 @@ begin
     from public.job_steps s join public.jobs j on j.id = s.job_id
    where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id;
   if not found then
-    return null;
+    return public._fail_own_step(p_step_id, p_worker_id, p_error, p_retry_in, p_permanent);
   end if;
   perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
 
@@ -937,11 +1223,17 @@ declare
 begin
   select * into v_settings from public.leaseflow_settings;
   select count(*) into backlog
-    from (select 1 from public.job_steps s
-            join public.jobs j on j.id = s.job_id
-           where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
-             and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
-           limit v_settings.max_invocations * v_settings.worker_batch_size) claimable;
+    from ((select 1 from public.job_steps s
+             join public.jobs j on j.id = s.job_id
+            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+              and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          -- Jobs that are their own step (jobs_claimable_idx).
+          (select 1 from public.jobs j
+            where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+              and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)) claimable;
   live := 0;
   wanted := 0;
   if backlog > 0 then
@@ -1136,6 +1428,23 @@ $$;
 
 
 --
+-- Name: _lease_expired_error(text, timestamp with time zone, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._lease_expired_error(p_worker_id text, p_lease_expires_at timestamp with time zone, p_attempt integer, p_max_attempts integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'code', 'lease_expired',
+    'message', format('lease of worker %s expired at %s on attempt %s of %s',
+                      quote_literal(p_worker_id), p_lease_expires_at, p_attempt, p_max_attempts),
+    'worker', p_worker_id,
+    'attempt', p_attempt)
+$$;
+
+
+--
 -- Name: _live_invocations(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1171,11 +1480,15 @@ declare
   v_lane record;
 begin
   -- The jobs through the held steps' job ids (an index condition), not a join: see _complete_steps.
+  -- A job that is its own step is its step's id.
   select array_agg(j.id), bool_or(j.group_key is not null)
     into v_jobs, v_keyed
     from public.jobs j
    where j.id = any (array(select s.job_id from public.job_steps s
-                            where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id));
+                            where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
+                           union all
+                           select o.id from public.jobs o
+                            where o.id = any (p_step_ids) and o.locked_by = p_worker_id));
   if v_keyed then
     for v_lane in
       select distinct j.tenant_id, j.group_key from public.jobs j
@@ -1206,85 +1519,6 @@ begin
   perform 1 from public.jobs j where j.id = p_job_id for update;
 end;
 $$;
-
-
---
--- Name: jobs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.jobs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    type text,
-    status text DEFAULT 'pending'::text NOT NULL,
-    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
-    priority smallint DEFAULT 3 NOT NULL,
-    run_at timestamp with time zone DEFAULT now() NOT NULL,
-    group_key text,
-    dedupe_key text,
-    tenant_id uuid,
-    max_attempts integer,
-    enqueue_order bigint NOT NULL,
-    result jsonb,
-    error jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT jobs_finished_at_check CHECK (((finished_at IS NULL) = (status = ANY (ARRAY['pending'::text, 'running'::text])))),
-    CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
-    CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
-    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
-)
-WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_vacuum_cost_delay='0', autovacuum_analyze_scale_factor='0.02');
-
-
---
--- Name: TABLE jobs; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.jobs IS 'leaseflow jobs: pending (waiting for run_at or for its turn in its group key) → running (its steps may be claimed) → completed | failed | cancelled.';
-
-
---
--- Name: COLUMN jobs.group_key; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.group_key IS 'Jobs sharing a key (per tenant) run one at a time in enqueue order, or as many as the type''s group_concurrency.';
-
-
---
--- Name: COLUMN jobs.dedupe_key; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.dedupe_key IS 'Enqueueing a job whose type, tenant and dedupe_key match an unfinished job returns that job instead.';
-
-
---
--- Name: COLUMN jobs.result; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.result IS 'The output of its last step (an object keyed by step name when the last group is parallel).';
-
-
---
--- Name: COLUMN jobs.error; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.error IS 'Why the job failed or was cancelled: {code, message, ...}.';
-
-
---
--- Name: COLUMN jobs.started_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.started_at IS 'When the job became running (its steps claimable).';
-
-
---
--- Name: COLUMN jobs.finished_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.jobs.finished_at IS 'When the job completed, failed or was cancelled.';
 
 
 --
@@ -1357,30 +1591,53 @@ CREATE FUNCTION public._queue_due_steps(p_limit integer) RETURNS integer
 declare
   v_queued int;
 begin
-  with due as (
-    select s.id, s.tenant_id, s.priority, s.run_at, s.step_order
+  -- Due steps and due jobs that are their own step, together: they take turns in run_at order.
+  with due_steps as (
+    select s.id, false as is_job, s.tenant_id, s.priority, s.run_at, s.step_order as claim_order
       from public.job_steps s
      where s.status = 'pending' and s.queue_at is null and s.run_at <= now()
      order by s.run_at
      limit p_limit
        for update skip locked
+  ), due_jobs as (
+    select j.id, true as is_job, j.tenant_id, j.priority, j.run_at, j.enqueue_order as claim_order
+      from public.jobs j
+     where j.status = 'running' and j.locked_by is null and j.queue_at is null
+       and j.step_name is not null and j.run_at <= now()
+     order by j.run_at
+     limit p_limit
+       for no key update skip locked
+  ), due as (
+    select d.* from (select * from due_steps union all select * from due_jobs) d
+     order by d.run_at, d.claim_order
+     limit p_limit
   ), listed as (
-    select array_agg(d.id order by d.run_at, d.step_order) as ids,
-           array_agg(d.tenant_id order by d.run_at, d.step_order) as tenant_ids,
-           array_agg(d.priority order by d.run_at, d.step_order) as priorities,
-           array_agg(d.run_at order by d.run_at, d.step_order) as run_ats
+    select array_agg(d.id order by d.run_at, d.claim_order) as ids,
+           array_agg(d.is_job order by d.run_at, d.claim_order) as is_jobs,
+           array_agg(d.tenant_id order by d.run_at, d.claim_order) as tenant_ids,
+           array_agg(d.priority order by d.run_at, d.claim_order) as priorities,
+           array_agg(d.run_at order by d.run_at, d.claim_order) as run_ats
       from due d
-  ), queued as (
-    update public.job_steps s
-       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+  ), places as (
+    select l.ids[p.ord] as id, l.is_jobs[p.ord] as is_job, p.queue_rank, p.queue_at
       from listed l
      cross join lateral public._queue_places(l.tenant_ids, l.priorities, l.run_ats) p
      -- Nothing due (every claim asks): no call at all.
      where l.ids is not null
-       and s.id = l.ids[p.ord]
+  ), queued_steps as (
+    update public.job_steps s
+       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+      from places p
+     where not p.is_job and s.id = p.id
+    returning 1
+  ), queued_jobs as (
+    update public.jobs j
+       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+      from places p
+     where p.is_job and j.id = p.id
     returning 1
   )
-  select count(*) into v_queued from queued;
+  select (select count(*) from queued_steps) + (select count(*) from queued_jobs) into v_queued;
   return v_queued;
 end;
 $$;
@@ -1440,6 +1697,18 @@ begin
                              and s.priority = p.p
                              and s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
                            order by s.queue_at desc
+                           limit 1) last
+      where p.p >= p_priority),
+    -- The same among jobs that are their own step.
+    (select max(last.queue_at) + interval '1 microsecond'
+       from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
+      cross join lateral (select j.queue_at
+                            from public.jobs j
+                           where coalesce(j.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                 = public._lane_tenant(p_tenant_id)
+                             and j.priority = p.p
+                             and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+                           order by j.queue_at desc
                            limit 1) last
       where p.p >= p_priority)), now());
 end;
@@ -1669,6 +1938,18 @@ $$;
 
 
 --
+-- Name: _type_max_attempts(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._type_max_attempts(p_type text) RETURNS integer
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce((select t.max_attempts from public.job_types t where t.type = p_type), 3)
+$$;
+
+
+--
 -- Name: _uuid_or_null(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1770,11 +2051,12 @@ begin
   end if;
 
   v_error := jsonb_build_object('code', 'cancelled', 'message', coalesce(p_reason, 'cancelled'));
+  -- Steps first: a job that is its own step gives up its claim before it may leave running.
+  perform public._cancel_unfinished_steps(p_job_id, v_error);
   update public.jobs j
      set status = 'cancelled', error = v_error, finished_at = now(), updated_at = now()
    where j.id = p_job_id
   returning * into v_job;
-  perform public._cancel_unfinished_steps(p_job_id, v_error);
   perform public._advance_lane(v_job.tenant_id, v_job.group_key);
   return v_job;
 end;
@@ -1803,7 +2085,7 @@ begin
   perform public._require_positive_lease('claim_next_step', p_lease_duration);
   select c.step_id into v_claimed from public.claim_steps(p_worker_id, p_lease_duration, 1) c;
   -- A second statement: it sees the row as the claim left it.
-  return query select * from public.job_steps s where s.id = v_claimed;
+  return query select * from public.all_steps s where s.id = v_claimed;
 end;
 $$;
 
@@ -1844,14 +2126,17 @@ begin
   -- partial index that holds exactly those rows (a plan no statistics can change, so cached),
   -- and only found work calls the function that does it, which is planned for the rows at hand
   -- on every call. Planning those three on every claim had cost 0.5 ms (half a claim of 10).
-  if exists (select 1 from public.job_steps s where s.lease_expires_at < now()) then
+  if exists (select 1 from public.job_steps s where s.lease_expires_at < now())
+     or exists (select 1 from public.jobs j where j.lease_expires_at < now()) then
     perform public._expire_leases();
   end if;
   if exists (select 1 from public.jobs j where j.status = 'pending' and j.group_key is null and j.type is not null
                                                   and j.run_at <= now()) then
     perform public._start_due_jobs(greatest(p_limit, 100));
   end if;
-  if exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null and s.run_at <= now()) then
+  if exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null and s.run_at <= now())
+     or exists (select 1 from public.jobs j where j.status = 'running' and j.locked_by is null and j.queue_at is null
+                                              and j.step_name is not null and j.run_at <= now()) then
     perform public._queue_due_steps(greatest(p_limit, 100));
   end if;
 
@@ -1866,9 +2151,28 @@ begin
   -- later step is visible only together with the completion of the step before it (one
   -- transaction makes both). Read by a later statement or a calling one, in another snapshot, an
   -- output could be missing (tests/claim.snapshot.test.ts). A first step has none to read.
+  --
+  -- Two sources in one claim order: jobs that are their own step (jobs_claimable_idx) and
+  -- job_steps rows (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a
+  -- row another claimer holds is passed over, never waited for), at most p_limit of each; the
+  -- first p_limit of the two by the claim order are claimed. When both kinds wait, rows read but
+  -- not taken stay locked until this statement's transaction ends (milliseconds).
   return query
-  with next_steps as (
-    select s.id
+  with next_jobs as (
+    select j.id, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
+      from public.jobs j
+     where j.status = 'running'
+       and j.locked_by is null
+       and j.queue_at is not null
+       and j.run_at <= now()
+       and (p_types is null or j.type = any (p_types))
+     order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+     limit p_limit
+       -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
+       -- lock of a step_attempts row being recorded for the job.
+       for no key update of j skip locked
+  ), next_steps as (
+    select s.id, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
       from public.job_steps s
      where s.status = 'pending'
        and s.attempt < s.max_attempts
@@ -1887,7 +2191,28 @@ begin
      order by s.queue_rank, s.queue_at, s.priority desc, s.step_order
      limit p_limit
        for update of s skip locked
-  ), claimed as (
+  ), taken as (
+    select n.id, n.is_job
+      from (select x.id, true as is_job, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_jobs x
+            union all
+            select x.id, false, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_steps x) n
+     order by n.queue_rank, n.queue_at, n.priority desc, n.claim_order
+     limit p_limit
+  ), claimed_jobs as (
+    update public.jobs j
+       set locked_by = p_worker_id,
+           lease_expires_at = now() + p_lease_duration,
+           attempt = j.attempt + 1,
+           step_started_at = now(),
+           updated_at = now()
+     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
+     -- became a hash join over the whole table under a misjudged plan (5.6 ms).
+     where j.id = any (array(select t.id from taken t where t.is_job))
+    -- The job's own fields come with it: no second lookup of a job that is its own step.
+    returning j.id, j.id as job_id, j.step_name as name, 0 as seq, j.attempt, j.max_attempts,
+              j.lease_expires_at, j.priority, null::jsonb as input, j.queue_rank, j.queue_at,
+              j.enqueue_order as claim_order, true as is_job, j.type, j.group_key, j.tenant_id, j.payload
+  ), claimed_steps as (
     update public.job_steps s
        set status = 'running',
            locked_by = p_worker_id,
@@ -1895,11 +2220,14 @@ begin
            attempt = s.attempt + 1,
            started_at = now(),
            updated_at = now()
-     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-     -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
-     where s.id = any (array(select next_steps.id from next_steps))
+     where s.id = any (array(select t.id from taken t where not t.is_job))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
-              s.queue_rank, s.queue_at, s.step_order
+              s.queue_rank, s.queue_at, s.step_order as claim_order, false as is_job, null::text as type,
+              null::text as group_key, null::uuid as tenant_id, null::jsonb as payload
+  ), claimed as (
+    select * from claimed_jobs
+    union all
+    select * from claimed_steps
   ), served as (
     -- The turn being served, where a tenant with nothing queued takes its next one (_queue_turn):
     -- moved only forward (a job's later steps keep its first step's, older turn) and only by a
@@ -1912,24 +2240,27 @@ begin
            public.claim_turn_seq t
      where m.turn >= t.last_value + 1000 or not t.is_called
   )
-  select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
-         (extract(epoch from coalesce(j.step_timeout, interval '5 minutes')) * 1000)::bigint,
+  select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
+         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
          c.priority, j.group_key, j.tenant_id, j.payload, c.input,
          case when c.seq = 0 then '{}'::jsonb
               else coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
                                from public.job_steps p
                               where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb) end
     from claimed c
-    -- The step's job by its id, for each claimed step (offset 0 keeps the subquery from being
-    -- merged into a join; see the plan note above).
-    cross join lateral (select j.type, j.group_key, j.tenant_id, j.payload,
-                               (select t.step_timeout from public.job_types t where t.type = j.type) as step_timeout
+    -- A claimed step's job by its id (offset 0 keeps the subquery from being merged into a join;
+    -- see the plan note above); a job that is its own step brought its fields along.
+    cross join lateral (select c.type, c.group_key, c.tenant_id, c.payload
+                         where c.is_job
+                        union all
+                        select j.type, j.group_key, j.tenant_id, j.payload
                           from public.jobs j
-                         where j.id = c.job_id
+                         where not c.is_job and j.id = c.job_id
                         offset 0) j
+    left join public.job_types t on t.type = j.type
     -- Joined so that it runs (once: a CTE with a volatile call is computed once).
     left join served on true
-   order by c.queue_rank, c.queue_at, c.priority desc, c.step_order;
+   order by c.queue_rank, c.queue_at, c.priority desc, c.claim_order;
 end;
 $$;
 
@@ -2301,11 +2632,17 @@ begin
   perform public._require_id('extend_lease', 'p_step_id', p_step_id);
   perform public._require_worker_id('extend_lease', p_worker_id);
   perform public._require_positive_lease('extend_lease', p_lease_duration);
-  return query
   update public.job_steps s
      set lease_expires_at = now() + p_lease_duration, updated_at = now()
-   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id
-  returning s.*;
+   where s.id = p_step_id and s.status = 'running' and s.locked_by = p_worker_id;
+  if not found then
+    update public.jobs j
+       set lease_expires_at = now() + p_lease_duration, updated_at = now()
+     where j.id = p_step_id and j.locked_by = p_worker_id;
+  end if;
+  if found then
+    return query select * from public.all_steps s where s.id = p_step_id;
+  end if;
 end;
 $$;
 
@@ -2344,6 +2681,15 @@ begin
                             where h.id = any (p_step_ids) and h.status = 'running' and h.locked_by = p_worker_id
                               for update skip locked))
   returning s.id;
+  -- Jobs that are their own step, likewise.
+  return query
+  update public.jobs j
+     set lease_expires_at = now() + p_lease_duration, updated_at = now()
+   where j.id = any (array(select h.id
+                             from public.jobs h
+                            where h.id = any (p_step_ids) and h.locked_by = p_worker_id
+                              for no key update skip locked))
+  returning j.id;
 end;
 $$;
 
@@ -2525,7 +2871,7 @@ begin
                      else '[]' end)
            order by s.seq, s.step_order), '[]')
     into v_steps
-    from public.job_steps s
+    from public.all_steps s
    where s.job_id = p_job_id;
 
   if v_job.status in ('pending', 'running') then
@@ -2674,20 +3020,20 @@ begin
          where v_job.started_at is not null
         union all
         select format('step:%s:%s:running', s.id, a.attempt), a.started_at, 2, 'step', 'running', s.id, s.name, s.seq, a.attempt, null
-          from public.step_attempts a join public.job_steps s on s.id = a.step_id
+          from public.step_attempts a join public.all_steps s on s.id = a.step_id
          where a.job_id = p_job_id and a.started_at is not null
         union all
         select format('step:%s:%s:%s', s.id, a.attempt, a.outcome), a.finished_at, 3, 'step', a.outcome, s.id, s.name, s.seq, a.attempt, a.error
-          from public.step_attempts a join public.job_steps s on s.id = a.step_id
+          from public.step_attempts a join public.all_steps s on s.id = a.step_id
          where a.job_id = p_job_id
         union all
         -- The running attempt, and the attempt that completed its step, are the step row.
         select format('step:%s:%s:running', s.id, s.attempt), s.started_at, 2, 'step', 'running', s.id, s.name, s.seq, s.attempt, null
-          from public.job_steps s
+          from public.all_steps s
          where s.job_id = p_job_id and s.status in ('running', 'completed') and s.started_at is not null
         union all
         select format('step:%s:%s:completed', s.id, s.attempt), s.finished_at, 3, 'step', 'completed', s.id, s.name, s.seq, s.attempt, null
-          from public.job_steps s
+          from public.all_steps s
          where s.job_id = p_job_id and s.status = 'completed'
         union all
         select 'job:' || v_job.status, v_job.finished_at, 4, 'job', v_job.status, null, null, null, null, v_job.error
@@ -2737,7 +3083,7 @@ CREATE FUNCTION public.job_first_claimed_at(p_job_id uuid) RETURNS timestamp wit
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  select least((select min(s.started_at) from public.job_steps s where s.job_id = p_job_id),
+  select least((select min(s.started_at) from public.all_steps s where s.job_id = p_job_id),
                (select min(a.started_at) from public.step_attempts a where a.job_id = p_job_id))
 $$;
 
@@ -2795,7 +3141,7 @@ begin
   v_job := public._visible_job(fn, p_job_id);
 
   -- Finished, or already being worked on: nothing ahead of it.
-  if v_job.status in ('completed', 'failed', 'cancelled')
+  if v_job.status in ('completed', 'failed', 'cancelled') or v_job.locked_by is not null
      or exists (select 1 from public.job_steps s where s.job_id = p_job_id and s.status <> 'pending') then
     return query select 0, interval '0';
     return;
@@ -2824,21 +3170,36 @@ begin
   -- In the claim order: the claimable steps that come before its first step. A job waiting for
   -- its run_at has no steps yet; it is placed as if it joined the queue now (_queue_turn), or
   -- at its run_at with fair claiming off.
-  select s.queue_rank, s.queue_at, s.step_order into v_first
-    from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  if v_job.step_name is not null then
+    -- A job that is its own step holds its place itself.
+    select v_job.queue_rank, v_job.queue_at, v_job.enqueue_order as step_order into v_first;
+  else
+    select s.queue_rank, s.queue_at, s.step_order into v_first
+      from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  end if;
   -- Likewise a job whose step waits to retry: it takes a turn when due.
-  if not found or v_first.queue_at is null then
+  if v_first is null or v_first.queue_at is null then
     select q.queue_rank, coalesce(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
       from public._queue_turn(v_job.tenant_id, v_job.priority) q;
   end if;
-  select count(*) into v_ahead
+  select (select count(*)
     from public.job_steps s
    where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
      and s.job_id <> p_job_id
      and (s.queue_rank, s.queue_at) <= (v_first.queue_rank, v_first.queue_at)
      and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
           or s.priority > v_job.priority
-          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order)));
+          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order))))
+  -- Jobs that are their own step, in the same order.
+  + (select count(*)
+       from public.jobs o
+      where o.status = 'running' and o.locked_by is null and o.queue_at is not null
+        and o.id <> p_job_id
+        and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)
+        and ((o.queue_rank, o.queue_at) < (v_first.queue_rank, v_first.queue_at)
+             or o.priority > v_job.priority
+             or (o.priority = v_job.priority and (v_first.step_order is null or o.enqueue_order < v_first.step_order))))
+    into v_ahead;
   v_rate := public._recent_completions_per_second(null);
   -- greatest() skips nulls, so an unknown rate must stay null explicitly: with jobs ahead and
   -- no recent completions the wait is unknown, not "run_at - now()" (which is negative).
@@ -3128,6 +3489,15 @@ CREATE FUNCTION public.next_claimable_at(p_types text[] DEFAULT NULL::text[]) RE
        join public.jobs j on j.id = s.job_id
       where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
         and j.status = 'running' and (p_types is null or j.type = any (p_types))),
+    -- Jobs that are their own step: queued, or waiting for a retry (one index each).
+    (select min(j.run_at)
+       from public.jobs j
+      where j.status = 'running' and j.locked_by is null and j.queue_at is not null
+        and (p_types is null or j.type = any (p_types))),
+    (select min(j.run_at)
+       from public.jobs j
+      where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null
+        and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
       where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))))
@@ -3191,6 +3561,8 @@ CREATE FUNCTION public.release_steps(p_worker_id text, p_step_ids uuid[] DEFAULT
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_released uuid[];
 begin
   perform public._require_worker_id('release_steps', p_worker_id);
   if array_position(p_step_ids, null) is not null then
@@ -3218,6 +3590,31 @@ begin
     from held
    where s.id = held.id
   returning s.*;
+
+  -- Jobs that are their own step, likewise: back in the claim queue at their place.
+  with held as (
+    select j.id, j.attempt, j.step_started_at
+      from public.jobs j
+     where j.locked_by = p_worker_id
+       -- Always true of a held job; it lets the lease index find this worker's jobs.
+       and j.lease_expires_at is not null
+       and (p_step_ids is null or j.id = any (p_step_ids))
+       for no key update skip locked
+  ), recorded as (
+    insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)
+    select h.id, h.id, h.attempt, p_worker_id, h.step_started_at, 'released'
+      from held h
+  ), released as (
+    update public.jobs j
+       set attempt = j.attempt - 1, locked_by = null, lease_expires_at = null, step_started_at = null,
+           updated_at = now()
+      from held
+     where j.id = held.id
+    returning j.id
+  )
+  select array_agg(r.id) into v_released from released r;
+  -- A later statement, so it sees them released.
+  return query select s.* from public.all_steps s where s.id = any (v_released);
 end;
 $$;
 
@@ -3249,8 +3646,12 @@ begin
   end if;
 
   begin
+    -- A job that is its own step gets a fresh budget of attempts and rejoins the claim queue
+    -- when it starts (_create_next_steps, which decides again from its type's steps whether it
+    -- is its own step).
     update public.jobs j
-       set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now()
+       set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
+           step_name = null, attempt = 0, queue_at = null, step_started_at = null, completed_by = null
      where j.id = p_job_id;
   exception when unique_violation then
     select j.id into v_holder from public.jobs j
@@ -3423,6 +3824,74 @@ COMMENT ON FUNCTION public.tick() IS 'Run by pg_cron (leaseflow-tick): sweep(), 
 
 
 --
+-- Name: all_steps; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.all_steps WITH (security_invoker='true') AS
+ SELECT s.id,
+    s.job_id,
+    s.seq,
+    s.name,
+    s.status,
+    s.locked_by,
+    s.lease_expires_at,
+    s.completed_by,
+    s.attempt,
+    s.max_attempts,
+    s.priority,
+    s.run_at,
+    s.tenant_id,
+    s.queue_rank,
+    s.queue_at,
+    s.step_order,
+    s.input,
+    s.output,
+    s.error,
+    s.created_at,
+    s.updated_at,
+    s.started_at,
+    s.finished_at
+   FROM public.job_steps s
+UNION ALL
+ SELECT j.id,
+    j.id AS job_id,
+    0 AS seq,
+    j.step_name AS name,
+        CASE
+            WHEN (j.status <> 'running'::text) THEN j.status
+            WHEN (j.locked_by IS NULL) THEN 'pending'::text
+            ELSE 'running'::text
+        END AS status,
+    j.locked_by,
+    j.lease_expires_at,
+    j.completed_by,
+    j.attempt,
+    COALESCE(j.max_attempts, public._type_max_attempts(j.type)) AS max_attempts,
+    j.priority,
+    j.run_at,
+    j.tenant_id,
+    j.queue_rank,
+    j.queue_at,
+    j.enqueue_order AS step_order,
+    NULL::jsonb AS input,
+    j.result AS output,
+    j.step_error AS error,
+    j.started_at AS created_at,
+    j.updated_at,
+    j.step_started_at AS started_at,
+    j.finished_at
+   FROM public.jobs j
+  WHERE ((j.step_name IS NOT NULL) AND (j.started_at IS NOT NULL));
+
+
+--
+-- Name: VIEW all_steps; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON VIEW public.all_steps IS 'Every step, as job_steps rows: the rows of job_steps and each started job whose type has one step, which is its own step (id = the job''s id).';
+
+
+--
 -- Name: claim_turn_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -3491,7 +3960,7 @@ CREATE VIEW public.dead_letter WITH (security_invoker='true') AS
     (( SELECT count(*) AS count
            FROM public.step_attempts a
           WHERE (a.job_id = j.id)) + ( SELECT count(*) AS count
-           FROM public.job_steps s
+           FROM public.all_steps s
           WHERE ((s.job_id = j.id) AND (s.status = 'completed'::text)))) AS attempts
    FROM public.jobs j
   WHERE (j.status = 'failed'::text);
@@ -3502,20 +3971,6 @@ CREATE VIEW public.dead_letter WITH (security_invoker='true') AS
 --
 
 COMMENT ON VIEW public.dead_letter IS 'Failed jobs with their last error; redrive one with retry_job(job_id).';
-
-
---
--- Name: job_steps_step_order_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.job_steps ALTER COLUMN step_order ADD GENERATED BY DEFAULT AS IDENTITY (
-    SEQUENCE NAME public.job_steps_step_order_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
 
 
 --
@@ -3534,7 +3989,7 @@ CREATE VIEW public.job_timeline WITH (security_invoker='true') AS
     a.outcome,
     a.error
    FROM (public.step_attempts a
-     JOIN public.job_steps s ON ((s.id = a.step_id)))
+     JOIN public.all_steps s ON ((s.id = a.step_id)))
 UNION ALL
  SELECT s.job_id,
     s.id AS step_id,
@@ -3552,7 +4007,7 @@ UNION ALL
         END AS finished_at,
     s.status AS outcome,
     NULL::jsonb AS error
-   FROM public.job_steps s
+   FROM public.all_steps s
   WHERE (s.status = ANY (ARRAY['running'::text, 'completed'::text]));
 
 
@@ -3595,20 +4050,6 @@ CREATE TABLE public.job_types (
 --
 
 COMMENT ON TABLE public.job_types IS 'leaseflow job types: step groups and options, written by define_job_type().';
-
-
---
--- Name: jobs_enqueue_order_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.jobs ALTER COLUMN enqueue_order ADD GENERATED BY DEFAULT AS IDENTITY (
-    SEQUENCE NAME public.jobs_enqueue_order_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
 
 
 --
@@ -3765,12 +4206,17 @@ CREATE VIEW public.queue_stats WITH (security_invoker='true') AS
              CROSS JOIN LATERAL ( SELECT public.job_first_claimed_at(j.id) AS first_claimed_at) c)
           GROUP BY jobs_1.type
         ), due AS (
-         SELECT j.type,
+         SELECT d.type,
             count(*) AS steps
-           FROM (public.job_steps s
-             JOIN public.jobs j ON ((j.id = s.job_id)))
-          WHERE ((s.status = 'pending'::text) AND (s.attempt < s.max_attempts) AND (s.run_at <= now()) AND (j.status = 'running'::text))
-          GROUP BY j.type
+           FROM ( SELECT j.type
+                   FROM (public.job_steps s
+                     JOIN public.jobs j ON ((j.id = s.job_id)))
+                  WHERE ((s.status = 'pending'::text) AND (s.attempt < s.max_attempts) AND (s.run_at <= now()) AND (j.status = 'running'::text))
+                UNION ALL
+                 SELECT j.type
+                   FROM public.jobs j
+                  WHERE ((j.status = 'running'::text) AND (j.locked_by IS NULL) AND (j.step_name IS NOT NULL) AND (j.run_at <= now()))) d
+          GROUP BY d.type
         ), claimable AS (
          SELECT public.claimable_job_types() AS types
         )
@@ -3966,6 +4412,13 @@ CREATE INDEX job_steps_tenant_queue_idx ON public.job_steps USING btree (COALESC
 
 
 --
+-- Name: jobs_claimable_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_claimable_idx ON public.jobs USING btree (queue_rank, queue_at, priority DESC, enqueue_order) WHERE ((status = 'running'::text) AND (locked_by IS NULL) AND (queue_at IS NOT NULL));
+
+
+--
 -- Name: jobs_dedupe_key_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4015,10 +4468,31 @@ CREATE INDEX jobs_lane_started_idx ON public.jobs USING btree (public._lane_tena
 
 
 --
+-- Name: jobs_lease_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_lease_idx ON public.jobs USING btree (lease_expires_at) WHERE (lease_expires_at IS NOT NULL);
+
+
+--
+-- Name: jobs_retry_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_retry_due_idx ON public.jobs USING btree (run_at) WHERE ((status = 'running'::text) AND (locked_by IS NULL) AND (queue_at IS NULL) AND (step_name IS NOT NULL));
+
+
+--
 -- Name: jobs_tenant_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX jobs_tenant_id_idx ON public.jobs USING btree (tenant_id) WHERE (tenant_id IS NOT NULL);
+
+
+--
+-- Name: jobs_tenant_queue_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_tenant_queue_idx ON public.jobs USING btree (COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), priority, queue_at) WHERE ((status = 'running'::text) AND (locked_by IS NULL) AND (queue_at IS NOT NULL));
 
 
 --
@@ -4086,11 +4560,11 @@ ALTER TABLE ONLY public.job_steps
 
 
 --
--- Name: step_attempts step_attempts_step_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: step_attempts step_attempts_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.step_attempts
-    ADD CONSTRAINT step_attempts_step_id_fkey FOREIGN KEY (step_id) REFERENCES public.job_steps(id) ON DELETE CASCADE;
+    ADD CONSTRAINT step_attempts_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
 
 
 --
@@ -4216,11 +4690,33 @@ REVOKE ALL ON FUNCTION public._cancel_unfinished_steps(p_job_id uuid, p_reason j
 
 
 --
+-- Name: TABLE jobs; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.jobs TO service_role;
+GRANT SELECT ON TABLE public.jobs TO authenticated;
+
+
+--
+-- Name: SEQUENCE jobs_enqueue_order_seq; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON SEQUENCE public.jobs_enqueue_order_seq TO service_role;
+
+
+--
 -- Name: TABLE job_steps; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT ALL ON TABLE public.job_steps TO service_role;
 GRANT SELECT ON TABLE public.job_steps TO authenticated;
+
+
+--
+-- Name: FUNCTION _complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean) FROM PUBLIC;
 
 
 --
@@ -4270,6 +4766,13 @@ REVOKE ALL ON FUNCTION public._expire_leases(OUT reclaimed integer, OUT failed i
 --
 
 REVOKE ALL ON FUNCTION public._fail_job(p_job_id uuid, p_error jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) FROM PUBLIC;
 
 
 --
@@ -4343,6 +4846,13 @@ REVOKE ALL ON FUNCTION public._lane_tenant(p_tenant_id uuid) FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION _lease_expired_error(p_worker_id text, p_lease_expires_at timestamp with time zone, p_attempt integer, p_max_attempts integer); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._lease_expired_error(p_worker_id text, p_lease_expires_at timestamp with time zone, p_attempt integer, p_max_attempts integer) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _live_invocations(); Type: ACL; Schema: public; Owner: -
 --
 
@@ -4361,14 +4871,6 @@ REVOKE ALL ON FUNCTION public._lock_held_jobs(p_worker_id text, p_step_ids uuid[
 --
 
 REVOKE ALL ON FUNCTION public._lock_job(p_job_id uuid, p_tenant_id uuid, p_group_key text) FROM PUBLIC;
-
-
---
--- Name: TABLE jobs; Type: ACL; Schema: public; Owner: -
---
-
-GRANT ALL ON TABLE public.jobs TO service_role;
-GRANT SELECT ON TABLE public.jobs TO authenticated;
 
 
 --
@@ -4476,6 +4978,15 @@ REVOKE ALL ON FUNCTION public._start_jobs(p_job_ids uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public._take_enqueue_tokens(p_function text, p_count integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _type_max_attempts(p_type text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._type_max_attempts(p_type text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public._type_max_attempts(p_type text) TO authenticated;
+GRANT ALL ON FUNCTION public._type_max_attempts(p_type text) TO service_role;
 
 
 --
@@ -4780,6 +5291,14 @@ GRANT ALL ON FUNCTION public.tick() TO service_role;
 
 
 --
+-- Name: TABLE all_steps; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT ALL ON TABLE public.all_steps TO service_role;
+GRANT SELECT ON TABLE public.all_steps TO authenticated;
+
+
+--
 -- Name: SEQUENCE claim_turn_seq; Type: ACL; Schema: public; Owner: -
 --
 
@@ -4803,13 +5322,6 @@ GRANT SELECT ON TABLE public.dead_letter TO authenticated;
 
 
 --
--- Name: SEQUENCE job_steps_step_order_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT ALL ON SEQUENCE public.job_steps_step_order_seq TO service_role;
-
-
---
 -- Name: TABLE job_timeline; Type: ACL; Schema: public; Owner: -
 --
 
@@ -4822,13 +5334,6 @@ GRANT SELECT ON TABLE public.job_timeline TO authenticated;
 --
 
 GRANT ALL ON TABLE public.job_types TO service_role;
-
-
---
--- Name: SEQUENCE jobs_enqueue_order_seq; Type: ACL; Schema: public; Owner: -
---
-
-GRANT ALL ON SEQUENCE public.jobs_enqueue_order_seq TO service_role;
 
 
 --

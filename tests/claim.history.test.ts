@@ -47,9 +47,11 @@ describe("claim_steps with a large finished history", () => {
     await admin`analyze public.jobs, public.job_steps`;
     const history = await measureClaim();
 
-    const claimEmpty = statement(empty, "with next_step");
-    const claimHistory = statement(history, "with next_step");
+    const claimEmpty = statement(empty, "with next_jobs");
+    const claimHistory = statement(history, "with next_jobs");
+    // Both sources are read through their claimable-only indexes.
     expect(JSON.stringify(claimHistory.plan)).toContain('"Index Name":"job_steps_claimable_idx"');
+    expect(JSON.stringify(claimHistory.plan)).toContain('"Index Name":"jobs_claimable_idx"');
     // Measured for a batch of 10: 146 buffers empty, 266 with history. The difference is B-tree
     // depth: each claimed step descends ~6 indexes (jobs pkey, the index entries its update
     // writes), each up to two levels deeper at 300 000 rows: at most 12 more buffers a step, plus

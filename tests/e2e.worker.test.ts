@@ -122,16 +122,16 @@ describe("crashes and the real schedule", () => {
     await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep', '[{"ms": 4000}, {"ms": 4000}, {"ms": 4000}]')`;
     // Wake one invocation by hand and kill its process once it holds the steps.
     const invocation = fetch(`${API_URL}/functions/v1/worker`, { method: "POST", headers: { Authorization: `Bearer ${WORKER_SECRET}` } }).catch(() => undefined);
-    await waitFor("the steps to be claimed", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 3, 30_000);
+    await waitFor("the steps to be claimed", async () => (await admin`select 1 from public.all_steps where status = 'running'`).length === 3, 30_000);
     execFileSync("pkill", ["-KILL", "-f", "supabase/functions/worker/index.ts"]);
     await invocation;
-    const held = await admin`select locked_by from public.job_steps where status = 'running'`;
+    const held = await admin`select locked_by from public.all_steps where status = 'running'`;
     expect(held).toHaveLength(3);
 
     // Nothing happens until the leases (30 s) lapse; then the tick reclaims and wakes a worker.
     // (pg_cron's own minute tick may get there first and reclaim them: then none is held either.)
     await waitFor("the leases to lapse", async () =>
-      (await admin`select 1 from public.job_steps where status = 'running' and lease_expires_at >= now()`).length === 0, 40_000);
+      (await admin`select 1 from public.all_steps where status = 'running' and lease_expires_at >= now()`).length === 0, 40_000);
     await runTheCronCommand();
     await waitFor("the jobs to complete", () => allCompleted(3), 40_000);
     const attempts = await admin`

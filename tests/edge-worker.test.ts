@@ -133,7 +133,7 @@ describe("the worker function's handler", () => {
     expect(meter.ticks).toBe(1);
     const [counts] = await admin`
       select count(*) filter (where status = 'completed')::int as completed,
-             count(*) filter (where status = 'pending' and attempt = 0)::int as untouched from public.job_steps`;
+             count(*) filter (where status = 'pending' and attempt = 0)::int as untouched from public.all_steps`;
     expect(counts).toEqual({ completed: body.data.summary.completed, untouched: 300 - body.data.summary.completed });
   });
 
@@ -157,7 +157,7 @@ describe("the worker function's handler", () => {
     host.shutdown();
     const body = await (await answering).json();
     expect(body.data.summary).toMatchObject({ claimed: 3, completed: 0, released: 3, stoppedBy: "abort" });
-    const [counts] = await admin`select count(*) filter (where status = 'pending' and attempt = 0)::int as pending from public.job_steps`;
+    const [counts] = await admin`select count(*) filter (where status = 'pending' and attempt = 0)::int as pending from public.all_steps`;
     expect(counts).toEqual({ pending: 3 });
   });
 
@@ -203,12 +203,12 @@ describe("the worker function's handler", () => {
       },
     });
     void createWorkerHandler(host)(post(SECRET));
-    await waitFor("the step to be held", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 1, 10_000, 50);
+    await waitFor("the step to be held", async () => (await admin`select 1 from public.all_steps where status = 'running'`).length === 1, 10_000, 50);
 
     // Budget (8 s) and a lease (1 s) after the start, renewals and heartbeats stop: both go stale.
     await waitFor("the lease to lapse and the heartbeat to go stale", async () => {
       const [row] = await admin<{ lapsed: boolean; silent: boolean }[]>`
-        select (select lease_expires_at < now() - interval '500 milliseconds' from public.job_steps where status = 'running') as lapsed,
+        select (select lease_expires_at < now() - interval '500 milliseconds' from public.all_steps where status = 'running') as lapsed,
                (select last_heartbeat_at < now() - interval '1 second' from public.workers where kind = 'edge') as silent`;
       return row!.lapsed === true && row!.silent === true;
     }, 20_000, 100);

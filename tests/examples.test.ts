@@ -145,7 +145,7 @@ describe("campaign_email", () => {
     expect(new Set(completed.map((job) => job.action))).toEqual(new Set(["alerted_owner", "suppressed", "none"]));
     // One email per completed send (no duplicates above), none to an invalid mailbox; a send
     // whose response was lost and whose retries then ran out may have been delivered too.
-    const [emailed] = await admin<{ n: number }[]>`select count(*)::int as n from public.job_steps where name = 'send_email' and status = 'completed'`;
+    const [emailed] = await admin<{ n: number }[]>`select count(*)::int as n from public.all_steps where name = 'send_email' and status = 'completed'`;
     const lostSends = exhausted.filter((job) => job.step === "send_email").length;
     expect(delivery.byChannel.email).toBeGreaterThanOrEqual(emailed!.n);
     expect(delivery.byChannel.email).toBeLessThanOrEqual(emailed!.n + lostSends);

@@ -38,7 +38,7 @@ describe("PostgREST's RPC slice", () => {
     });
     const release = await rpc("release_steps", { p_worker_id: "holder", p_step_ids: "x" }, SERVICE_ROLE_KEY);
     expect(release.status).toBe(400);
-    const steps = await admin`select status, locked_by from public.job_steps order by status`;
+    const steps = await admin`select status, locked_by from public.all_steps order by status`;
     expect(steps).toEqual([{ status: "pending", locked_by: null }, { status: "running", locked_by: "holder" }]);
   });
 

@@ -102,7 +102,7 @@ describe("npm run worker (a real process)", () => {
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'pending' and attempt = 0)::int as untouched,
              count(*) filter (where status = 'running')::int as running
-        from public.job_steps`;
+        from public.all_steps`;
     expect(counts).toEqual({ completed: 2, untouched: 8, running: 0 });
     const [worker] = await admin`select stopped_at is not null as stopped from public.workers`;
     expect(worker).toEqual({ stopped: true });

@@ -75,7 +75,7 @@ async function enqueue(type: string, payloads: Record<string, unknown>[]): Promi
 async function stepRows(type: string) {
   return admin<{ status: string; attempt: number; run_at: Date; error: { code?: string; message?: string } | null; name: string }[]>`
     select s.status, s.attempt, s.run_at, s.error, s.name
-      from public.job_steps s join public.jobs j on j.id = s.job_id
+      from public.all_steps s join public.jobs j on j.id = s.job_id
      where j.type = ${type} order by j.enqueue_order, s.seq, s.step_order`;
 }
 
@@ -399,7 +399,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     const draining = drain({ workerId: "rt-long", transport, registry, leaseMs: 500, heartbeatMs: 100, marginMs: 0 });
     // Past the first lease (500 ms from the claim), by the database's clock.
     await waitFor("the step to outlive its first lease", async () =>
-      (await admin`select 1 from public.job_steps where status = 'running' and now() > started_at + interval '600 milliseconds'`).length === 1, 5_000, 20);
+      (await admin`select 1 from public.all_steps where status = 'running' and now() > started_at + interval '600 milliseconds'`).length === 1, 5_000, 20);
     const rival = await transport.claimSteps({ workerId: "rival", leaseMs: 60_000, limit: 10, types: ["rt.long"] });
     const summary = await draining;
 
@@ -422,14 +422,15 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await enqueue("rt.stolen", [{}]);
 
     const draining = drain({ workerId: "rt-victim", transport, registry, heartbeatMs: 100 });
-    await waitFor("the step to be claimed", async () => (await admin`select 1 from public.job_steps where status = 'running'`).length === 1, 5_000, 20);
-    // Another worker takes the step over (as after a lapsed lease).
-    await admin`update public.job_steps set locked_by = 'rt-thief' where status = 'running'`;
+    await waitFor("the step to be claimed", async () => (await admin`select 1 from public.all_steps where status = 'running'`).length === 1, 5_000, 20);
+    // Another worker takes the step over (as after a lapsed lease). rt.stolen has one step, so
+    // the job is its own step, held on its row.
+    await admin`update public.jobs set locked_by = 'rt-thief' where locked_by is not null`;
     const summary = await draining;
 
     expect(reasons[0]).toBeInstanceOf(LeaseLostError);
     expect(summary).toMatchObject({ claimed: 1, completed: 0, retried: 0, lost: 1 });
-    const [step] = await admin`select status, locked_by from public.job_steps`;
+    const [step] = await admin`select status, locked_by from public.all_steps`;
     expect(step).toEqual({ status: "running", locked_by: "rt-thief" });
   });
 
@@ -451,7 +452,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'pending' and attempt = 0)::int as untouched,
              count(*) filter (where status = 'running')::int as running
-        from public.job_steps`;
+        from public.all_steps`;
     expect(counts).toEqual({ completed: summary.completed, untouched: 40 - summary.completed, running: 0 });
   });
 
@@ -503,7 +504,7 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(summary).toMatchObject({ claimed: 2, completed: 2, released: 0, stoppedBy: "stop" });
     const [counts] = await admin`
       select count(*) filter (where status = 'completed')::int as completed,
-             count(*) filter (where status = 'pending')::int as pending from public.job_steps`;
+             count(*) filter (where status = 'pending')::int as pending from public.all_steps`;
     expect(counts).toEqual({ completed: 2, pending: 8 });
   });
 
@@ -556,7 +557,7 @@ describe("drain's batching and write retries (postgres.js)", () => {
 
     expect(summary).toMatchObject({ claimed: 20, completed: 20, released: 0, retried: 0 });
     expect(calls.completeSizes.length).toBeGreaterThanOrEqual(3);
-    const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed, max(attempt)::int as attempts from public.job_steps`;
+    const [counts] = await admin`select count(*) filter (where status = 'completed')::int as completed, max(attempt)::int as attempts from public.all_steps`;
     expect(counts).toEqual({ completed: 20, attempts: 1 });
   });
 

@@ -136,7 +136,7 @@ export async function edgePath(sql: postgres.Sql, env: Record<string, string>, j
     body: JSON.stringify({ reason: "bench" }),
   });
   await waitAllCompleted(sql, "the cold-start job");
-  const [first] = await sql<{ at: number }[]>`select extract(epoch from started_at)::float8 * 1000 as at from public.job_steps`;
+  const [first] = await sql<{ at: number }[]>`select extract(epoch from started_at)::float8 * 1000 as at from public.all_steps`;
   const coldStartMs = Math.round(first!.at - posted);
   await wake;
   await workersIdle(sql);

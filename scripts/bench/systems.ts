@@ -101,7 +101,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
             select exists (select 1 from public.jobs where status in ('pending', 'running')) as open`;
           return !row!.open;
         });
-        const [first] = await sql<{ at: number }[]>`select extract(epoch from min(started_at))::float8 * 1000 as at from public.job_steps`;
+        const [first] = await sql<{ at: number }[]>`select extract(epoch from min(started_at))::float8 * 1000 as at from public.all_steps`;
         const ms = finished - first!.at;
         return { ms, jobsPerSecond: count / (ms / 1000), stepsPerSecond: (count * stepsPerJob) / (ms / 1000) };
       } finally {

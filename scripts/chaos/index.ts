@@ -148,7 +148,7 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
     const states = await retrying(() => sql`
       select j.type, j.status as job, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
              s.attempt, s.max_attempts, count(*)::int as jobs
-        from public.jobs j left join public.job_steps s on s.job_id = j.id
+        from public.jobs j left join public.all_steps s on s.job_id = j.id
        where (j.type = 'chaos.work' and j.status <> 'completed') or (j.type = 'chaos.poison' and j.finished_at is null)
        group by 1, 2, 3, 4, 5, 6, 7 order by jobs desc limit 20`);
     for (const state of states) console.log(`chaos: unfinished in ${scenario}: ${JSON.stringify(state)}`);

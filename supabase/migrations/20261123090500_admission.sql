@@ -102,6 +102,18 @@ begin
                              and s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
                            order by s.queue_at desc
                            limit 1) last
+      where p.p >= p_priority),
+    -- The same among jobs that are their own step.
+    (select max(last.queue_at) + interval '1 microsecond'
+       from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
+      cross join lateral (select j.queue_at
+                            from public.jobs j
+                           where coalesce(j.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                 = public._lane_tenant(p_tenant_id)
+                             and j.priority = p.p
+                             and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+                           order by j.queue_at desc
+                           limit 1) last
       where p.p >= p_priority)), now());
 end;
 $$;
@@ -141,30 +153,53 @@ as $$
 declare
   v_queued int;
 begin
-  with due as (
-    select s.id, s.tenant_id, s.priority, s.run_at, s.step_order
+  -- Due steps and due jobs that are their own step, together: they take turns in run_at order.
+  with due_steps as (
+    select s.id, false as is_job, s.tenant_id, s.priority, s.run_at, s.step_order as claim_order
       from public.job_steps s
      where s.status = 'pending' and s.queue_at is null and s.run_at <= now()
      order by s.run_at
      limit p_limit
        for update skip locked
+  ), due_jobs as (
+    select j.id, true as is_job, j.tenant_id, j.priority, j.run_at, j.enqueue_order as claim_order
+      from public.jobs j
+     where j.status = 'running' and j.locked_by is null and j.queue_at is null
+       and j.step_name is not null and j.run_at <= now()
+     order by j.run_at
+     limit p_limit
+       for no key update skip locked
+  ), due as (
+    select d.* from (select * from due_steps union all select * from due_jobs) d
+     order by d.run_at, d.claim_order
+     limit p_limit
   ), listed as (
-    select array_agg(d.id order by d.run_at, d.step_order) as ids,
-           array_agg(d.tenant_id order by d.run_at, d.step_order) as tenant_ids,
-           array_agg(d.priority order by d.run_at, d.step_order) as priorities,
-           array_agg(d.run_at order by d.run_at, d.step_order) as run_ats
+    select array_agg(d.id order by d.run_at, d.claim_order) as ids,
+           array_agg(d.is_job order by d.run_at, d.claim_order) as is_jobs,
+           array_agg(d.tenant_id order by d.run_at, d.claim_order) as tenant_ids,
+           array_agg(d.priority order by d.run_at, d.claim_order) as priorities,
+           array_agg(d.run_at order by d.run_at, d.claim_order) as run_ats
       from due d
-  ), queued as (
-    update public.job_steps s
-       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+  ), places as (
+    select l.ids[p.ord] as id, l.is_jobs[p.ord] as is_job, p.queue_rank, p.queue_at
       from listed l
      cross join lateral public._queue_places(l.tenant_ids, l.priorities, l.run_ats) p
      -- Nothing due (every claim asks): no call at all.
      where l.ids is not null
-       and s.id = l.ids[p.ord]
+  ), queued_steps as (
+    update public.job_steps s
+       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+      from places p
+     where not p.is_job and s.id = p.id
+    returning 1
+  ), queued_jobs as (
+    update public.jobs j
+       set queue_rank = p.queue_rank, queue_at = p.queue_at, updated_at = now()
+      from places p
+     where p.is_job and j.id = p.id
     returning 1
   )
-  select count(*) into v_queued from queued;
+  select (select count(*) from queued_steps) + (select count(*) from queued_jobs) into v_queued;
   return v_queued;
 end;
 $$;
@@ -186,7 +221,7 @@ as $$
 declare
   v_jobs int;
   -- Looked up once: per row, the catalog lookup would cost a 50 000-job enqueue dearly.
-  v_step_order_seq regclass := pg_get_serial_sequence('public.job_steps', 'step_order')::regclass;
+  v_step_order_seq regclass := 'public.jobs_enqueue_order_seq'::regclass;
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   with next_group as (
@@ -194,7 +229,9 @@ begin
            coalesce(j.max_attempts, t.max_attempts) as max_attempts,
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
-           t.steps
+           t.steps,
+           -- One group of one step: the job is its own step (jobs.step_name), no job_steps row.
+           jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1 as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they
@@ -241,10 +278,21 @@ begin
      cross join places p
      cross join jsonb_array_elements_text(g.steps -> g.seq) with ordinality as n(name, name_order)
      where g.seq < jsonb_array_length(g.steps)
+       and not g.is_own_step
      order by g.enqueue_order, n.name_order
     returning job_id
+  ), queued as (
+    update public.jobs j
+       set step_name = g.steps -> 0 ->> 0,
+           queue_rank = (p.by_job -> g.job_id::text ->> 0)::smallint,
+           queue_at = (p.by_job -> g.job_id::text ->> 1)::timestamptz,
+           updated_at = now()
+      from next_group g
+     cross join places p
+     where g.is_own_step and g.seq = 0 and j.id = g.job_id and j.locked_by is null and j.queue_at is null
+    returning j.id
   )
-  select count(distinct created.job_id) into v_jobs from created;
+  select (select count(distinct created.job_id) from created) + (select count(*) from queued) into v_jobs;
   return v_jobs;
 end;
 $$;

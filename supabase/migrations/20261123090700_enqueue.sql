@@ -60,6 +60,7 @@ declare
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
+  v_own_step boolean;
   v_queue_rank smallint;
   v_first_turn_at timestamptz;
   v_started int;
@@ -181,7 +182,11 @@ begin
   v_ids := public._new_ids(v_count);
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
-  v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
+  -- One group of one step: each job is its own step (jobs.step_name) and has no step row.
+  v_own_step := jsonb_array_length(v_type.steps) = 1 and cardinality(v_first_group) = 1;
+  if not v_own_step then
+    v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
+  end if;
 
   -- Inside one batch, the first element with a dedupe key creates the job; the later ones match
   -- it. Worked out only when there are dedupe keys (a window over the whole batch otherwise).
@@ -201,11 +206,16 @@ begin
            with ordinality as i(payload, id, group_key, dedupe_key, first_of_key, ord)
   ), new_jobs as (
     insert into public.jobs (id, type, status, payload, priority, run_at, group_key, dedupe_key, tenant_id,
-                             max_attempts, started_at)
+                             max_attempts, started_at, step_name, queue_rank, queue_at)
     select i.id, p_type,
            case when i.group_key is null and v_run_at <= now() then 'running' else 'pending' end,
            i.payload, v_priority, v_run_at, i.group_key, i.dedupe_key, v_tenant, v_max_attempts,
-           case when i.group_key is null and v_run_at <= now() then now() end
+           case when i.group_key is null and v_run_at <= now() then now() end,
+           -- A job that is its own step and starts now joins the claim queue here, one turn each.
+           case when v_own_step then v_first_group[1] end,
+           case when v_own_step and i.group_key is null and v_run_at <= now() then v_queue_rank else 0 end,
+           case when v_own_step and i.group_key is null and v_run_at <= now()
+                then coalesce(v_first_turn_at + (row_number() over (order by i.ord) - 1) * interval '1 microsecond', v_run_at) end
       from input i
      where i.dedupe_key is null or i.first_of_key
      order by i.ord
@@ -222,7 +232,7 @@ begin
       from (select j.id as job_id, j.run_at, n.name, row_number() over (order by j.enqueue_order, n.o) as n
               from new_jobs j
              cross join unnest(v_first_group) with ordinality as n(name, o)
-             where j.status = 'running') f
+             where j.status = 'running' and not v_own_step) f
      order by f.n
     returning 1
   )

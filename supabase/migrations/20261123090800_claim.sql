@@ -20,6 +20,9 @@ as $$
 declare
   v_job record;
 begin
+  -- Steps first: a job that is its own step gives up its claim before it may leave running.
+  perform public._cancel_unfinished_steps(p_job_id,
+    jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
   update public.jobs
      set status = 'failed', error = p_error, finished_at = now(), updated_at = now()
    where id = p_job_id
@@ -28,19 +31,35 @@ begin
   if not found then
     return;
   end if;
-  perform public._cancel_unfinished_steps(p_job_id,
-    jsonb_build_object('code', 'job_failed', 'message', 'the job failed in another step'));
   perform public._advance_lane(v_job.tenant_id, v_job.group_key);
 end;
 $$;
 
--- Cancels a job's pending and running steps, recording the running attempts as cancelled.
+-- Cancels a job's pending and running steps, recording the running attempts as cancelled. A
+-- job that is its own step leaves the claim queue and its holder's lease (the caller then
+-- finishes the job).
 create or replace function public._cancel_unfinished_steps(p_job_id uuid, p_reason jsonb)
 returns void
 language plpgsql volatile
 set search_path = ''
 as $$
 begin
+  with own as (
+    select j.id, j.locked_by, j.step_started_at, j.attempt
+      from public.jobs j
+     where j.id = p_job_id and j.status = 'running' and (j.locked_by is not null or j.queue_at is not null)
+       for update
+  ), cleared as (
+    update public.jobs j
+       set locked_by = null, lease_expires_at = null, queue_at = null, updated_at = now()
+      from own
+     where j.id = own.id
+  )
+  insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+  select own.id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
+    from own
+   where own.locked_by is not null;
+
   with unfinished as (
     select s.id, s.locked_by, s.started_at, s.attempt, s.status
       from public.job_steps s
@@ -59,6 +78,21 @@ begin
     from unfinished u
    where u.status = 'running';
 end;
+$$;
+
+-- The error of an attempt whose lease lapsed.
+create or replace function public._lease_expired_error(p_worker_id text, p_lease_expires_at timestamptz,
+                                                       p_attempt int, p_max_attempts int)
+returns jsonb
+language sql stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'code', 'lease_expired',
+    'message', format('lease of worker %s expired at %s on attempt %s of %s',
+                      quote_literal(p_worker_id), p_lease_expires_at, p_attempt, p_max_attempts),
+    'worker', p_worker_id,
+    'attempt', p_attempt)
 $$;
 
 -- Resets every lapsed lease: back to pending while attempts remain, failed (with its job)
@@ -83,7 +117,9 @@ begin
     select j.id, j.tenant_id, j.group_key
       from public.jobs j
      where j.id in (select s.job_id from public.job_steps s
-                     where s.status = 'running' and s.lease_expires_at < now())
+                     where s.status = 'running' and s.lease_expires_at < now()
+                    union all
+                    select o.id from public.jobs o where o.lease_expires_at < now())
      order by j.id
   loop
     if v_job.group_key is not null
@@ -105,12 +141,7 @@ begin
     ), expired as (
       update public.job_steps s
          set status = case when s.attempt >= s.max_attempts then 'failed' else 'pending' end,
-             error = jsonb_build_object(
-               'code', 'lease_expired',
-               'message', format('lease of worker %s expired at %s on attempt %s of %s',
-                                 quote_literal(s.locked_by), s.lease_expires_at, s.attempt, s.max_attempts),
-               'worker', s.locked_by,
-               'attempt', s.attempt),
+             error = public._lease_expired_error(s.locked_by, s.lease_expires_at, s.attempt, s.max_attempts),
              finished_at = case when s.attempt >= s.max_attempts then now() end,
              locked_by = null,
              lease_expires_at = null,
@@ -129,6 +160,35 @@ begin
       from expired e;
 
     reclaimed := reclaimed + v_reclaimed;
+
+    -- The job itself, when it is its own step (its row is locked above): back in the claim
+    -- queue at its place, or out of it when that was its last attempt (the job then fails).
+    with held as (
+      select o.id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
+             coalesce(o.max_attempts, public._type_max_attempts(o.type)) as max_attempts
+        from public.jobs o
+       where o.id = v_job.id and o.lease_expires_at < now()
+    ), expired as (
+      update public.jobs o
+         set step_error = public._lease_expired_error(h.locked_by, h.lease_expires_at, h.attempt, h.max_attempts),
+             locked_by = null, lease_expires_at = null,
+             queue_at = case when h.attempt >= h.max_attempts then null else o.queue_at end,
+             updated_at = now()
+        from held h
+       where o.id = h.id
+      returning o.id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
+    ), recorded as (
+      insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
+      select e.id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
+        from expired e
+    )
+    select count(*) filter (where e.attempt < e.max_attempts),
+           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.id))
+                                  filter (where e.attempt >= e.max_attempts))[1])
+      into v_reclaimed, v_failure
+      from expired e;
+    reclaimed := reclaimed + v_reclaimed;
+
     if v_failure is not null then
       perform public._fail_job(v_job.id, v_failure);
       failed := failed + 1;
@@ -205,14 +265,17 @@ begin
   -- partial index that holds exactly those rows (a plan no statistics can change, so cached),
   -- and only found work calls the function that does it, which is planned for the rows at hand
   -- on every call. Planning those three on every claim had cost 0.5 ms (half a claim of 10).
-  if exists (select 1 from public.job_steps s where s.lease_expires_at < now()) then
+  if exists (select 1 from public.job_steps s where s.lease_expires_at < now())
+     or exists (select 1 from public.jobs j where j.lease_expires_at < now()) then
     perform public._expire_leases();
   end if;
   if exists (select 1 from public.jobs j where j.status = 'pending' and j.group_key is null and j.type is not null
                                                   and j.run_at <= now()) then
     perform public._start_due_jobs(greatest(p_limit, 100));
   end if;
-  if exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null and s.run_at <= now()) then
+  if exists (select 1 from public.job_steps s where s.status = 'pending' and s.queue_at is null and s.run_at <= now())
+     or exists (select 1 from public.jobs j where j.status = 'running' and j.locked_by is null and j.queue_at is null
+                                              and j.step_name is not null and j.run_at <= now()) then
     perform public._queue_due_steps(greatest(p_limit, 100));
   end if;
 
@@ -227,9 +290,28 @@ begin
   -- later step is visible only together with the completion of the step before it (one
   -- transaction makes both). Read by a later statement or a calling one, in another snapshot, an
   -- output could be missing (tests/claim.snapshot.test.ts). A first step has none to read.
+  --
+  -- Two sources in one claim order: jobs that are their own step (jobs_claimable_idx) and
+  -- job_steps rows (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a
+  -- row another claimer holds is passed over, never waited for), at most p_limit of each; the
+  -- first p_limit of the two by the claim order are claimed. When both kinds wait, rows read but
+  -- not taken stay locked until this statement's transaction ends (milliseconds).
   return query
-  with next_steps as (
-    select s.id
+  with next_jobs as (
+    select j.id, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
+      from public.jobs j
+     where j.status = 'running'
+       and j.locked_by is null
+       and j.queue_at is not null
+       and j.run_at <= now()
+       and (p_types is null or j.type = any (p_types))
+     order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+     limit p_limit
+       -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
+       -- lock of a step_attempts row being recorded for the job.
+       for no key update of j skip locked
+  ), next_steps as (
+    select s.id, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
       from public.job_steps s
      where s.status = 'pending'
        and s.attempt < s.max_attempts
@@ -248,7 +330,28 @@ begin
      order by s.queue_rank, s.queue_at, s.priority desc, s.step_order
      limit p_limit
        for update of s skip locked
-  ), claimed as (
+  ), taken as (
+    select n.id, n.is_job
+      from (select x.id, true as is_job, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_jobs x
+            union all
+            select x.id, false, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_steps x) n
+     order by n.queue_rank, n.queue_at, n.priority desc, n.claim_order
+     limit p_limit
+  ), claimed_jobs as (
+    update public.jobs j
+       set locked_by = p_worker_id,
+           lease_expires_at = now() + p_lease_duration,
+           attempt = j.attempt + 1,
+           step_started_at = now(),
+           updated_at = now()
+     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
+     -- became a hash join over the whole table under a misjudged plan (5.6 ms).
+     where j.id = any (array(select t.id from taken t where t.is_job))
+    -- The job's own fields come with it: no second lookup of a job that is its own step.
+    returning j.id, j.id as job_id, j.step_name as name, 0 as seq, j.attempt, j.max_attempts,
+              j.lease_expires_at, j.priority, null::jsonb as input, j.queue_rank, j.queue_at,
+              j.enqueue_order as claim_order, true as is_job, j.type, j.group_key, j.tenant_id, j.payload
+  ), claimed_steps as (
     update public.job_steps s
        set status = 'running',
            locked_by = p_worker_id,
@@ -256,11 +359,14 @@ begin
            attempt = s.attempt + 1,
            started_at = now(),
            updated_at = now()
-     -- = any(array(...)) is a primary-key lookup whatever the row estimate; a join on the CTE
-     -- became a hash join over all of job_steps under a misjudged plan (5.6 ms).
-     where s.id = any (array(select next_steps.id from next_steps))
+     where s.id = any (array(select t.id from taken t where not t.is_job))
     returning s.id, s.job_id, s.name, s.seq, s.attempt, s.max_attempts, s.lease_expires_at, s.priority, s.input,
-              s.queue_rank, s.queue_at, s.step_order
+              s.queue_rank, s.queue_at, s.step_order as claim_order, false as is_job, null::text as type,
+              null::text as group_key, null::uuid as tenant_id, null::jsonb as payload
+  ), claimed as (
+    select * from claimed_jobs
+    union all
+    select * from claimed_steps
   ), served as (
     -- The turn being served, where a tenant with nothing queued takes its next one (_queue_turn):
     -- moved only forward (a job's later steps keep its first step's, older turn) and only by a
@@ -273,24 +379,27 @@ begin
            public.claim_turn_seq t
      where m.turn >= t.last_value + 1000 or not t.is_called
   )
-  select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, c.max_attempts, c.lease_expires_at,
-         (extract(epoch from coalesce(j.step_timeout, interval '5 minutes')) * 1000)::bigint,
+  select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
+         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
          c.priority, j.group_key, j.tenant_id, j.payload, c.input,
          case when c.seq = 0 then '{}'::jsonb
               else coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
                                from public.job_steps p
                               where p.job_id = c.job_id and p.status = 'completed'), '{}'::jsonb) end
     from claimed c
-    -- The step's job by its id, for each claimed step (offset 0 keeps the subquery from being
-    -- merged into a join; see the plan note above).
-    cross join lateral (select j.type, j.group_key, j.tenant_id, j.payload,
-                               (select t.step_timeout from public.job_types t where t.type = j.type) as step_timeout
+    -- A claimed step's job by its id (offset 0 keeps the subquery from being merged into a join;
+    -- see the plan note above); a job that is its own step brought its fields along.
+    cross join lateral (select c.type, c.group_key, c.tenant_id, c.payload
+                         where c.is_job
+                        union all
+                        select j.type, j.group_key, j.tenant_id, j.payload
                           from public.jobs j
-                         where j.id = c.job_id
+                         where not c.is_job and j.id = c.job_id
                         offset 0) j
+    left join public.job_types t on t.type = j.type
     -- Joined so that it runs (once: a CTE with a volatile call is computed once).
     left join served on true
-   order by c.queue_rank, c.queue_at, c.priority desc, c.step_order;
+   order by c.queue_rank, c.queue_at, c.priority desc, c.claim_order;
 end;
 $$;
 
@@ -313,7 +422,7 @@ begin
   perform public._require_positive_lease('claim_next_step', p_lease_duration);
   select c.step_id into v_claimed from public.claim_steps(p_worker_id, p_lease_duration, 1) c;
   -- A second statement: it sees the row as the claim left it.
-  return query select * from public.job_steps s where s.id = v_claimed;
+  return query select * from public.all_steps s where s.id = v_claimed;
 end;
 $$;
 
@@ -337,6 +446,15 @@ as $$
        join public.jobs j on j.id = s.job_id
       where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
         and j.status = 'running' and (p_types is null or j.type = any (p_types))),
+    -- Jobs that are their own step: queued, or waiting for a retry (one index each).
+    (select min(j.run_at)
+       from public.jobs j
+      where j.status = 'running' and j.locked_by is null and j.queue_at is not null
+        and (p_types is null or j.type = any (p_types))),
+    (select min(j.run_at)
+       from public.jobs j
+      where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null
+        and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
       where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))))
@@ -348,6 +466,7 @@ comment on function public.next_claimable_at(text[]) is
 revoke all on function
   public._fail_job(uuid, jsonb),
   public._cancel_unfinished_steps(uuid, jsonb),
+  public._lease_expired_error(text, timestamptz, int, int),
   public._expire_leases()
   from public, anon, authenticated, service_role;
 revoke all on function

@@ -64,11 +64,12 @@ begin
   end if;
 
   v_error := jsonb_build_object('code', 'cancelled', 'message', coalesce(p_reason, 'cancelled'));
+  -- Steps first: a job that is its own step gives up its claim before it may leave running.
+  perform public._cancel_unfinished_steps(p_job_id, v_error);
   update public.jobs j
      set status = 'cancelled', error = v_error, finished_at = now(), updated_at = now()
    where j.id = p_job_id
   returning * into v_job;
-  perform public._cancel_unfinished_steps(p_job_id, v_error);
   perform public._advance_lane(v_job.tenant_id, v_job.group_key);
   return v_job;
 end;
@@ -95,8 +96,12 @@ begin
   end if;
 
   begin
+    -- A job that is its own step gets a fresh budget of attempts and rejoins the claim queue
+    -- when it starts (_create_next_steps, which decides again from its type's steps whether it
+    -- is its own step).
     update public.jobs j
-       set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now()
+       set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
+           step_name = null, attempt = 0, queue_at = null, step_started_at = null, completed_by = null
      where j.id = p_job_id;
   exception when unique_violation then
     select j.id into v_holder from public.jobs j

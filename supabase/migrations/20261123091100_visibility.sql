@@ -34,7 +34,7 @@ begin
   v_job := public._visible_job(fn, p_job_id);
 
   -- Finished, or already being worked on: nothing ahead of it.
-  if v_job.status in ('completed', 'failed', 'cancelled')
+  if v_job.status in ('completed', 'failed', 'cancelled') or v_job.locked_by is not null
      or exists (select 1 from public.job_steps s where s.job_id = p_job_id and s.status <> 'pending') then
     return query select 0, interval '0';
     return;
@@ -63,21 +63,36 @@ begin
   -- In the claim order: the claimable steps that come before its first step. A job waiting for
   -- its run_at has no steps yet; it is placed as if it joined the queue now (_queue_turn), or
   -- at its run_at with fair claiming off.
-  select s.queue_rank, s.queue_at, s.step_order into v_first
-    from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  if v_job.step_name is not null then
+    -- A job that is its own step holds its place itself.
+    select v_job.queue_rank, v_job.queue_at, v_job.enqueue_order as step_order into v_first;
+  else
+    select s.queue_rank, s.queue_at, s.step_order into v_first
+      from public.job_steps s where s.job_id = p_job_id order by s.seq, s.step_order limit 1;
+  end if;
   -- Likewise a job whose step waits to retry: it takes a turn when due.
-  if not found or v_first.queue_at is null then
+  if v_first is null or v_first.queue_at is null then
     select q.queue_rank, coalesce(q.first_turn_at, v_job.run_at) as queue_at, null::bigint as step_order into v_first
       from public._queue_turn(v_job.tenant_id, v_job.priority) q;
   end if;
-  select count(*) into v_ahead
+  select (select count(*)
     from public.job_steps s
    where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
      and s.job_id <> p_job_id
      and (s.queue_rank, s.queue_at) <= (v_first.queue_rank, v_first.queue_at)
      and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
           or s.priority > v_job.priority
-          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order)));
+          or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order))))
+  -- Jobs that are their own step, in the same order.
+  + (select count(*)
+       from public.jobs o
+      where o.status = 'running' and o.locked_by is null and o.queue_at is not null
+        and o.id <> p_job_id
+        and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)
+        and ((o.queue_rank, o.queue_at) < (v_first.queue_rank, v_first.queue_at)
+             or o.priority > v_job.priority
+             or (o.priority = v_job.priority and (v_first.step_order is null or o.enqueue_order < v_first.step_order))))
+    into v_ahead;
   v_rate := public._recent_completions_per_second(null);
   -- greatest() skips nulls, so an unknown rate must stay null explicitly: with jobs ahead and
   -- no recent completions the wait is unknown, not "run_at - now()" (which is negative).
@@ -97,12 +112,12 @@ create view public.job_timeline with (security_invoker = true) as
 select s.job_id, s.id as step_id, s.seq, s.name as step_name, a.attempt, a.worker_id,
        a.started_at, a.finished_at, a.outcome, a.error
   from public.step_attempts a
-  join public.job_steps s on s.id = a.step_id
+  join public.all_steps s on s.id = a.step_id
 union all
 select s.job_id, s.id, s.seq, s.name, s.attempt,
        case when s.status = 'running' then s.locked_by else s.completed_by end,
        s.started_at, case when s.status = 'completed' then s.finished_at end, s.status, null
-  from public.job_steps s
+  from public.all_steps s
  where s.status in ('running', 'completed');
 
 comment on view public.job_timeline is
@@ -112,7 +127,7 @@ create view public.dead_letter with (security_invoker = true) as
 select j.id as job_id, j.type, j.tenant_id, j.group_key, j.payload, j.error,
        j.error ->> 'message' as last_error, j.finished_at as failed_at, j.created_at,
        (select count(*) from public.step_attempts a where a.job_id = j.id)
-         + (select count(*) from public.job_steps s where s.job_id = j.id and s.status = 'completed') as attempts
+         + (select count(*) from public.all_steps s where s.job_id = j.id and s.status = 'completed') as attempts
   from public.jobs j
  where j.status = 'failed';
 
@@ -180,7 +195,7 @@ returns timestamptz
 language sql stable
 set search_path = ''
 as $$
-  select least((select min(s.started_at) from public.job_steps s where s.job_id = p_job_id),
+  select least((select min(s.started_at) from public.all_steps s where s.job_id = p_job_id),
                (select min(a.started_at) from public.step_attempts a where a.job_id = p_job_id))
 $$;
 
@@ -236,11 +251,17 @@ with attempts as (
    group by jobs.type
 ), due as (
   -- Steps that could be claimed now, were there a worker for them.
-  select j.type, count(*) as steps
-    from public.job_steps s
-    join public.jobs j on j.id = s.job_id
-   where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now() and j.status = 'running'
-   group by j.type
+  select d.type, count(*) as steps
+    from (select j.type
+            from public.job_steps s
+            join public.jobs j on j.id = s.job_id
+           where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now() and j.status = 'running'
+          union all
+          -- Jobs that are their own step.
+          select j.type
+            from public.jobs j
+           where j.status = 'running' and j.locked_by is null and j.step_name is not null and j.run_at <= now()) d
+   group by d.type
 ), claimable as (
   select public.claimable_job_types() as types
 )

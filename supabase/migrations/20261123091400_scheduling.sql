@@ -68,11 +68,17 @@ declare
 begin
   select * into v_settings from public.leaseflow_settings;
   select count(*) into backlog
-    from (select 1 from public.job_steps s
-            join public.jobs j on j.id = s.job_id
-           where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
-             and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
-           limit v_settings.max_invocations * v_settings.worker_batch_size) claimable;
+    from ((select 1 from public.job_steps s
+             join public.jobs j on j.id = s.job_id
+            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+              and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          -- Jobs that are their own step (jobs_claimable_idx).
+          (select 1 from public.jobs j
+            where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+              and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)) claimable;
   live := 0;
   wanted := 0;
   if backlog > 0 then

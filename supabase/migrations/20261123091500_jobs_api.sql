@@ -77,7 +77,7 @@ begin
                      else '[]' end)
            order by s.seq, s.step_order), '[]')
     into v_steps
-    from public.job_steps s
+    from public.all_steps s
    where s.job_id = p_job_id;
 
   if v_job.status in ('pending', 'running') then
@@ -365,20 +365,20 @@ begin
          where v_job.started_at is not null
         union all
         select format('step:%s:%s:running', s.id, a.attempt), a.started_at, 2, 'step', 'running', s.id, s.name, s.seq, a.attempt, null
-          from public.step_attempts a join public.job_steps s on s.id = a.step_id
+          from public.step_attempts a join public.all_steps s on s.id = a.step_id
          where a.job_id = p_job_id and a.started_at is not null
         union all
         select format('step:%s:%s:%s', s.id, a.attempt, a.outcome), a.finished_at, 3, 'step', a.outcome, s.id, s.name, s.seq, a.attempt, a.error
-          from public.step_attempts a join public.job_steps s on s.id = a.step_id
+          from public.step_attempts a join public.all_steps s on s.id = a.step_id
          where a.job_id = p_job_id
         union all
         -- The running attempt, and the attempt that completed its step, are the step row.
         select format('step:%s:%s:running', s.id, s.attempt), s.started_at, 2, 'step', 'running', s.id, s.name, s.seq, s.attempt, null
-          from public.job_steps s
+          from public.all_steps s
          where s.job_id = p_job_id and s.status in ('running', 'completed') and s.started_at is not null
         union all
         select format('step:%s:%s:completed', s.id, s.attempt), s.finished_at, 3, 'step', 'completed', s.id, s.name, s.seq, s.attempt, null
-          from public.job_steps s
+          from public.all_steps s
          where s.job_id = p_job_id and s.status = 'completed'
         union all
         select 'job:' || v_job.status, v_job.finished_at, 4, 'job', v_job.status, null, null, null, null, v_job.error

@@ -28,7 +28,7 @@ select results_eq(
   $$ select pg_temp.claim_one_n() from generate_series(1, 6) $$,
   $$ values (4), (5), (1), (2), (3), (6) $$,
   'fair claiming off: claims the highest priority first, then the earliest run_at, then creation order (also within a batch)');
-select is((select count(*) from public.job_steps where status = 'running' and attempt = 1), 6::bigint,
+select is((select count(*) from public.all_steps where status = 'running' and attempt = 1), 6::bigint,
   'each job''s first step was claimed once');
 select is_empty($$ select * from public.claim_steps('w2', '1 minute', 10) $$, 'nothing is claimed twice');
 

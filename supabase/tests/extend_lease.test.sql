@@ -13,7 +13,7 @@ select is((select lease_expires_at from public.extend_lease((select step_id from
   now() + interval '2 minutes', 'the holder moves its lease to now() + p_lease_duration');
 select is_empty($$ select * from public.extend_lease((select step_id from c), 'w2', '2 minutes') $$,
   'another worker extends nothing');
-select is((select lease_expires_at from public.job_steps where id = (select step_id from c)), now() + interval '2 minutes',
+select is((select lease_expires_at from public.all_steps where id = (select step_id from c)), now() + interval '2 minutes',
   'and changes nothing');
 select throws_ok($$ select * from public.extend_lease((select step_id from c), 'w1', '0 seconds') $$, '22023',
   'extend_lease: p_lease_duration must be positive, got ''00:00:00''', 'a zero lease');

@@ -14,9 +14,9 @@ create temp table theirs on commit drop as select step_id from public.claim_step
 
 select set_eq($$ select * from public.extend_leases('w1', array(select step_id from mine union all select step_id from theirs), '2 minutes') $$,
   $$ select step_id from mine $$, 'it renews and returns the steps the worker holds');
-select is((select count(*) from public.job_steps where lease_expires_at = now() + interval '2 minutes'), 2::bigint,
+select is((select count(*) from public.all_steps where lease_expires_at = now() + interval '2 minutes'), 2::bigint,
   'their leases move to now() + p_lease_duration');
-select is((select lease_expires_at from public.job_steps where id = (select step_id from theirs)), now() + interval '10 seconds',
+select is((select lease_expires_at from public.all_steps where id = (select step_id from theirs)), now() + interval '10 seconds',
   'another worker''s lease is untouched');
 select throws_ok($$ select * from public.extend_leases('w1', '{}', '1 minute') $$, '22023',
   'extend_leases: p_step_ids must be an array of 1 to 10000 step ids without nulls, got {}', 'an empty list');

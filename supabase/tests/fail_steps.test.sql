@@ -25,11 +25,11 @@ select row_eq($$ select status, run_at, error ->> 'message' from f where id = (s
 select is((select run_at from f where id = (select step_id from c where n = 2)), now() + interval '1.5 seconds',
   'retry_in_ms sets the retry time exactly');
 select is((select status from f where id = (select step_id from c where n = 3)), 'failed', 'permanent fails the step at once');
-select is((select j.status from public.jobs j join public.job_steps s on s.job_id = j.id where s.id = (select step_id from c where n = 3)),
+select is((select j.status from public.jobs j join public.all_steps s on s.job_id = j.id where s.id = (select step_id from c where n = 3)),
   'failed', 'and its job');
 select is((select array_agg(outcome order by outcome) from public.step_attempts), array['failed', 'retried', 'retried'],
   'every attempt is recorded');
-select is((select status from public.job_steps where id = (select step_id from theirs)), 'running',
+select is((select status from public.all_steps where id = (select step_id from theirs)), 'running',
   'another worker''s step is untouched');
 
 select throws_ok($$ select * from public.fail_steps('w1', '[]') $$, '22023',

@@ -17,15 +17,16 @@ select public.enqueue_job('other', '{}');
 create temp table c on commit drop as select c.*, j.payload ->> 'n' as n from public.claim_steps('w', '1 minute', 10, '{mail}') c join public.jobs j on j.id = c.job_id;
 select public.fail_step((select step_id from c where n = '1'), 'w', '{"message": "busy"}', interval '0');
 select public.fail_step((select step_id from c where n = '2'), 'w', '{"message": "invalid"}', null, true);
-update public.job_steps set lease_expires_at = now() - interval '1 second' where id = (select step_id from c where n = '3');
+-- (mail has one step: each job is its own step, with the step's lease and start.)
+update public.jobs set lease_expires_at = now() - interval '1 second' where id = (select step_id from c where n = '3');
 select public.claim_steps('w2', '1 minute', 10, '{mail}');
-select public.complete_step((select id from public.job_steps where job_id = (select job_id from c where n = '1')), 'w2', '{}');
+select public.complete_step((select id from public.all_steps where job_id = (select job_id from c where n = '1')), 'w2', '{}');
 -- n1's first attempt (retried) started 3 s ago and its second 1 s ago; it was admitted 10 s ago,
 -- enqueued 20 s ago and due 12 s ago: it waited 9 s for its first claim and took 3 s from there.
 -- (Counted from the second attempt, processing would be 1 s; from admission, 10 s.)
 update public.step_attempts set started_at = now() - interval '3 seconds'
  where job_id = (select job_id from c where n = '1');
-update public.job_steps set started_at = now() - interval '1 second' where job_id = (select job_id from c where n = '1');
+update public.jobs set step_started_at = now() - interval '1 second' where id = (select job_id from c where n = '1');
 update public.jobs set started_at = now() - interval '10 seconds', created_at = now() - interval '20 seconds',
                        run_at = now() - interval '12 seconds'
  where payload ->> 'n' = '1';

@@ -15,12 +15,12 @@ select is((select count(*) from public.release_steps('w1', array[(select step_id
   'releases the listed step');
 select is((select count(*) from public.release_steps('w1')), 1::bigint, 'with no list, releases all the worker''s steps');
 select results_eq(
-  $$ select status, attempt, locked_by from public.job_steps where id in (select step_id from mine) $$,
+  $$ select status, attempt, locked_by from public.all_steps where id in (select step_id from mine) $$,
   $$ values ('pending'::text, 0, null::text), ('pending'::text, 0, null::text) $$,
   'released steps are pending again and their attempt is not consumed');
 select is((select count(*) from public.step_attempts where outcome = 'released' and worker_id = 'w1'), 2::bigint,
   'the releases are recorded');
-select row_eq($$ select status, locked_by from public.job_steps where id = (select step_id from theirs) $$,
+select row_eq($$ select status, locked_by from public.all_steps where id = (select step_id from theirs) $$,
   row('running'::text, 'w2'::text), 'another worker''s step is untouched');
 select throws_ok($$ select * from public.release_steps('w1', array[null]::uuid[]) $$, '22023',
   'release_steps: p_step_ids must not contain null, got {NULL}', 'a null in the list');

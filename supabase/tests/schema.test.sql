@@ -83,8 +83,8 @@ select throws_ok($$ select * from public.jobs $$, '42501', 'permission denied fo
 reset role;
 
 -- Sequences: Supabase's default privileges grant them to anon and authenticated like tables.
-select is((select count(*)::int from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace), 5,
-  'public holds the four identity sequences (jobs, job_steps, step_attempts, worker_wakeups) and claim_turn_seq');
+select is((select count(*)::int from pg_class where relkind = 'S' and relnamespace = 'public'::regnamespace), 4,
+  'public holds the three identity sequences (jobs, which job_steps shares, step_attempts, worker_wakeups) and claim_turn_seq');
 select is(
   (select array_agg(c.relname::text || ' to ' || r.role || ' (' || p.privilege || ')' order by 1)
      from pg_class c

@@ -50,14 +50,14 @@ isOneToOne: false
                   ]
                 },"jobs": {
                   Row: {
-                    "created_at": string,"dedupe_key": string | null,"enqueue_order": number,"error": Json | null,"finished_at": string | null,"group_key": string | null,"id": string,"max_attempts": number | null,"payload": NonNullable<Json>,"priority": number,"result": Json | null,"run_at": string,"started_at": string | null,"status": string,"tenant_id": string | null,"type": string | null,"updated_at": string,"job_json": Json | null,"job_summary_json": Json | null
+                    "attempt": number,"completed_by": string | null,"created_at": string,"dedupe_key": string | null,"enqueue_order": number,"error": Json | null,"finished_at": string | null,"group_key": string | null,"id": string,"lease_expires_at": string | null,"locked_by": string | null,"max_attempts": number | null,"payload": NonNullable<Json>,"priority": number,"queue_at": string | null,"queue_rank": number,"result": Json | null,"run_at": string,"started_at": string | null,"status": string,"step_error": Json | null,"step_name": string | null,"step_started_at": string | null,"tenant_id": string | null,"type": string | null,"updated_at": string,"job_json": Json | null,"job_summary_json": Json | null
                   }
                   ComputedFields: "job_json" | "job_summary_json"
                   Insert: {
-                    "created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
+                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_error"?: Json | null,"step_name"?: string | null,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
+                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_error"?: Json | null,"step_name"?: string | null,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -89,10 +89,16 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "step_attempts_step_id_fkey"
-      columns: ["step_id"]
+      foreignKeyName: "step_attempts_job_id_fkey"
+      columns: ["job_id"]
 isOneToOne: false
-      referencedRelation: "job_steps"
+      referencedRelation: "dead_letter"
+      referencedColumns: ["job_id"]
+    },{
+      foreignKeyName: "step_attempts_job_id_fkey"
+      columns: ["job_id"]
+isOneToOne: false
+      referencedRelation: "jobs"
       referencedColumns: ["id"]
     }
                   ]
@@ -141,7 +147,15 @@ isOneToOne: false
                 }
           }
           Views: {
-            "dead_letter": {
+            "all_steps": {
+                  Row: {
+                    "attempt": number | null,"completed_by": string | null,"created_at": string | null,"error": Json | null,"finished_at": string | null,"id": string | null,"input": Json | null,"job_id": string | null,"lease_expires_at": string | null,"locked_by": string | null,"max_attempts": number | null,"name": string | null,"output": Json | null,"priority": number | null,"queue_at": string | null,"queue_rank": number | null,"run_at": string | null,"seq": number | null,"started_at": string | null,"status": string | null,"step_order": number | null,"tenant_id": string | null,"updated_at": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                },"dead_letter": {
                   Row: {
                     "attempts": number | null,"created_at": string,"error": Json | null,"failed_at": string | null,"group_key": string | null,"job_id": string,"last_error": string | null,"payload": NonNullable<Json>,"tenant_id": string | null,"type": string | null
                   }
@@ -189,6 +203,38 @@ isOneToOne: false
 "_cancel_unfinished_steps":
 { Args: { "p_job_id": string,"p_reason": Json }; Returns: undefined
                            },
+"_complete_own_steps":
+{ Args: { "p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_worker_id": string }; Returns: {
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
+"error": Json | null,
+"finished_at": string | null,
+"id": string,
+"input": Json | null,
+"job_id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
+"max_attempts": number,
+"name": string | null,
+"output": Json | null,
+"priority": number,
+"queue_at": string | null,
+"queue_rank": number,
+"run_at": string,
+"seq": number,
+"started_at": string | null,
+"status": string,
+"step_order": number,
+"tenant_id": string | null,
+"updated_at": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "job_steps"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "_complete_steps":
 { Args: { "p_outputs": (Json)[],"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
               "attempt": number,
@@ -239,6 +285,38 @@ isOneToOne: false
 "_fail_job":
 { Args: { "p_error": Json,"p_job_id": string }; Returns: undefined
                            },
+"_fail_own_step":
+{ Args: { "p_error": Json,"p_job_id": string,"p_permanent": boolean,"p_retry_in": string,"p_worker_id": string }; Returns: {
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
+"error": Json | null,
+"finished_at": string | null,
+"id": string,
+"input": Json | null,
+"job_id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
+"max_attempts": number,
+"name": string | null,
+"output": Json | null,
+"priority": number,
+"queue_at": string | null,
+"queue_rank": number,
+"run_at": string,
+"seq": number,
+"started_at": string | null,
+"status": string,
+"step_order": number,
+"tenant_id": string | null,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "job_steps"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
 "_fail_step":
 { Args: { "p_error": Json,"p_permanent": boolean,"p_retry_in": string,"p_step_id": string,"p_worker_id": string }; Returns: {
               "attempt": number,
@@ -298,6 +376,9 @@ isOneToOne: false
 "_lane_tenant":
 { Args: { "p_tenant_id": string }; Returns: string
                            },
+"_lease_expired_error":
+{ Args: { "p_attempt": number,"p_lease_expires_at": string,"p_max_attempts": number,"p_worker_id": string }; Returns: Json
+                           },
 "_live_invocations":
 { Args: Record<PropertyKey, never>; Returns: number
                            },
@@ -309,20 +390,29 @@ isOneToOne: false
                            },
 "_lock_job_for_caller":
 { Args: { "p_function": string,"p_job_id": string }; Returns: {
-              "created_at": string,
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
 "dedupe_key": string | null,
 "enqueue_order": number,
 "error": Json | null,
 "finished_at": string | null,
 "group_key": string | null,
 "id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
 "max_attempts": number | null,
 "payload": NonNullable<Json>,
 "priority": number,
+"queue_at": string | null,
+"queue_rank": number,
 "result": Json | null,
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_error": Json | null,
+"step_name": string | null,
+"step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
 "updated_at": string
@@ -377,25 +467,37 @@ isOneToOne: false
 "_take_enqueue_tokens":
 { Args: { "p_count": number,"p_function": string }; Returns: undefined
                            },
+"_type_max_attempts":
+{ Args: { "p_type": string }; Returns: number
+                           },
 "_uuid_or_null":
 { Args: { "p_text": string }; Returns: string
                            },
 "_visible_job":
 { Args: { "p_function": string,"p_job_id": string }; Returns: {
-              "created_at": string,
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
 "dedupe_key": string | null,
 "enqueue_order": number,
 "error": Json | null,
 "finished_at": string | null,
 "group_key": string | null,
 "id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
 "max_attempts": number | null,
 "payload": NonNullable<Json>,
 "priority": number,
+"queue_at": string | null,
+"queue_rank": number,
 "result": Json | null,
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_error": Json | null,
+"step_name": string | null,
+"step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
 "updated_at": string
@@ -411,20 +513,29 @@ isOneToOne: false
                            },
 "cancel_job":
 { Args: { "p_job_id": string,"p_reason"?: string }; Returns: {
-              "created_at": string,
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
 "dedupe_key": string | null,
 "enqueue_order": number,
 "error": Json | null,
 "finished_at": string | null,
 "group_key": string | null,
 "id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
 "max_attempts": number | null,
 "payload": NonNullable<Json>,
 "priority": number,
+"queue_at": string | null,
+"queue_rank": number,
 "result": Json | null,
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_error": Json | null,
+"step_name": string | null,
+"step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
 "updated_at": string
@@ -544,20 +655,29 @@ isOneToOne: false
                            },
 "enqueue_job":
 { Args: { "p_options"?: Json,"p_payload"?: Json,"p_type": string }; Returns: {
-              "created_at": string,
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
 "dedupe_key": string | null,
 "enqueue_order": number,
 "error": Json | null,
 "finished_at": string | null,
 "group_key": string | null,
 "id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
 "max_attempts": number | null,
 "payload": NonNullable<Json>,
 "priority": number,
+"queue_at": string | null,
+"queue_rank": number,
 "result": Json | null,
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_error": Json | null,
+"step_name": string | null,
+"step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
 "updated_at": string
@@ -772,20 +892,29 @@ isOneToOne: false
       } },
 "retry_job":
 { Args: { "p_job_id": string }; Returns: {
-              "created_at": string,
+              "attempt": number,
+"completed_by": string | null,
+"created_at": string,
 "dedupe_key": string | null,
 "enqueue_order": number,
 "error": Json | null,
 "finished_at": string | null,
 "group_key": string | null,
 "id": string,
+"lease_expires_at": string | null,
+"locked_by": string | null,
 "max_attempts": number | null,
 "payload": NonNullable<Json>,
 "priority": number,
+"queue_at": string | null,
+"queue_rank": number,
 "result": Json | null,
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_error": Json | null,
+"step_name": string | null,
+"step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
 "updated_at": string
