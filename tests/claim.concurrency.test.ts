@@ -133,3 +133,28 @@ describe("extend_leases under concurrency", () => {
     }
   });
 });
+
+describe("release_steps under concurrency", () => {
+  it("never waits for a job another transaction holds: that job's step is left to the holder (waiting deadlocked with a sibling step's settle)", async () => {
+    await insertOneStepJobs(admin, 2);
+    const held = await admin<{ step_id: string; job_id: string }[]>`
+      select step_id, job_id from public.claim_steps('w', '1 minute', 2) order by step_id`;
+    const settling = connect();
+    const releasing = connect({ connection: { statement_timeout: 2_000 } });
+    try {
+      await settling.begin(async (tx) => {
+        // A settle of a sibling step holds the job (as _fail_step and _lock_held_jobs lock it)
+        // and would next lock this job's steps; a release that waited for the job while holding
+        // its step would deadlock with it.
+        await tx`select 1 from public.jobs where id = ${held[0]!.job_id} for update`;
+        const released = await releasing<{ id: string }[]>`select id from public.release_steps('w')`;
+        expect(released.map((row) => row.id)).toEqual([held[1]!.step_id]);
+      });
+      const [left] = await admin`select status, locked_by from public.job_steps where id = ${held[0]!.step_id}`;
+      expect(left).toEqual({ status: "running", locked_by: "w" });
+    } finally {
+      await settling.end();
+      await releasing.end();
+    }
+  });
+});

@@ -659,7 +659,12 @@ begin
        -- Always true of a running step; it lets the lease index find this worker's steps.
        and s.lease_expires_at is not null
        and (p_step_ids is null or s.id = any (p_step_ids))
-       for update skip locked
+       -- The step's job first, in the one lock order (job, then step): the attempt recorded below
+       -- takes a key-share lock on it (step_attempts' foreign key). Taken after the step, it
+       -- waited for a sibling step's settle that held the job and waited for this step: a
+       -- deadlock. A job being settled or cancelled keeps its steps (SKIP LOCKED).
+       and exists (select 1 from public.jobs j where j.id = s.job_id for key share skip locked)
+       for update of s skip locked
   ), recorded as (
     insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)
     select h.id, s.job_id, h.attempt, p_worker_id, h.started_at, 'released'
