@@ -2,7 +2,7 @@
 -- redefinition, the steps-change guard, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(29);
+select plan(30);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -44,6 +44,10 @@ select throws_ok($$ select public.define_job_type('build', '["compile", "upload"
   'changing the steps under unfinished jobs is refused');
 select lives_ok($$ select public.define_job_type('build', '["compile"]', '{"max_attempts": 2}') $$,
   'changing only the options under unfinished jobs is allowed');
+select public.claim_steps('w', '1 minute', 10);
+select throws_ok($$ select public.define_job_type('build', '["compile", "upload"]') $$,
+  'PT409', 'define_job_type: job type ''build'' has 1 unfinished jobs, so its steps cannot change (its options can); wait for them or define a new type',
+  'nor while the job is held by a worker (the job is its own step)');
 
 -- Bad input.
 select throws_ok($$ select public.define_job_type(null, '["a"]') $$, '22004',
