@@ -1688,28 +1688,26 @@ begin
     (select timestamptz 'epoch' + c.last_value * interval '1 microsecond'
        from public.claim_turn_seq c
       where c.is_called),
+    -- Among steps and jobs that are their own step (each kind's tail of its own index).
     (select max(last.queue_at) + interval '1 microsecond'
        from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
-      cross join lateral (select s.queue_at
-                            from public.job_steps s
-                           where coalesce(s.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
-                                 = public._lane_tenant(p_tenant_id)
-                             and s.priority = p.p
-                             and s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
-                           order by s.queue_at desc
-                           limit 1) last
-      where p.p >= p_priority),
-    -- The same among jobs that are their own step.
-    (select max(last.queue_at) + interval '1 microsecond'
-       from unnest('{1, 2, 3, 4, 5}'::smallint[]) p
-      cross join lateral (select j.queue_at
-                            from public.jobs j
-                           where coalesce(j.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
-                                 = public._lane_tenant(p_tenant_id)
-                             and j.priority = p.p
-                             and j.status = 'running' and j.locked_by is null and j.queue_at is not null
-                           order by j.queue_at desc
-                           limit 1) last
+      cross join lateral ((select s.queue_at
+                             from public.job_steps s
+                            where coalesce(s.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                  = public._lane_tenant(p_tenant_id)
+                              and s.priority = p.p
+                              and s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
+                            order by s.queue_at desc
+                            limit 1)
+                          union all
+                          (select j.queue_at
+                             from public.jobs j
+                            where coalesce(j.tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)
+                                  = public._lane_tenant(p_tenant_id)
+                              and j.priority = p.p
+                              and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+                            order by j.queue_at desc
+                            limit 1)) last
       where p.p >= p_priority)), now());
 end;
 $$;
