@@ -303,10 +303,10 @@ $$;
 revoke all on function public._type_max_attempts(text) from public, anon;
 grant execute on function public._type_max_attempts(text) to authenticated, service_role;
 
--- Every step: the rows of job_steps and, for each started job that is its own step
--- (jobs.step_name), that job seen as a step with the same columns: its id is the job's, seq 0,
--- output the job's result, created when the job started (_complete_own_steps returns the same
--- shape). Reads go through this view; the transitions write the two tables. security_invoker:
+-- Every step: the rows of job_steps and, for each job that is its own step (jobs.step_name) and
+-- has started (or ran an attempt before retry_job sent it back to pending), that job seen as a
+-- step with the same columns: its id is the job's, seq 0, output the job's result, created when
+-- the job started (_complete_own_steps returns the same shape). Reads go through this view; the transitions write the two tables. security_invoker:
 -- the tables' RLS applies.
 create view public.all_steps with (security_invoker = true) as
 select s.id, s.job_id, s.seq, s.name, s.status, s.locked_by, s.lease_expires_at, s.completed_by, s.attempt,
@@ -321,7 +321,7 @@ select j.id, j.id, 0, j.step_name,
        j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
        j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at
   from public.jobs j
- where j.step_name is not null and j.started_at is not null;
+ where j.step_name is not null and (j.started_at is not null or j.step_started_at is not null);
 
 comment on view public.all_steps is
   'Every step, as job_steps rows: the rows of job_steps and each started job whose type has one step, which is its own step (id = the job''s id).';

@@ -97,11 +97,15 @@ begin
 
   begin
     -- A job that is its own step gets a fresh budget of attempts and rejoins the claim queue
-    -- when it starts (_create_next_steps, which decides again from its type's steps whether it
-    -- is its own step).
+    -- when it starts (_create_next_steps). It stays its own step while its type has one step,
+    -- with its last attempt's start, so all_steps and job_timeline keep showing it and its
+    -- attempts while it waits (a type that gained steps since gets step rows when it starts).
     update public.jobs j
        set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
-           step_name = null, attempt = 0, queue_at = null, step_started_at = null, completed_by = null
+           step_name = case when (select jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1
+                                    from public.job_types t where t.type = j.type)
+                            then j.step_name end,
+           attempt = 0, queue_at = null, completed_by = null
      where j.id = p_job_id;
   exception when unique_violation then
     select j.id into v_holder from public.jobs j

@@ -4,7 +4,7 @@
 -- last attempt, cancel_job while held, retry_job, job_timeline and get_job.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(19);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -67,6 +67,20 @@ select is((select outcome from public.step_attempts where job_id = (select id fr
   'and records the running attempt as cancelled');
 select is_empty($$ select * from public.complete_steps('w4', jsonb_build_array(jsonb_build_object('step_id', (select id from two)))) $$,
   'the old holder''s late completion then changes nothing');
+
+-- Sent back to pending by retry_job behind its group key's running job, it still shows its step
+-- and the attempts it ran.
+delete from public.jobs;
+create temp table keyed on commit drop as select * from public.enqueue_job('ping', '{"n": 6}', '{"group_key": "k"}');
+select public.claim_steps('w7', '1 minute', 10);
+select public.fail_step((select id from keyed), 'w7', '{"message": "bad"}', null, true);
+select public.enqueue_job('ping', '{"n": 7}', '{"group_key": "k"}');
+select public.retry_job((select id from keyed));
+select row_eq($$ select j.status, s.status, s.attempt from public.jobs j join public.all_steps s on s.id = j.id
+                 where j.id = (select id from keyed) $$,
+  row('pending'::text, 'pending'::text, 0), 'a retried job waiting behind its group key still shows its step');
+select results_eq($$ select attempt, worker_id, outcome from public.job_timeline where job_id = (select id from keyed) $$,
+  $$ values (1, 'w7'::text, 'failed'::text) $$, 'and job_timeline its attempt before retry_job');
 
 -- One claim order across both kinds (fair claiming off: priority first).
 delete from public.jobs;
