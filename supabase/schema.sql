@@ -603,8 +603,7 @@ begin
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
            t.steps,
-           -- One group of one step: the job is its own step (jobs.step_name), no job_steps row.
-           jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1 as is_own_step
+           public._one_step(t.steps) as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they
@@ -839,8 +838,7 @@ begin
   v_ids := public._new_ids(v_count);
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
-  -- One group of one step: each job is its own step (jobs.step_name) and has no step row.
-  v_own_step := jsonb_array_length(v_type.steps) = 1 and cardinality(v_first_group) = 1;
+  v_own_step := public._one_step(v_type.steps);
   if not v_own_step then
     v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
   end if;
@@ -1575,6 +1573,18 @@ CREATE FUNCTION public._new_ids(p_count integer) RETURNS uuid[]
       from (select (extract(epoch from clock_timestamp()) * 1000)::bigint as value) ms,
            generate_series(1, p_count) g
      order by g)
+$$;
+
+
+--
+-- Name: _one_step(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._one_step(p_steps jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_array_length(p_steps) = 1 and jsonb_array_length(p_steps -> 0) = 1
 $$;
 
 
@@ -3658,8 +3668,7 @@ begin
     -- attempts while it waits (a type that gained steps since gets step rows when it starts).
     update public.jobs j
        set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
-           step_name = case when (select jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1
-                                    from public.job_types t where t.type = j.type)
+           step_name = case when (select public._one_step(t.steps) from public.job_types t where t.type = j.type)
                             then j.step_name end,
            attempt = 0, queue_at = null, completed_by = null
      where j.id = p_job_id;
@@ -4902,6 +4911,13 @@ REVOKE ALL ON FUNCTION public._lock_lane(p_tenant_id uuid, p_group_key text, p_w
 --
 
 REVOKE ALL ON FUNCTION public._new_ids(p_count integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _one_step(p_steps jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._one_step(p_steps jsonb) FROM PUBLIC;
 
 
 --

@@ -161,6 +161,18 @@ $$;
 
 revoke all on function public._lane_tenant(uuid) from public, anon, authenticated, service_role;
 
+-- Whether a type's steps (job_types.steps, groups of names) are one group of one step: its jobs
+-- are then their own step (jobs.step_name) and get no job_steps row.
+create or replace function public._one_step(p_steps jsonb)
+returns boolean
+language sql immutable
+set search_path = ''
+as $$
+  select jsonb_array_length(p_steps) = 1 and jsonb_array_length(p_steps -> 0) = 1
+$$;
+
+revoke all on function public._one_step(jsonb) from public, anon, authenticated, service_role;
+
 -- Claim path: only claimable rows, in claim order, so a claim costs the same with no history
 -- or with millions of finished rows (finished steps are not in the index at all). Enqueued jobs
 -- get their step rows only when a group becomes runnable (see _create_next_steps), so a backlog

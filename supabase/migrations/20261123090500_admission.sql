@@ -228,8 +228,7 @@ begin
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
            t.steps,
-           -- One group of one step: the job is its own step (jobs.step_name), no job_steps row.
-           jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1 as is_own_step
+           public._one_step(t.steps) as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they

@@ -182,8 +182,7 @@ begin
   v_ids := public._new_ids(v_count);
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
-  -- One group of one step: each job is its own step (jobs.step_name) and has no step row.
-  v_own_step := jsonb_array_length(v_type.steps) = 1 and cardinality(v_first_group) = 1;
+  v_own_step := public._one_step(v_type.steps);
   if not v_own_step then
     v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
   end if;

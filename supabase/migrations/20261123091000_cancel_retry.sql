@@ -102,8 +102,7 @@ begin
     -- attempts while it waits (a type that gained steps since gets step rows when it starts).
     update public.jobs j
        set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
-           step_name = case when (select jsonb_array_length(t.steps) = 1 and jsonb_array_length(t.steps -> 0) = 1
-                                    from public.job_types t where t.type = j.type)
+           step_name = case when (select public._one_step(t.steps) from public.job_types t where t.type = j.type)
                             then j.step_name end,
            attempt = 0, queue_at = null, completed_by = null
      where j.id = p_job_id;

@@ -429,6 +429,9 @@ isOneToOne: false
 "_new_ids":
 { Args: { "p_count": number }; Returns: (string)[]
                            },
+"_one_step":
+{ Args: { "p_steps": Json }; Returns: boolean
+                           },
 "_queue_due_steps":
 { Args: { "p_limit": number }; Returns: number
                            },
