@@ -2,7 +2,7 @@
 -- redefinition, the steps-change guard, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(30);
+select plan(32);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -48,6 +48,14 @@ select public.claim_steps('w', '1 minute', 10);
 select throws_ok($$ select public.define_job_type('build', '["compile", "upload"]') $$,
   'PT409', 'define_job_type: job type ''build'' has 1 unfinished jobs, so its steps cannot change (its options can); wait for them or define a new type',
   'nor while the job is held by a worker (the job is its own step)');
+select public.fail_step((select id from public.jobs where type = 'build'), 'w', '{"message": "busy"}', interval '1 hour');
+select throws_ok($$ select public.define_job_type('build', '["compile", "upload"]') $$,
+  'PT409', 'define_job_type: job type ''build'' has 1 unfinished jobs, so its steps cannot change (its options can); wait for them or define a new type',
+  'nor while the job waits out a retry backoff');
+select public.enqueue_job('build', '{}', jsonb_build_object('run_at', now() + interval '1 day'));
+select throws_ok($$ select public.define_job_type('build', '["compile", "upload"]') $$,
+  'PT409', 'define_job_type: job type ''build'' has 2 unfinished jobs, so its steps cannot change (its options can); wait for them or define a new type',
+  'nor while a job waits for its run_at');
 
 -- Bad input.
 select throws_ok($$ select public.define_job_type(null, '["a"]') $$, '22004',

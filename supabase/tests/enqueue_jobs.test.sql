@@ -2,7 +2,7 @@
 -- per-element keys), run_at, priority, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(46);
+select plan(47);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -89,6 +89,9 @@ select throws_ok(format($$ select public.enqueue_job('three', '{"a": %s%s}') $$,
 select throws_ok(format($$ select public.enqueue_jobs('three', '[{}, {"a": %s%s}]') $$, repeat('[', 9000), repeat(']', 9000)), '22023',
   'enqueue_jobs: p_payloads[1] holds values nested more than 64 levels deep; the maximum is 64 (a value of the payload object is level 1)',
   'a batch element nested 9 000 deep is refused, naming its index');
+select throws_ok(format($$ select public.enqueue_jobs('three', '[{}, {"a": %s%s}, "three"]') $$, repeat('[', 70), repeat(']', 70)), '22023',
+  'enqueue_jobs: p_payloads[1] holds values nested more than 64 levels deep; the maximum is 64 (a value of the payload object is level 1)',
+  'the first bad element is named, whichever rule it breaks');
 select throws_ok($$ select public.enqueue_jobs('three', '[]') $$, '22023',
   'enqueue_jobs: p_payloads must be a non-empty JSON array of payload objects, got []', 'an empty batch');
 select throws_ok($$ select public.enqueue_jobs('three', '{"n": 1}') $$, '22023',

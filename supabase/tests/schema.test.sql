@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(48);
+select plan(49);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -31,6 +31,9 @@ select throws_ok($$ insert into public.jobs (status) values ('completed') $$,
   '23514', null, 'a finished job without finished_at is rejected');
 select throws_ok($$ insert into public.jobs (status, finished_at) values ('pending', now()) $$,
   '23514', null, 'an unfinished job with a finished_at is rejected');
+select throws_ok($$ insert into public.jobs (status, step_name, queue_at) values ('pending', 'a', now()) $$,
+  '23514', 'new row for relation "jobs" violates check constraint "jobs_queued_is_running_check"',
+  'a pending job is not in the claim queue');
 select throws_ok(
   $$ insert into public.job_steps (job_id, seq, status) values ('a0000000-0000-4000-8000-000000000001', 0, 'queued') $$,
   '23514', null, 'a step status outside the five is rejected');
