@@ -2,7 +2,7 @@
 -- created when a group is done, the job's result, argument errors, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(20);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -48,6 +48,25 @@ select isnt_empty($$ select * from public.complete_step((select step_id from c3)
 select row_eq($$ select status, result, finished_at from public.jobs where id = (select id from job) $$,
   row('completed'::text, '{"url": "s3://x"}'::jsonb, now()),
   'the job completes with its last step''s output as result');
+
+-- Outputs go to their steps by id, however the id is written; no output key leaves a null
+-- output, an explicit null is stored as JSON null. Jobs that are their own step, then a step row.
+select public.define_job_type('ping', '["go"]');
+select public.enqueue_jobs('ping', '[{"n": 1}, {"n": 2}, {"n": 3}]');
+create temp table p on commit drop as
+  select c.step_id, row_number() over (order by c.step_id) as k from public.claim_steps('w3', '1 minute', 10, array['ping']) c;
+select is((select count(*) from public.complete_steps('w3', jsonb_build_array(
+  jsonb_build_object('step_id', upper((select step_id from p where k = 1)::text), 'output', '{"up": true}'::jsonb),
+  jsonb_build_object('step_id', (select step_id from p where k = 2)),
+  jsonb_build_object('step_id', (select step_id from p where k = 3), 'output', 'null'::jsonb)))), 3::bigint,
+  'jobs that are their own step complete by ids written in any case');
+select results_eq($$ select j.result from public.jobs j join p on p.step_id = j.id order by p.k $$,
+  $$ values ('{"up": true}'::jsonb), (null::jsonb), ('null'::jsonb) $$,
+  'each job gets its own output: none given is null, an explicit null is JSON null');
+select is((select output from public.complete_steps('w1', jsonb_build_array(jsonb_build_object(
+    'step_id', upper((select id::text from public.job_steps where job_id = (select id from other) and name = 'csv')),
+    'output', '"b.csv"'::jsonb)))),
+  '"b.csv"'::jsonb, 'a step row gets its output by an id in upper case too');
 
 -- Argument errors.
 select throws_ok($$ select * from public.complete_steps('w1', '[]') $$, '22023',

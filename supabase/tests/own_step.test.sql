@@ -4,7 +4,7 @@
 -- last attempt, cancel_job while held, retry_job, job_timeline and get_job.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(19);
+select plan(21);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -91,6 +91,27 @@ select results_eq($$ select (payload ->> 'n')::int from public.claim_steps('w5',
   'one claim takes from both kinds in the claim order, up to its limit');
 select results_eq($$ select (payload ->> 'n')::int from public.claim_steps('w6', '1 minute', 10) $$, $$ values (3) $$,
   'and leaves the rest to the next claim');
+
+-- One settle across the kinds: a job that is its own step, one with a group key (its lane then
+-- starts the key's next job) and a step row, each completed and returned once.
+delete from public.jobs;
+create temp table mixed on commit drop as
+  select (select id from public.enqueue_job('ping', '{"n": 6}')) as plain,
+         (select id from public.enqueue_job('ping', '{"n": 7}', '{"group_key": "m"}')) as keyed,
+         (select id from public.enqueue_job('ping', '{"n": 8}', '{"group_key": "m"}')) as next_keyed,
+         (select id from public.enqueue_job('flow', '{"n": 9}')) as flow;
+create temp table held on commit drop as select * from public.claim_steps('w8', '1 minute', 10);
+select results_eq(
+  $$ select s.job_id, s.status from public.complete_steps('w8',
+       (select jsonb_agg(jsonb_build_object('step_id', h.step_id, 'output', h.payload)) from held h)) s order by s.job_id $$,
+  $$ select x.id, 'completed'::text from mixed m cross join unnest(array[m.plain, m.keyed, m.flow]) x(id) order by x.id $$,
+  'one settle completes a job that is its own step, a keyed one and a step row, each returned once');
+select results_eq(
+  $$ select (select status from public.jobs where id = m.plain), (select status from public.jobs where id = m.keyed),
+            (select status from public.jobs where id = m.next_keyed), (select status from public.jobs where id = m.flow),
+            (select output from public.job_steps where job_id = m.flow and name = 'a') from mixed m $$,
+  $$ values ('completed'::text, 'completed'::text, 'running'::text, 'running'::text, '{"n": 9}'::jsonb) $$,
+  'the two jobs complete, the key''s next job starts, the step row keeps its output and its job goes on');
 
 select * from finish();
 rollback;
