@@ -183,6 +183,33 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     }
   });
 
+  it("stores each output as the handler returned it, as JSON (quotes, escapes, emoji, numbers, nothing, a toJSON)", async () => {
+    const outputs: Record<string, unknown> = {
+      text: 'say "hi" \\ back\nthen ✓ 😀',
+      number: 1.5,
+      none: undefined,
+      null: null,
+      nested: { a: [1, { b: "c" }], "key \"quoted\"": true },
+      date: new Date(0),
+    };
+    const registry = new Registry().define({ type: "rt.outputs", steps: ["go"], handlers: { go: (ctx) => outputs[ctx.payload.k as string] } });
+    await registry.publish(transport);
+    await enqueue("rt.outputs", Object.keys(outputs).map((k) => ({ k })));
+
+    const summary = await drain({ workerId: "rt-outputs", transport, registry, concurrency: 6, batchSize: 6 });
+
+    expect(summary).toMatchObject({ claimed: 6, completed: 6, failed: 0 });
+    const rows = await admin<{ k: string; result: unknown }[]>`select payload ->> 'k' as k, result from public.jobs where type = 'rt.outputs'`;
+    expect(Object.fromEntries(rows.map((row) => [row.k, row.result]))).toEqual({
+      text: 'say "hi" \\ back\nthen ✓ 😀',
+      number: 1.5,
+      none: null,
+      null: null,
+      nested: { a: [1, { b: "c" }], "key \"quoted\"": true },
+      date: "1970-01-01T00:00:00.000Z",
+    });
+  });
+
   it("settles by error class: transient with backoff, retry-after exactly, permanent at once, anything else transient", async () => {
     const registry = new Registry().define({
       type: "rt.errors",
@@ -603,7 +630,7 @@ describe("drain's batching and write retries (postgres.js)", () => {
     const spy: Transport = Object.create(transport);
     spy.completeSteps = (params) => {
       sizes.push(params.results.length);
-      const refused = params.results.some((result) => (result.output as { n: number }).n === 5);
+      const refused = params.results.some((result) => (JSON.parse(result.outputJson) as { n: number }).n === 5);
       return refused ? Promise.reject(refusal) : transport.completeSteps(params);
     };
 

@@ -289,8 +289,8 @@ export class StepPool {
       if (!json.ok) {
         return settler.fail(held, { kind: "fail", error: { code: "output_not_json", message: `output is not JSON: ${json.reason}` } }, settled);
       }
-      // The copy as checked: a toJSON that answers differently next time cannot fail the write.
-      return settler.complete(held, json.json === undefined ? null : JSON.parse(json.json), settled);
+      // The text as checked: a toJSON that answers differently next time cannot fail the write.
+      return settler.complete(held, json.json ?? "null", settled);
     }
     if ("settlement" in run) return settler.fail(held, run.settlement, settled);
     if (isA(run.thrown, LeaseLostError)) {

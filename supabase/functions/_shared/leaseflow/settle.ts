@@ -78,10 +78,10 @@ export class Settler {
     return this.#completions.pending + this.#failures.pending;
   }
 
-  /** Records a step's output; `done` runs once it is written, refused (the lease was lost) or
-   * given up. */
-  complete(step: SettledStep, output: unknown, done: (outcome: SettleOutcome) => void): void {
-    this.#completions.add(step, { stepId: step.stepId, output: output ?? null }, (outcome, refusal) => {
+  /** Records a step's output (JSON text); `done` runs once it is written, refused (the lease was
+   * lost) or given up. */
+  complete(step: SettledStep, outputJson: string, done: (outcome: SettleOutcome) => void): void {
+    this.#completions.add(step, { stepId: step.stepId, outputJson }, (outcome, refusal) => {
       const { counts, log } = this.options;
       if (outcome === "refused") {
         const error = { code: "output_refused", message: `the database refused the output: ${refusal}` };

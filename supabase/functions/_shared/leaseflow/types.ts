@@ -43,8 +43,9 @@ export interface StepErrorRecord {
 export interface StepResult {
   /** The completed step. */
   stepId: string;
-  /** What the handler returned (JSON). */
-  output: unknown;
+  /** What the handler returned, as the JSON text that was checked to be storable ("null" for
+   * nothing): the direct transport writes it into the batch as it is, parsed by no one. */
+  outputJson: string;
 }
 
 /** A job type's steps as define_job_type takes them: names in order; a nested array is a group

@@ -72,9 +72,17 @@ export class PostgresTransport implements Transport {
   }
 
   async completeSteps(params: CompleteStepsParams): Promise<string[]> {
-    const results = params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null }));
+    // The batch's JSON built from each output's checked text: no output is parsed or stringified
+    // again (a tenth of the worker's CPU per no-op job went to those copies and their garbage).
+    let results = "[";
+    for (const result of params.results) {
+      if (results.length > 1) results += ",";
+      results += `{"step_id":${JSON.stringify(result.stepId)},"output":${result.outputJson}}`;
+    }
+    results += "]";
+    // Sent as text, cast in SQL: postgres.js writes a string given for a jsonb parameter as a JSON string.
     const rows = await this.sql<{ id: string }[]>`
-      select id from public.complete_steps(${params.workerId}, ${this.sql.json(results as postgres.JSONValue)})`;
+      select id from public.complete_steps(${params.workerId}, ${results}::text::jsonb)`;
     return rows.map((row) => row.id);
   }
 

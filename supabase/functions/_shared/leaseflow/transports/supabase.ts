@@ -50,7 +50,7 @@ export class SupabaseTransport implements Transport {
   async completeSteps(params: CompleteStepsParams): Promise<string[]> {
     const rows = await this.#rpc("complete_steps", {
       p_worker_id: params.workerId,
-      p_results: asJson(params.results.map((result) => ({ step_id: result.stepId, output: result.output ?? null }))),
+      p_results: asJson(params.results.map((result) => ({ step_id: result.stepId, output: JSON.parse(result.outputJson) }))),
     });
     return rows.map((row) => row.id);
   }
