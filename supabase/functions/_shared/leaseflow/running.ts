@@ -45,7 +45,10 @@ export interface StepPoolOptions {
  * settlement decided without running it. */
 type HandlerRun = { output: unknown } | { thrown: unknown } | { settlement: Settlement };
 
-/** A step this worker holds, with the lease as last renewed. */
+/** A step this worker holds, with the lease as last renewed, and its handler's run. A step's
+ * state lives here and its transitions are the pool's methods, not closures made per step: at
+ * tens of thousands of steps a second, each closure was an allocation (and, under tsx, a
+ * property definition naming it). */
 class Held implements SettledStep {
   readonly stepId: string;
   readonly jobId: string;
@@ -53,8 +56,12 @@ class Held implements SettledStep {
   readonly attempt: number;
   /** Made when the handler first reads its signal. */
   controller: AbortController | undefined;
-  /** Set while the handler runs: ends it now with `reason` (timeout, lost lease, shutdown). */
-  stop: ((reason: Error) => void) | undefined;
+  /** True while the handler runs: StepPool.#stop may end it (timeout, lost lease, shutdown). */
+  running = false;
+  /** When the handler started (clock ms). */
+  startedAt = 0;
+  /** The handler's timeout. */
+  timeout: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly step: ClaimedStep,
@@ -67,11 +74,58 @@ class Held implements SettledStep {
   }
 }
 
+/** What a handler gets: the step's fields, and its signal, lease renewal and log made on first
+ * use (most handlers read none of them). */
+class HeldContext implements StepContext {
+  readonly jobId: string;
+  readonly stepId: string;
+  readonly jobType: string;
+  readonly stepName: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly previousOutputs: Record<string, unknown>;
+  readonly idempotencyKey: string;
+  #heartbeat: (() => Promise<void>) | undefined;
+
+  constructor(
+    private readonly held: Held,
+    readonly payload: Record<string, unknown>,
+    private readonly renew: (held: Held) => Promise<void>,
+    private readonly baseLog: Logger,
+  ) {
+    const { step } = held;
+    this.jobId = step.jobId;
+    this.stepId = step.stepId;
+    this.jobType = step.jobType;
+    this.stepName = step.stepName;
+    this.attempt = step.attempt;
+    this.maxAttempts = step.maxAttempts;
+    this.previousOutputs = step.previousOutputs;
+    this.idempotencyKey = step.stepId;
+  }
+
+  get signal(): AbortSignal {
+    return (this.held.controller ??= new AbortController()).signal;
+  }
+
+  /** Bound on first read, so `const { heartbeat } = context` works too. */
+  get heartbeat(): () => Promise<void> {
+    return (this.#heartbeat ??= () => this.renew(this.held));
+  }
+
+  get log(): Logger {
+    return stepLogger(this.baseLog, this.held.step);
+  }
+}
+
 /** The steps a drain holds: queued for a handler, running, or waiting for their settle. */
 export class StepPool {
   readonly #queue: Held[] = [];
   #queueHead = 0;
   readonly #held = new Map<string, Held>();
+  /** Dispatched steps (counted as running) whose handlers start at the next microtask. */
+  #starting: Held[] = [];
+  #startQueued = false;
   #running = 0;
   #closed = false;
   #dropping = false;
@@ -146,7 +200,7 @@ export class StepPool {
   abortAll(): void {
     this.#aborted = true;
     this.close();
-    for (const held of this.#held.values()) held.stop?.(new ShutdownError());
+    for (const held of this.#held.values()) this.#stop(held, new ShutdownError());
   }
 
   /** Resolves when every held step has been settled or given up. */
@@ -161,10 +215,14 @@ export class StepPool {
 
   #dispatch(): void {
     while (!this.#dropping && this.#running < this.options.concurrency && this.#queueHead < this.#queue.length) {
-      const held = this.#queue[this.#queueHead++]!;
       this.#running++;
-      // A microtask each: a synchronous handler must not run inside this loop (nor recurse).
-      queueMicrotask(() => this.#start(held));
+      this.#starting.push(this.#queue[this.#queueHead++]!);
+    }
+    // Started from a microtask, not here: a synchronous handler must not run inside this loop (nor
+    // recurse into it). One microtask for all the steps dispatched before it runs.
+    if (this.#starting.length > 0 && !this.#startQueued) {
+      this.#startQueued = true;
+      queueMicrotask(this.#startDispatched);
     }
     // Compact the consumed head now and then, not on every step.
     if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -173,42 +231,33 @@ export class StepPool {
     }
   }
 
+  /** Starts the steps dispatched so far, in order (those their ends dispatch wait for the next
+   * microtask). */
+  readonly #startDispatched = (): void => {
+    this.#startQueued = false;
+    const starting = this.#starting;
+    this.#starting = [];
+    for (const held of starting) this.#start(held);
+  };
+
   /** Runs a step's handler under its timeout; `#end` settles what came of it. */
   #start(held: Held): void {
-    const { workerId, registry, transport, leaseMs, clock, log } = this.options;
+    const { workerId, registry, clock, log } = this.options;
     const { step } = held;
-    const started = clock.now();
-    let ended = false;
     if (this.#aborted) {
       // Dispatched just before the shutdown: it never starts.
       this.#running--;
       this.#settle(held, { thrown: new ShutdownError() });
       return;
     }
-    const end = (run: HandlerRun) => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(timeout);
-      held.stop = undefined;
-      const ms = clock.now() - started;
-      this.#handlerMs = this.#handlerMs === undefined ? ms : this.#handlerMs * 0.9 + ms * 0.1;
-      this.#running--;
-      this.#dispatch();
-      this.#settle(held, run);
-      this.#changed.fire();
-    };
-    const timeout = setTimeout(() => held.stop?.(new StepTimeoutError(step.timeoutMs)), step.timeoutMs);
-    // Aborting the signal, and not waiting for a handler that ignores it: it cannot hold its step
-    // past the timeout, a lost lease or a shutdown.
-    held.stop = (reason) => {
-      held.controller?.abort(reason);
-      end({ thrown: reason });
-    };
+    held.startedAt = clock.now();
+    held.running = true;
+    held.timeout = setTimeout(this.#timedOut, step.timeoutMs, held);
     log.debug?.(`Claimed step ${held.stepId} (job ${held.jobId}, seq ${step.seq})`, { step: held.stepName, attempt: held.attempt });
 
     const handler = registry.handler(step.jobType, step.stepName);
     if (!handler) {
-      end({
+      this.#end(held, {
         settlement: {
           kind: "fail",
           error: { code: "no_handler", message: `worker ${workerId} has no handler for step "${step.stepName}" of job type "${step.jobType}"` },
@@ -220,7 +269,7 @@ export class StepPool {
     // its job before any handler sees it: no retry can fix it.
     const checked = registry.checkPayload(step.jobType, step.payload);
     if (!checked.ok) {
-      end({
+      this.#end(held, {
         settlement: {
           kind: "fail",
           error: {
@@ -232,47 +281,58 @@ export class StepPool {
       });
       return;
     }
-    const context: StepContext = {
-      jobId: step.jobId,
-      stepId: step.stepId,
-      jobType: step.jobType,
-      stepName: step.stepName,
-      attempt: step.attempt,
-      maxAttempts: step.maxAttempts,
-      payload: checked.payload,
-      previousOutputs: step.previousOutputs,
-      idempotencyKey: step.stepId,
-      // Made on first use: most handlers never read it.
-      get signal() {
-        return (held.controller ??= new AbortController()).signal;
-      },
-      heartbeat: async () => {
-        const renewedAt = clock.now();
-        if (!(await transport.extendLease({ stepId: step.stepId, workerId, leaseMs }))) {
-          held.stop?.(new LeaseLostError(step.stepId));
-          throw new LeaseLostError(step.stepId);
-        }
-        held.leaseExpiresAt = renewedAt + leaseMs;
-      },
-      get log() {
-        return stepLogger(log, step);
-      },
-    };
+    const context = new HeldContext(held, checked.payload, this.#heartbeat, log);
     // Whatever the handler does (throws, returns a thenable whose `then` throws) ends its step
     // here: nothing it does may escape into the event loop and take the worker down.
     let result: unknown;
     try {
       result = handler(context);
       if (isThenable(result)) {
-        result.then((output) => end({ output }), (thrown: unknown) => end({ thrown }));
+        result.then((output) => this.#end(held, { output }), (thrown: unknown) => this.#end(held, { thrown }));
         return;
       }
     } catch (thrown) {
-      end({ thrown });
+      this.#end(held, { thrown });
       return;
     }
-    end({ output: result });
+    this.#end(held, { output: result });
   }
+
+  /** The handler's run ended (or was ended): its slot is free, its outcome goes to the Settler.
+   * Only the first end of a run counts (a stopped handler may still settle later). */
+  #end(held: Held, run: HandlerRun): void {
+    if (!held.running) return;
+    held.running = false;
+    clearTimeout(held.timeout);
+    const ms = this.options.clock.now() - held.startedAt;
+    this.#handlerMs = this.#handlerMs === undefined ? ms : this.#handlerMs * 0.9 + ms * 0.1;
+    this.#running--;
+    this.#dispatch();
+    this.#settle(held, run);
+    this.#changed.fire();
+  }
+
+  /** Ends a running handler now with `reason` (timeout, lost lease, shutdown): its signal is
+   * aborted, and a handler that ignores it cannot hold its step past that. */
+  #stop(held: Held, reason: Error): void {
+    if (!held.running) return;
+    held.controller?.abort(reason);
+    this.#end(held, { thrown: reason });
+  }
+
+  /** The timeout of every step (one function: setTimeout hands it the step). */
+  readonly #timedOut = (held: Held): void => this.#stop(held, new StepTimeoutError(held.step.timeoutMs));
+
+  /** A handler's own lease renewal (context.heartbeat). */
+  readonly #heartbeat = async (held: Held): Promise<void> => {
+    const { transport, workerId, leaseMs, clock } = this.options;
+    const renewedAt = clock.now();
+    if (!(await transport.extendLease({ stepId: held.stepId, workerId, leaseMs }))) {
+      this.#stop(held, new LeaseLostError(held.stepId));
+      throw new LeaseLostError(held.stepId);
+    }
+    held.leaseExpiresAt = renewedAt + leaseMs;
+  };
 
   /** Hands what the handler's run means for its step to the Settler; the step stays held until
    * the settle is written. */
@@ -330,8 +390,8 @@ export class StepPool {
         held.leaseExpiresAt = renewedAt + leaseMs;
         continue;
       }
-      if (held.stop) {
-        held.stop(new LeaseLostError(stepId));
+      if (held.running) {
+        this.#stop(held, new LeaseLostError(stepId));
         continue;
       }
       const index = this.#queue.indexOf(held, this.#queueHead);
