@@ -436,6 +436,43 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(outcomes).toEqual([{ outcome: "completed" }]);
   });
 
+  it("lets a handler renew its own lease (context.heartbeat, destructured), which rejects once the lease is lost and stops the step", async () => {
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const registry = new Registry().define({
+      type: "rt.beat",
+      steps: ["work"],
+      handlers: {
+        work: async ({ heartbeat, signal }) => {
+          await sleep(300);
+          await heartbeat();
+          seen.push("renewed");
+          await gate;
+          await heartbeat().catch((error: unknown) => seen.push(error instanceof LeaseLostError ? "lost" : String(error)));
+          seen.push(signal.aborted ? "aborted" : "not aborted");
+          return "late";
+        },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.beat", [{}]);
+
+    // The pool's own renewals are an hour apart: only the handler renews.
+    const draining = drain({ workerId: "rt-beat", transport, registry, leaseMs: 2_000, heartbeatMs: 3_600_000, marginMs: 0 });
+    await waitFor("the handler's renewal", async () => seen.length === 1, 5_000, 20);
+    const [renewed] = await admin`select lease_expires_at > step_started_at + interval '2.2 seconds' as later from public.jobs where type = 'rt.beat'`;
+    expect(renewed).toEqual({ later: true });
+    await admin`update public.jobs set locked_by = 'rt-thief' where locked_by = 'rt-beat'`;
+    release();
+    const summary = await draining;
+
+    expect(seen).toEqual(["renewed", "lost", "aborted"]);
+    expect(summary).toMatchObject({ claimed: 1, completed: 0, lost: 1 });
+    const [job] = await admin`select status, locked_by from public.jobs where type = 'rt.beat'`;
+    expect(job).toEqual({ status: "running", locked_by: "rt-thief" });
+  });
+
   it("stops working on a step whose lease was taken over and discards its result", async () => {
     const reasons: unknown[] = [];
     const registry = new Registry().define({
