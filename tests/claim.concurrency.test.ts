@@ -158,3 +158,30 @@ describe("release_steps under concurrency", () => {
     }
   });
 });
+
+describe("sweep under concurrency", () => {
+  it("never waits for a finished job another transaction holds: it prunes the others and leaves that one to the next sweep (two sweeps at once deadlocked)", async () => {
+    await admin`
+      insert into public.jobs (status, finished_at)
+      select 'completed', now() - interval '1 day' - n * interval '1 second' from generate_series(1, 5) n`;
+    const [oldest] = await admin<{ id: string }[]>`select id from public.jobs order by finished_at limit 1`;
+    const holding = connect();
+    const sweeping = connect({ connection: { statement_timeout: 2_000 } });
+    try {
+      await holding.begin(async (tx) => {
+        // Another sweep (or any transaction) holds the oldest finished job, the first one this
+        // sweep would delete; a sweep that waited for it would hit the 2 s statement_timeout.
+        await tx`select 1 from public.jobs where id = ${oldest!.id} for update`;
+        const [swept] = await sweeping<{ pruned: number }[]>`select (public.sweep() ->> 'jobs_pruned')::int as pruned`;
+        expect(swept).toEqual({ pruned: 4 });
+      });
+      const left = await admin<{ id: string }[]>`select id from public.jobs`;
+      expect(left).toEqual([{ id: oldest!.id }]);
+      const [next] = await admin<{ pruned: number }[]>`select (public.sweep() ->> 'jobs_pruned')::int as pruned`;
+      expect(next).toEqual({ pruned: 1 });
+    } finally {
+      await holding.end();
+      await sweeping.end();
+    }
+  });
+});
