@@ -40,6 +40,10 @@ export async function sustained(dbUrl: string, jobsPerSecond: number, minutes: n
     stdio: ["ignore", "ignore", "inherit"],
   });
   const exited = new Promise((done) => worker.on("exit", done));
+  // A crash of this process must not leave the worker running: one left from a crashed run
+  // claimed the next run's jobs.
+  const killWorker = () => worker.kill("SIGKILL");
+  process.once("exit", killWorker);
   let stop = false;
   let enqueued = 0;
   // The producer: a batch every 100 ms, paced by the clock.
@@ -111,6 +115,7 @@ export async function sustained(dbUrl: string, jobsPerSecond: number, minutes: n
     await prober;
     worker.kill("SIGTERM");
     await exited;
+    process.off("exit", killWorker);
     await sql`update public.leaseflow_settings set retention = '7 days', prune_batch_size = 10000`;
     await sql`truncate public.jobs, public.workers cascade`;
     await probe.end();

@@ -95,6 +95,9 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
         stdio: ["ignore", "ignore", "inherit"],
       });
       const exited = new Promise((done) => worker.on("exit", done));
+      // Killed with this process too: a worker left from a crashed run claims the next run's jobs.
+      const killWorker = () => worker.kill("SIGKILL");
+      process.once("exit", killWorker);
       try {
         const finished = await until(`${options.name} to drain`, async () => {
           const [row] = await sql<{ open: boolean }[]>`
@@ -107,6 +110,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
       } finally {
         worker.kill("SIGTERM");
         await exited;
+        process.off("exit", killWorker);
       }
     },
     close: async () => {},
