@@ -163,7 +163,8 @@ describe("sweep under concurrency", () => {
   it("never waits for a finished job another transaction holds: it prunes the others and leaves that one to the next sweep (two sweeps at once deadlocked)", async () => {
     await admin`
       insert into public.jobs (status, finished_at)
-      select 'completed', now() - interval '1 day' - n * interval '1 second' from generate_series(1, 5) n`;
+      select 'completed', now() - s.retention - interval '1 day' - n * interval '1 second'
+        from public.leaseflow_settings s, generate_series(1, 5) n`;
     const [oldest] = await admin<{ id: string }[]>`select id from public.jobs order by finished_at limit 1`;
     const holding = connect();
     const sweeping = connect({ connection: { statement_timeout: 2_000 } });
