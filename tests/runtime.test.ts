@@ -183,6 +183,17 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     }
   });
 
+  it("hands a handler a context whose own fields are the step's, nothing of the worker's (logged or spread)", async () => {
+    let keys: string[] = [];
+    const registry = new Registry().define({ type: "rt.context", steps: ["go"], handlers: { go: (ctx) => void (keys = Object.keys({ ...ctx }).sort()) } });
+    await registry.publish(transport);
+    await enqueue("rt.context", [{}]);
+
+    await drain({ workerId: "rt-context", transport, registry });
+
+    expect(keys).toEqual(["attempt", "idempotencyKey", "jobId", "jobType", "maxAttempts", "payload", "previousOutputs", "stepId", "stepName"]);
+  });
+
   it("stores each output as the handler returned it, as JSON (quotes, escapes, emoji, numbers, nothing, a toJSON)", async () => {
     const outputs: Record<string, unknown> = {
       text: 'say "hi" \\ back\nthen ✓ 😀',

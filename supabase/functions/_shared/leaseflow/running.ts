@@ -85,14 +85,16 @@ class HeldContext implements StepContext {
   readonly maxAttempts: number;
   readonly previousOutputs: Record<string, unknown>;
   readonly idempotencyKey: string;
+  // Private (#): a handler that logs or spreads its context sees the step's fields only.
+  readonly #held: Held;
+  readonly #renew: (held: Held) => Promise<void>;
+  readonly #log: Logger;
   #heartbeat: (() => Promise<void>) | undefined;
 
-  constructor(
-    private readonly held: Held,
-    readonly payload: Record<string, unknown>,
-    private readonly renew: (held: Held) => Promise<void>,
-    private readonly baseLog: Logger,
-  ) {
+  constructor(held: Held, readonly payload: Record<string, unknown>, renew: (held: Held) => Promise<void>, log: Logger) {
+    this.#held = held;
+    this.#renew = renew;
+    this.#log = log;
     const { step } = held;
     this.jobId = step.jobId;
     this.stepId = step.stepId;
@@ -105,16 +107,16 @@ class HeldContext implements StepContext {
   }
 
   get signal(): AbortSignal {
-    return (this.held.controller ??= new AbortController()).signal;
+    return (this.#held.controller ??= new AbortController()).signal;
   }
 
   /** Bound on first read, so `const { heartbeat } = context` works too. */
   get heartbeat(): () => Promise<void> {
-    return (this.#heartbeat ??= () => this.renew(this.held));
+    return (this.#heartbeat ??= () => this.#renew(this.#held));
   }
 
   get log(): Logger {
-    return stepLogger(this.baseLog, this.held.step);
+    return stepLogger(this.#log, this.#held.step);
   }
 }
 
