@@ -669,6 +669,40 @@ describe("drain's batching and write retries (postgres.js)", () => {
     for (const step of await stepRows("rt.broken")) expect(step).toMatchObject({ status: "pending", attempt: 0 });
   });
 
+  it("claims again when a settle ended while an empty claim travelled (the claim's snapshot may predate the step that settle created)", async () => {
+    const registry = new Registry().define({ type: "rt.race", steps: ["a", "b"], handlers: { a: () => "a", b: () => "b" } });
+    await registry.publish(transport);
+    await enqueue("rt.race", [{}]);
+    // The second claim reads the queue before the first step's completion is written (so it finds
+    // nothing), and answers only after that write ended.
+    let claims = 0;
+    let queried!: () => void;
+    const secondClaimQueried = new Promise<void>((resolve) => (queried = resolve));
+    let written!: () => void;
+    const completionWritten = new Promise<void>((resolve) => (written = resolve));
+    const spy: Transport = Object.create(transport);
+    spy.claimSteps = async (params) => {
+      if (++claims !== 2) return transport.claimSteps(params);
+      const steps = await transport.claimSteps(params);
+      queried();
+      await completionWritten;
+      await sleep(50); // the Settler has counted the write by now
+      return steps;
+    };
+    spy.completeSteps = async (params) => {
+      await secondClaimQueried;
+      const completed = await transport.completeSteps(params);
+      written();
+      return completed;
+    };
+
+    const summary = await drain({ workerId: "rt-race", transport: spy, registry, concurrency: 1, batchSize: 1 });
+
+    expect(summary).toMatchObject({ claimed: 2, completed: 2, stoppedBy: "idle" });
+    const [job] = await admin`select status, result from public.jobs where type = 'rt.race'`;
+    expect(job).toEqual({ status: "completed", result: "b" });
+  });
+
   it("when the database refuses one step's output, writes the batch again in halves: that step fails for good, the others complete", async () => {
     const registry = new Registry().define({ type: "rt.refused", steps: ["go"], handlers: { go: (ctx) => ({ n: ctx.payload.n }) } });
     await registry.publish(transport);

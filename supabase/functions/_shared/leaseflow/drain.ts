@@ -209,7 +209,8 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   // A moving average of a claim's round trip, ms (undefined until one returned).
   let claimMs: number | undefined;
   // The last claim found fewer steps than it asked for: claim again only once a settle was
-  // written after it (a completion can create a job's next step) or the idle policy says so.
+  // written after it was sent (a completion can create a job's next step) or the idle policy says
+  // so.
   let drained = false;
   let writesWhenDrained = 0;
   const stillDrained = () => drained && settler.writesEnded === writesWhenDrained;
@@ -231,6 +232,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
   function claim(limit: number): void {
     claiming += limit;
     const sent = clock.now();
+    // The settles written before the claim was sent: one that ended while it travelled may have
+    // committed after the claim's snapshot, so the claim cannot speak for what that one created.
+    const writesAtSend = settler.writesEnded;
     const claimed: Promise<void> = transport
       .claimSteps({ workerId, leaseMs, limit, types })
       .then(
@@ -242,7 +246,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
             loggedPollMs = undefined;
           }
           drained = steps.length < limit;
-          writesWhenDrained = settler.writesEnded;
+          writesWhenDrained = writesAtSend;
           pool.add(steps);
         },
         (error) => {
