@@ -73,7 +73,7 @@ export class PostgresTransport implements Transport {
 
   async completeSteps(params: CompleteStepsParams): Promise<string[]> {
     // The batch's JSON built from each output's checked text: no output is parsed or stringified
-    // again (a tenth of the worker's CPU per no-op job went to those copies and their garbage).
+    // again (those copies and their garbage were 2-3 of the worker's 34-36 us of CPU per no-op job).
     let results = "[";
     for (const result of params.results) {
       if (results.length > 1) results += ",";
