@@ -33,7 +33,7 @@ export async function runNodeWorker(createRegistry: (env: (name: string) => stri
     lease_ms: env.leaseMs,
   });
 
-  const transport = connectTransport(env.transport, { maxConnections: 4 });
+  const transport = connectTransport(env.transport);
   const registry = createRegistry((name) => process.env[name]);
   await retryTransient(() => registry.publish(transport), { what: "Publishing the job types", log });
   carryOnAfterClosedConnections(log);

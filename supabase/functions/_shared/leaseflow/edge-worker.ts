@@ -67,7 +67,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
     }
     if (secret.length < 16) problems.push("LEASEFLOW_WORKER_SECRET must be set to a secret of at least 16 characters");
     if (problems.length > 0 || !env) throw new Error(problems.join("\n"));
-    const transport = platform.createTransport?.(env) ?? connectTransport(env.transport, { maxConnections: 2 });
+    const transport = platform.createTransport?.(env) ?? connectTransport(env.transport);
     const published = platform.registry.publish(transport);
     // A failed publish is retried by the next request rather than poisoning the instance.
     published.catch(() => {
