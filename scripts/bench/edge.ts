@@ -9,7 +9,7 @@ import { PgBoss } from "pg-boss";
 import type postgres from "postgres";
 import { createRegistry } from "../../supabase/functions/_shared/examples/index.ts";
 import { PostgresTransport } from "../../supabase/functions/_shared/leaseflow/mod.ts";
-import { CONCURRENCY, until } from "./systems.ts";
+import { CONCURRENCY, leaseflowOpen, until } from "./systems.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -107,10 +107,7 @@ export interface EdgeFigures {
 }
 
 async function waitAllCompleted(sql: postgres.Sql, what: string): Promise<void> {
-  await until(what, async () => {
-    const [row] = await sql<{ open: boolean }[]>`select exists (select 1 from public.jobs where status in ('pending', 'running')) as open`;
-    return !row!.open;
-  });
+  await until(what, async () => !(await leaseflowOpen(sql)));
 }
 
 /** The Edge path: `jobs` one-step jobs per throughput run, `idleSeconds` of ticks at the end. */

@@ -1,6 +1,9 @@
 // The queues under test, behind one small interface, on the same Postgres, each measured the
 // same way: a pre-filled queue of no-op jobs, timed from the first job's start to the moment the
-// queue is seen empty (polled every 10 ms with an index-backed EXISTS, the same for every system).
+// queue is seen empty (polled every 10 ms, for every system with an index scan that stops at the
+// first unfinished job: the sequential scans it replaced read the whole table once a drain neared
+// its end, 3 500 pages and 48 ms for leaseflow's after 50 000 jobs, and the Postgres CPU they took
+// was taken from the system being timed).
 //
 //   leaseflow        the `npm run worker` process as users run it (spawned: node --import tsx
 //                    node/worker.ts), with LEASEFLOW_CONCURRENCY=32 only, and with no settings
@@ -44,6 +47,23 @@ export interface QueueSystem {
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * Whether leaseflow has an unfinished job, from three partial indexes that hold every one between
+ * them (the table's constraints make it so): held (`jobs_lease_idx`), in the claim queue
+ * (`jobs_claimable_idx`), or neither: pending, waiting out a backoff, or running on step rows
+ * (`jobs_unfinished_type_idx`). Each probe is a subquery ordered by its index's key with a LIMIT
+ * (inside EXISTS, Postgres drops both, and the plan may scan the table).
+ */
+export async function leaseflowOpen(sql: postgres.Sql): Promise<boolean> {
+  const [row] = await sql<{ open: boolean }[]>`
+    select (select 1 from public.jobs where lease_expires_at is not null order by lease_expires_at limit 1) is not null
+        or (select 1 from public.jobs where status = 'running' and locked_by is null and queue_at is not null
+             order by queue_rank, queue_at, priority desc, enqueue_order limit 1) is not null
+        or (select 1 from public.jobs where finished_at is null and locked_by is null and queue_at is null
+             order by type limit 1) is not null as open`;
+  return row!.open;
+}
 
 /** Resolves with the client clock when `done` first answers true, polling every 10 ms. */
 export async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<number> {
@@ -100,9 +120,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
       process.once("exit", killWorker);
       try {
         const finished = await until(`${options.name} to drain`, async () => {
-          const [row] = await sql<{ open: boolean }[]>`
-            select exists (select 1 from public.jobs where status in ('pending', 'running')) as open`;
-          return !row!.open;
+          return !(await leaseflowOpen(sql));
         });
         const [first] = await sql<{ at: number }[]>`select extract(epoch from min(started_at))::float8 * 1000 as at from public.all_steps`;
         const ms = finished - first!.at;
@@ -150,7 +168,9 @@ export function graphileWorker(sql: postgres.Sql, dbUrl: string): QueueSystem {
       });
       try {
         const finished = await until("graphile-worker to drain", async () => {
-          const [row] = await sql<{ open: boolean }[]>`select exists (select 1 from graphile_worker._private_jobs) as open`;
+          // Every job left is unfinished (a completed one is deleted); the first by its key, so by its index.
+          const [row] = await sql<{ open: boolean }[]>`
+            select (select id from graphile_worker._private_jobs order by id limit 1) is not null as open`;
           return !row!.open;
         });
         const ms = finished - first;
@@ -192,7 +212,8 @@ export function pgBoss(sql: postgres.Sql, dbUrl: string): QueueSystem {
       try {
         const finished = await until("pg-boss to drain", async () => {
           const [row] = await sql<{ open: boolean }[]>`
-            select exists (select 1 from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')) as open`;
+            select (select 1 from pgboss.job where name = ${queue} and state in ('created', 'retry', 'active')
+                     order by state limit 1) is not null as open`;
           return !row!.open;
         });
         const ms = finished - first;
