@@ -4,12 +4,10 @@
 // all along (claim_steps(1), completed at once, every 500 ms: 120 a minute, so a minute's p95 is
 // not the luck of one instant, such as a sweep or a vacuum running then), and every minute the
 // tables' sizes are sampled, so a queue that slows down or grows as history piles up shows.
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
 import postgres from "postgres";
 import { percentile } from "./history.ts";
+import { spawnWorker } from "./systems.ts";
 
-const root = resolve(import.meta.dirname, "../..");
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** One minute of the sustained run. */
@@ -34,16 +32,7 @@ export async function sustained(dbUrl: string, jobsPerSecond: number, minutes: n
   // Pruning must keep up with the rate: each sweep may delete what 5 s (and then some) finished.
   await sql`update public.leaseflow_settings set max_invocations = 0, retention = '1 minute', prune_batch_size = ${Math.max(10_000, rate * 10)}`;
   await sql`vacuum analyze public.jobs, public.job_steps, public.step_attempts`;
-  const worker = spawn(process.execPath, ["--import", "tsx", "node/worker.ts"], {
-    cwd: root,
-    env: { ...process.env, SUPABASE_DB_URL: dbUrl, LEASEFLOW_CONCURRENCY: "32" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const exited = new Promise((done) => worker.on("exit", done));
-  // A crash of this process must not leave the worker running: one left from a crashed run
-  // claimed the next run's jobs.
-  const killWorker = () => worker.kill("SIGKILL");
-  process.once("exit", killWorker);
+  const worker = spawnWorker(dbUrl, { LEASEFLOW_CONCURRENCY: "32" });
   let stop = false;
   let enqueued = 0;
   // The producer: a batch every 100 ms, paced by the clock.
@@ -113,9 +102,7 @@ export async function sustained(dbUrl: string, jobsPerSecond: number, minutes: n
     await producer;
     await sweeper;
     await prober;
-    worker.kill("SIGTERM");
-    await exited;
-    process.off("exit", killWorker);
+    await worker.stop();
     await sql`update public.leaseflow_settings set retention = '7 days', prune_batch_size = 10000`;
     await sql`truncate public.jobs, public.workers cascade`;
     await probe.end();

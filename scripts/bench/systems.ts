@@ -65,6 +65,29 @@ export async function leaseflowOpen(sql: postgres.Sql): Promise<boolean> {
   return row!.open;
 }
 
+/**
+ * Spawns `npm run worker` as users run it (node --import tsx node/worker.ts) on `dbUrl` with `env`
+ * on top; `stop()` sends SIGTERM and resolves once it exited. A crash of this process kills it
+ * too: a worker left from a crashed run claimed the next run's jobs.
+ */
+export function spawnWorker(dbUrl: string, env: Record<string, string>): { stop(): Promise<void> } {
+  const worker = spawn(process.execPath, ["--import", "tsx", "node/worker.ts"], {
+    cwd: root,
+    env: { ...process.env, SUPABASE_DB_URL: dbUrl, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<void>((done) => worker.on("exit", () => done()));
+  const killWorker = () => worker.kill("SIGKILL");
+  process.once("exit", killWorker);
+  return {
+    async stop() {
+      worker.kill("SIGTERM");
+      await exited;
+      process.off("exit", killWorker);
+    },
+  };
+}
+
 /** Resolves with the client clock when `done` first answers true, polling every 10 ms. */
 export async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
@@ -109,15 +132,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
     async drain(count) {
       for (let done = 0; done < count; done += 50_000) await this.enqueue(Math.min(50_000, count - done));
       await settle(sql, "public.jobs, public.job_steps");
-      const worker = spawn(process.execPath, ["--import", "tsx", "node/worker.ts"], {
-        cwd: root,
-        env: { ...process.env, SUPABASE_DB_URL: dbUrl, ...options.env },
-        stdio: ["ignore", "ignore", "inherit"],
-      });
-      const exited = new Promise((done) => worker.on("exit", done));
-      // Killed with this process too: a worker left from a crashed run claims the next run's jobs.
-      const killWorker = () => worker.kill("SIGKILL");
-      process.once("exit", killWorker);
+      const worker = spawnWorker(dbUrl, options.env);
       try {
         const finished = await until(`${options.name} to drain`, async () => {
           return !(await leaseflowOpen(sql));
@@ -126,9 +141,7 @@ export function leaseflow(sql: postgres.Sql, dbUrl: string, options: { name: str
         const ms = finished - first!.at;
         return { ms, jobsPerSecond: count / (ms / 1000), stepsPerSecond: (count * stepsPerJob) / (ms / 1000) };
       } finally {
-        worker.kill("SIGTERM");
-        await exited;
-        process.off("exit", killWorker);
+        await worker.stop();
       }
     },
     close: async () => {},
