@@ -174,7 +174,7 @@ CREATE FUNCTION public._cancel_unfinished_steps(p_job_id uuid, p_reason jsonb) R
     AS $$
 begin
   with own as (
-    select j.id, j.locked_by, j.step_started_at, j.attempt
+    select j.id, coalesce(j.own_step_id, j.id) as step_id, j.locked_by, j.step_started_at, j.attempt
       from public.jobs j
      where j.id = p_job_id and j.status = 'running' and (j.locked_by is not null or j.queue_at is not null)
        for update
@@ -185,7 +185,7 @@ begin
      where j.id = own.id
   )
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-  select own.id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
+  select own.step_id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
     from own
    where own.locked_by is not null;
 
@@ -237,6 +237,9 @@ CREATE TABLE public.jobs (
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
     step_name text,
+    step_seq integer DEFAULT 0 NOT NULL,
+    step_count integer,
+    own_step_id uuid,
     locked_by text,
     lease_expires_at timestamp with time zone,
     attempt integer DEFAULT 0 NOT NULL,
@@ -250,9 +253,11 @@ CREATE TABLE public.jobs (
     CONSTRAINT jobs_held_has_lease_check CHECK ((((locked_by IS NULL) = (lease_expires_at IS NULL)) AND ((locked_by IS NULL) OR (status = 'running'::text)))),
     CONSTRAINT jobs_inline_step_check CHECK (((step_name IS NOT NULL) OR ((locked_by IS NULL) AND (queue_at IS NULL) AND (attempt = 0)))),
     CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
+    CONSTRAINT jobs_own_step_id_check CHECK (((step_seq >= 0) AND ((own_step_id IS NULL) = (step_seq = 0)))),
     CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
     CONSTRAINT jobs_queued_is_running_check CHECK (((queue_at IS NULL) OR (status <> 'pending'::text))),
-    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text])))
+    CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
+    CONSTRAINT jobs_step_count_check CHECK ((((step_count > 1) AND (step_seq < step_count)) OR ((step_count IS NULL) AND (step_seq = 0))))
 )
 WITH (autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_vacuum_cost_delay='0', autovacuum_analyze_scale_factor='0.02');
 
@@ -310,7 +315,28 @@ COMMENT ON COLUMN public.jobs.finished_at IS 'When the job completed, failed or 
 -- Name: COLUMN jobs.step_name; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.jobs.step_name IS 'Set when the job is its own step (its type has one step): the job row is then claimed and settled in place (locked_by, lease_expires_at, attempt, queue_at, ...) and has no job_steps row; all_steps shows it as one.';
+COMMENT ON COLUMN public.jobs.step_name IS 'Set when the job is its own step (every group of its type has one step): its current step is then claimed and settled on the job row (locked_by, lease_expires_at, attempt, queue_at, ...) and has no job_steps row while it runs; all_steps shows it as one.';
+
+
+--
+-- Name: COLUMN jobs.step_seq; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.step_seq IS 'The seq of the job''s own step (see step_name); its finished steps are job_steps rows.';
+
+
+--
+-- Name: COLUMN jobs.step_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.step_count IS 'How many steps the job runs on its row (see step_name), when more than one; null for one.';
+
+
+--
+-- Name: COLUMN jobs.own_step_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.jobs.own_step_id IS 'The id of the job''s own step when that is not its first step (the first one''s id is the job''s).';
 
 
 --
@@ -421,19 +447,81 @@ CREATE FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_out
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_done bigint;
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
-  -- The job is the record of its successful attempt (completed_by, step_started_at, attempt).
+  -- One-step jobs (step_count null) first, the hot path: their step is their last, found by the
+  -- job's id, so one update with no other lookup finishes each.
   return query
   update public.jobs j
      set status = 'completed', result = p_outputs -> j.id::text, completed_by = p_worker_id,
          locked_by = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-   where j.id = any (p_ids) and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
+   where j.id = any (p_ids) and j.step_count is null and j.locked_by = p_worker_id
+     and (j.group_key is not null) = p_keyed
   returning j.id, j.id, 0, j.step_name, j.status, j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
             -- all_steps' _type_max_attempts inlined: a definer function call per row cost ~2 µs.
             coalesce(j.max_attempts, (select t.max_attempts from public.job_types t where t.type = j.type), 3),
             j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
             j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at;
+  get diagnostics v_done = row_count;
+  if v_done = cardinality(p_ids) then
+    return;
+  end if;
+
+  -- Jobs of several steps: a step is found by its id (the job's for the first, own_step_id after).
+  return query
+  with settled as (
+    -- `was` is the row as this statement found it (the version the update replaces): the
+    -- finished step's attempt, start and error go to its record.
+    update public.jobs j
+       set status = case when n.last then 'completed' else j.status end,
+           result = case when n.last then p_outputs -> coalesce(was.own_step_id, was.id)::text end,
+           completed_by = case when n.last then p_worker_id end,
+           finished_at = case when n.last then now() end,
+           locked_by = null, lease_expires_at = null,
+           step_name = case when n.last then j.step_name else n.next_name end,
+           step_seq = case when n.last then j.step_seq else j.step_seq + 1 end,
+           own_step_id = case when n.last then j.own_step_id else gen_random_uuid() end,
+           attempt = case when n.last then j.attempt else 0 end,
+           step_started_at = case when n.last then j.step_started_at end,
+           step_error = case when n.last then j.step_error end,
+           updated_at = now()
+      from public.jobs was
+      -- The type's next step name and attempts per step, one lookup (a type's steps cannot
+      -- change while it has unfinished jobs: define_job_type).
+      cross join lateral (
+        select was.step_seq + 1 >= was.step_count as last, t.steps -> (was.step_seq + 1) ->> 0 as next_name,
+               t.max_attempts
+          from (select null) one
+          left join public.job_types t on t.type = was.type) n
+     where was.id = j.id
+       and (was.id = any (p_ids) and was.own_step_id is null or was.own_step_id = any (p_ids))
+       and was.step_count is not null
+       and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
+    returning j.id as job_id, coalesce(was.own_step_id, was.id) as id, was.step_seq as seq, was.step_name as name,
+              n.last, j.status, j.completed_by, was.attempt,
+              coalesce(was.max_attempts, n.max_attempts, 3) as max_attempts, j.priority, j.run_at, j.tenant_id,
+              j.queue_rank, j.queue_at, j.enqueue_order, p_outputs -> coalesce(was.own_step_id, was.id)::text as output,
+              was.step_error as error, j.started_at, j.updated_at, was.step_started_at, j.finished_at
+  ), recorded as (
+    insert into public.job_steps (id, job_id, seq, name, status, completed_by, attempt, max_attempts, priority,
+                                  run_at, tenant_id, queue_rank, queue_at, step_order, output, error, created_at,
+                                  updated_at, started_at, finished_at)
+    select d.id, d.job_id, d.seq, d.name, 'completed', p_worker_id, d.attempt, d.max_attempts, d.priority,
+           d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, d.output, d.error, d.started_at,
+           d.updated_at, d.step_started_at, d.updated_at
+      from settled d
+     where not d.last
+    returning *
+  )
+  select * from recorded
+  union all
+  select d.id, d.job_id, d.seq, d.name, d.status, null, null, d.completed_by, d.attempt, d.max_attempts,
+         d.priority, d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, null::jsonb,
+         d.output, d.error, d.started_at, d.updated_at, d.step_started_at, d.finished_at
+    from settled d
+   where d.last;
 end;
 $$;
 
@@ -491,9 +579,11 @@ begin
   select array_agg(c) into v_own_keyed_rows
     from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true) c;
   if v_own_keyed_rows is not null then
+    -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
       from public.jobs j
-     where j.id = any (array(select o.id from unnest(v_own_keyed_rows) o));
+     where j.id = any (array(select o.job_id from unnest(v_own_keyed_rows) o))
+       and j.status = 'completed';
   end if;
 
   -- The completed step is the record of its successful attempt (job_timeline reads it). The same
@@ -601,7 +691,7 @@ begin
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
            t.steps,
-           public._one_step(t.steps) as is_own_step
+           public._runs_on_job_row(t.steps) as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they
@@ -620,13 +710,14 @@ begin
        -- No step yet (null), or every one completed.
        and so_far.all_completed is not false
   ), starting as (
-    -- Jobs whose first group this is, in enqueue order.
+    -- Jobs whose first group this is, and jobs that are their own step joining the claim queue
+    -- (starting, or started again by retry_job), in enqueue order.
     select array_agg(g.job_id order by g.enqueue_order) as job_ids,
            array_agg(g.tenant_id order by g.enqueue_order) as tenant_ids,
            array_agg(g.priority order by g.enqueue_order) as priorities,
            array_agg(g.run_at order by g.enqueue_order) as run_ats
       from next_group g
-     where g.first_step_order is null
+     where g.first_step_order is null or g.is_own_step
   ), places as materialized (
     -- Each starting job's place, found by its id in one JSON object (a lookup, not a join: joined
     -- to the batch, every job was compared with every place, and the aggregate above recomputed
@@ -652,14 +743,20 @@ begin
      order by g.enqueue_order, n.name_order
     returning job_id
   ), queued as (
+    -- A job that is its own step: its step is the one after its completed records (the first,
+    -- or where retry_job sent it back), on the job row.
     update public.jobs j
-       set step_name = g.steps -> 0 ->> 0,
+       set step_name = g.steps -> g.seq ->> 0,
+           step_seq = g.seq,
+           step_count = nullif(jsonb_array_length(g.steps), 1),
+           own_step_id = case when g.seq = j.step_seq then j.own_step_id when g.seq > 0 then gen_random_uuid() end,
            queue_rank = (p.by_job -> g.job_id::text ->> 0)::smallint,
            queue_at = (p.by_job -> g.job_id::text ->> 1)::timestamptz,
            updated_at = now()
       from next_group g
      cross join places p
-     where g.is_own_step and g.seq = 0 and j.id = g.job_id and j.locked_by is null and j.queue_at is null
+     where g.is_own_step and g.seq < jsonb_array_length(g.steps)
+       and j.id = g.job_id and j.locked_by is null and j.queue_at is null
     returning j.id
   )
   select (select count(distinct created.job_id) from created) + (select count(*) from queued) into v_jobs;
@@ -834,7 +931,7 @@ begin
   v_ids := public._new_ids(v_count);
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
-  v_own_step := public._one_step(v_type.steps);
+  v_own_step := public._runs_on_job_row(v_type.steps);
   if not v_own_step then
     v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
   end if;
@@ -857,7 +954,7 @@ begin
            with ordinality as i(payload, id, group_key, dedupe_key, first_of_key, ord)
   ), new_jobs as (
     insert into public.jobs (id, type, status, payload, priority, run_at, group_key, dedupe_key, tenant_id,
-                             max_attempts, started_at, step_name, queue_rank, queue_at)
+                             max_attempts, started_at, step_name, step_count, queue_rank, queue_at)
     select i.id, p_type,
            case when i.group_key is null and v_run_at <= now() then 'running' else 'pending' end,
            i.payload, v_priority, v_run_at, i.group_key, i.dedupe_key, v_tenant, v_max_attempts,
@@ -866,6 +963,7 @@ begin
            -- turn: a deduplicated payload leaves its turn unused (a window numbering only the new
            -- jobs sorted the batch once more, ~50 ms for 50 000).
            case when v_own_step then v_first_group[1] end,
+           case when v_own_step and jsonb_array_length(v_type.steps) > 1 then jsonb_array_length(v_type.steps) end,
            case when v_own_step and i.group_key is null and v_run_at <= now() then v_queue_rank else 0 end,
            case when v_own_step and i.group_key is null and v_run_at <= now()
                 then coalesce(v_first_turn_at + (i.ord - 1) * interval '1 microsecond', v_run_at) end
@@ -1037,7 +1135,7 @@ begin
     -- The job itself, when it is its own step (its row is locked above): back in the claim
     -- queue at its place, or out of it when that was its last attempt (the job then fails).
     with held as (
-      select o.id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
+      select o.id, coalesce(o.own_step_id, o.id) as step_id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
              coalesce(o.max_attempts, public._type_max_attempts(o.type)) as max_attempts
         from public.jobs o
        where o.id = v_job.id and o.lease_expires_at < now()
@@ -1049,14 +1147,14 @@ begin
              updated_at = now()
         from held h
        where o.id = h.id
-      returning o.id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
+      returning o.id, h.step_id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
     ), recorded as (
       insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-      select e.id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
+      select e.step_id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
         from expired e
     )
     select count(*) filter (where e.attempt < e.max_attempts),
-           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.id))
+           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.step_id))
                                   filter (where e.attempt >= e.max_attempts))[1])
       into v_reclaimed, v_failure
       from expired e;
@@ -1102,7 +1200,7 @@ $$;
 -- Name: _fail_own_step(uuid, text, jsonb, interval, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) RETURNS public.job_steps
+CREATE FUNCTION public._fail_own_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) RETURNS public.job_steps
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -1111,19 +1209,21 @@ declare
   v_final boolean;
   v_step public.job_steps;
 begin
-  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  select * into v_job from public.jobs j
+   where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
   perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
-  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  select * into v_job from public.jobs j
+   where j.id = v_job.id and coalesce(j.own_step_id, j.id) = p_step_id and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
   v_final := p_permanent or v_job.attempt >= coalesce(v_job.max_attempts, public._type_max_attempts(v_job.type));
 
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-  values (v_job.id, v_job.id, v_job.attempt, p_worker_id, v_job.step_started_at,
+  values (p_step_id, v_job.id, v_job.attempt, p_worker_id, v_job.step_started_at,
           case when v_final then 'failed' else 'retried' end, p_error);
 
   update public.jobs j
@@ -1131,13 +1231,13 @@ begin
          run_at = case when v_final then j.run_at
                        else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, v_job.attempt)) end,
          updated_at = now()
-   where j.id = p_job_id;
+   where j.id = v_job.id;
 
   if v_final then
-    perform public._fail_job(p_job_id,
-      p_error || jsonb_build_object('step_id', v_job.id, 'step', v_job.step_name, 'attempt', v_job.attempt));
+    perform public._fail_job(v_job.id,
+      p_error || jsonb_build_object('step_id', p_step_id, 'step', v_job.step_name, 'attempt', v_job.attempt));
   end if;
-  select * into v_step from public.all_steps s where s.id = p_job_id;
+  select * into v_step from public.all_steps s where s.id = p_step_id;
   return v_step;
 end;
 $$;
@@ -1483,7 +1583,8 @@ begin
                             where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
                            union all
                            select o.id from public.jobs o
-                            where o.id = any (p_step_ids) and o.locked_by = p_worker_id));
+                            where (o.id = any (p_step_ids) and o.own_step_id is null or o.own_step_id = any (p_step_ids))
+                              and o.locked_by = p_worker_id));
   if v_keyed then
     for v_lane in
       select distinct j.tenant_id, j.group_key from public.jobs j
@@ -1571,18 +1672,6 @@ CREATE FUNCTION public._new_ids(p_count integer) RETURNS uuid[]
       from (select (extract(epoch from clock_timestamp()) * 1000)::bigint as value) ms,
            generate_series(1, p_count) g
      order by g)
-$$;
-
-
---
--- Name: _one_step(jsonb); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public._one_step(p_steps jsonb) RETURNS boolean
-    LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
-    AS $$
-  select jsonb_array_length(p_steps) = 1 and jsonb_array_length(p_steps -> 0) = 1
 $$;
 
 
@@ -1843,6 +1932,19 @@ begin
   return least(v_max, v_base * power(2, least(greatest(p_attempt, 1) - 1, 30))
                       * (1 + v_jitter * (2 * random() - 1)));
 end;
+$$;
+
+
+--
+-- Name: _runs_on_job_row(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._runs_on_job_row(p_steps jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_array_length(p_steps) >= 1
+     and not exists (select 1 from jsonb_array_elements(p_steps) g where jsonb_array_length(g) <> 1)
 $$;
 
 
@@ -2214,7 +2316,7 @@ begin
      -- became a hash join over the whole table under a misjudged plan (5.6 ms).
      where j.id = any (array(select t.id from taken t where t.is_job))
     -- The job's own fields come with it: no second lookup of a job that is its own step.
-    returning j.id, j.id as job_id, j.step_name as name, 0 as seq, j.attempt, j.max_attempts,
+    returning coalesce(j.own_step_id, j.id) as id, j.id as job_id, j.step_name as name, j.step_seq as seq, j.attempt, j.max_attempts,
               j.lease_expires_at, j.priority, null::jsonb as input, j.queue_rank, j.queue_at,
               j.enqueue_order as claim_order, true as is_job, j.type, j.group_key, j.tenant_id, j.payload
   ), claimed_steps as (
@@ -2651,7 +2753,7 @@ begin
   if not found then
     update public.jobs j
        set lease_expires_at = now() + p_lease_duration, updated_at = now()
-     where j.id = p_step_id and j.locked_by = p_worker_id;
+     where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
   end if;
   if found then
     return query select * from public.all_steps s where s.id = p_step_id;
@@ -2700,9 +2802,10 @@ begin
      set lease_expires_at = now() + p_lease_duration, updated_at = now()
    where j.id = any (array(select h.id
                              from public.jobs h
-                            where h.id = any (p_step_ids) and h.locked_by = p_worker_id
+                            where (h.id = any (p_step_ids) and h.own_step_id is null or h.own_step_id = any (p_step_ids))
+                              and h.locked_by = p_worker_id
                               for no key update skip locked))
-  returning j.id;
+  returning coalesce(j.own_step_id, j.id);
 end;
 $$;
 
@@ -3611,16 +3714,16 @@ begin
 
   -- Jobs that are their own step, likewise: back in the claim queue at their place.
   with held as (
-    select j.id, j.attempt, j.step_started_at
+    select j.id, coalesce(j.own_step_id, j.id) as step_id, j.attempt, j.step_started_at
       from public.jobs j
      where j.locked_by = p_worker_id
        -- Always true of a held job; it lets the lease index find this worker's jobs.
        and j.lease_expires_at is not null
-       and (p_step_ids is null or j.id = any (p_step_ids))
+       and (p_step_ids is null or j.id = any (p_step_ids) and j.own_step_id is null or j.own_step_id = any (p_step_ids))
        for no key update skip locked
   ), recorded as (
     insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)
-    select h.id, h.id, h.attempt, p_worker_id, h.step_started_at, 'released'
+    select h.step_id, h.id, h.attempt, p_worker_id, h.step_started_at, 'released'
       from held h
   ), released as (
     update public.jobs j
@@ -3628,9 +3731,9 @@ begin
            updated_at = now()
       from held
      where j.id = held.id
-    returning j.id
+    returning held.step_id
   )
-  select array_agg(r.id) into v_released from released r;
+  select array_agg(r.step_id) into v_released from released r;
   -- A later statement, so it sees them released.
   return query select s.* from public.all_steps s where s.id = any (v_released);
 end;
@@ -3664,15 +3767,26 @@ begin
   end if;
 
   begin
-    -- A job that is its own step gets a fresh budget of attempts and rejoins the claim queue
-    -- when it starts (_create_next_steps). It stays its own step while its type has one step,
-    -- with its last attempt's start, so all_steps and job_timeline keep showing it and its
-    -- attempts while it waits (a type that gained steps since gets step rows when it starts).
+    -- A job that is its own step gets a fresh budget of attempts for the step that stopped it
+    -- and rejoins the claim queue when it starts (_create_next_steps); its completed steps keep
+    -- their records. It stays its own step while its type still runs on the job row and has
+    -- that step, with its last attempt's start, so all_steps and job_timeline keep showing it
+    -- and its attempts while it waits (a type whose steps changed since gets step rows for the
+    -- steps after its completed ones when it starts).
+    with kept as (
+      select coalesce((select public._runs_on_job_row(t.steps) and j.step_seq < jsonb_array_length(t.steps)
+                         from public.job_types t where t.type = j.type), false) as own_step
+        from public.jobs j
+       where j.id = p_job_id
+    )
     update public.jobs j
        set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
-           step_name = case when (select public._one_step(t.steps) from public.job_types t where t.type = j.type)
-                            then j.step_name end,
+           step_name = case when k.own_step then j.step_name end,
+           step_seq = case when k.own_step then j.step_seq else 0 end,
+           step_count = case when k.own_step then j.step_count end,
+           own_step_id = case when k.own_step then j.own_step_id end,
            attempt = 0, queue_at = null, completed_by = null
+      from kept k
      where j.id = p_job_id;
   exception when unique_violation then
     select j.id into v_holder from public.jobs j
@@ -3907,14 +4021,44 @@ UNION ALL
     j.step_started_at AS started_at,
     j.finished_at
    FROM public.jobs j
-  WHERE ((j.step_name IS NOT NULL) AND ((j.started_at IS NOT NULL) OR (j.step_started_at IS NOT NULL)));
+  WHERE ((j.step_name IS NOT NULL) AND (j.own_step_id IS NULL) AND ((j.started_at IS NOT NULL) OR (j.step_started_at IS NOT NULL)))
+UNION ALL
+ SELECT j.own_step_id AS id,
+    j.id AS job_id,
+    j.step_seq AS seq,
+    j.step_name AS name,
+        CASE
+            WHEN (j.status <> 'running'::text) THEN j.status
+            WHEN (j.locked_by IS NULL) THEN 'pending'::text
+            ELSE 'running'::text
+        END AS status,
+    j.locked_by,
+    j.lease_expires_at,
+    j.completed_by,
+    j.attempt,
+    COALESCE(j.max_attempts, public._type_max_attempts(j.type)) AS max_attempts,
+    j.priority,
+    j.run_at,
+    j.tenant_id,
+    j.queue_rank,
+    j.queue_at,
+    j.enqueue_order AS step_order,
+    NULL::jsonb AS input,
+    j.result AS output,
+    j.step_error AS error,
+    j.started_at AS created_at,
+    j.updated_at,
+    j.step_started_at AS started_at,
+    j.finished_at
+   FROM public.jobs j
+  WHERE ((j.own_step_id IS NOT NULL) AND (j.step_name IS NOT NULL));
 
 
 --
 -- Name: VIEW all_steps; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON VIEW public.all_steps IS 'Every step, as job_steps rows: the rows of job_steps and each started job whose type has one step, which is its own step (id = the job''s id).';
+COMMENT ON VIEW public.all_steps IS 'Every step, as job_steps rows: the rows of job_steps and the current (or last) step of each started job that is its own step (every group of its type has one step; id = the job''s id for its first step, jobs.own_step_id for a later one).';
 
 
 --
@@ -4501,6 +4645,13 @@ CREATE INDEX jobs_lease_idx ON public.jobs USING btree (lease_expires_at) WHERE 
 
 
 --
+-- Name: jobs_own_step_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX jobs_own_step_id_idx ON public.jobs USING btree (own_step_id) WHERE (own_step_id IS NOT NULL);
+
+
+--
 -- Name: jobs_retry_due_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4795,10 +4946,10 @@ REVOKE ALL ON FUNCTION public._fail_job(p_job_id uuid, p_error jsonb) FROM PUBLI
 
 
 --
--- Name: FUNCTION _fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _fail_own_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._fail_own_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean) FROM PUBLIC;
 
 
 --
@@ -4921,13 +5072,6 @@ REVOKE ALL ON FUNCTION public._new_ids(p_count integer) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _one_step(p_steps jsonb); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION public._one_step(p_steps jsonb) FROM PUBLIC;
-
-
---
 -- Name: FUNCTION _queue_due_steps(p_limit integer); Type: ACL; Schema: public; Owner: -
 --
 
@@ -4990,6 +5134,13 @@ REVOKE ALL ON FUNCTION public._require_worker_id(p_function text, p_worker_id te
 --
 
 REVOKE ALL ON FUNCTION public._retry_delay(p_type text, p_attempt integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _runs_on_job_row(p_steps jsonb); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._runs_on_job_row(p_steps jsonb) FROM PUBLIC;
 
 
 --

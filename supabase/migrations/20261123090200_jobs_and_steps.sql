@@ -29,11 +29,22 @@ create table public.jobs (
   updated_at timestamptz not null default now(),
   started_at timestamptz,
   finished_at timestamptz,
-  -- The job's own step, for a job whose type has one step (one group of one step): such a job
-  -- is claimed and settled in place and has no job_steps row (all_steps shows it as a step). A
-  -- successful job is then two row writes, its claim and its completion, where a job_steps row
-  -- took three and an insert (see README, Performance). Null (or 0) for every other job.
+  -- The job's own step, for a job whose type runs on its row (every group one step, see
+  -- _runs_on_job_row): its current step is claimed and settled in place, with no job_steps row
+  -- while it runs (all_steps shows it as a step). A one-step job is then two row writes, its
+  -- claim and its completion, where a job_steps row took three and an insert; a later step
+  -- costs its claim and one update that writes the finished step's record and moves the job on
+  -- (see README, Performance). Null (or 0) for every other job.
   step_name text,
+  -- Which step (its group's seq) the job's own step is; 0 for the first.
+  step_seq int not null default 0,
+  -- How many steps the job runs on its row (its type's), when more than one; null for a one-step
+  -- job, whose step is always its last (its settle then needs no lookup of its type).
+  step_count int,
+  -- The job's own step's id when it is not the first: the first step's id is the job's own, so
+  -- a one-step job needs none. A step keeps its id when it finishes: its job_steps record (see
+  -- _complete_own_steps) takes it.
+  own_step_id uuid,
   locked_by text,
   lease_expires_at timestamptz,
   attempt int not null default 0,
@@ -56,7 +67,10 @@ create table public.jobs (
   constraint jobs_inline_step_check
     check (step_name is not null or (locked_by is null and queue_at is null and attempt = 0)),
   -- A pending job waits outside the claim queue: define_job_type counts queued jobs as running.
-  constraint jobs_queued_is_running_check check (queue_at is null or status <> 'pending')
+  constraint jobs_queued_is_running_check check (queue_at is null or status <> 'pending'),
+  -- Only a later step has an id of its own (the first one's is the job's).
+  constraint jobs_own_step_id_check check (step_seq >= 0 and (own_step_id is null) = (step_seq = 0)),
+  constraint jobs_step_count_check check (step_count > 1 and step_seq < step_count or step_count is null and step_seq = 0)
 );
 
 comment on table public.jobs is
@@ -70,7 +84,10 @@ comment on column public.jobs.finished_at is 'When the job completed, failed or 
 comment on column public.jobs.result is 'The output of its last step (an object keyed by step name when the last group is parallel).';
 comment on column public.jobs.error is 'Why the job failed or was cancelled: {code, message, ...}.';
 comment on column public.jobs.step_name is
-  'Set when the job is its own step (its type has one step): the job row is then claimed and settled in place (locked_by, lease_expires_at, attempt, queue_at, ...) and has no job_steps row; all_steps shows it as one.';
+  'Set when the job is its own step (every group of its type has one step): its current step is then claimed and settled on the job row (locked_by, lease_expires_at, attempt, queue_at, ...) and has no job_steps row while it runs; all_steps shows it as one.';
+comment on column public.jobs.step_count is 'How many steps the job runs on its row (see step_name), when more than one; null for one.';
+comment on column public.jobs.step_seq is 'The seq of the job''s own step (see step_name); its finished steps are job_steps rows.';
+comment on column public.jobs.own_step_id is 'The id of the job''s own step when that is not its first step (the first one''s id is the job''s).';
 comment on column public.jobs.step_error is 'The last error of the job''s own step, kept when it is retried (error is the job''s).';
 
 create table public.job_steps (
@@ -131,8 +148,9 @@ comment on column public.job_steps.error is
 
 create table public.step_attempts (
   id bigint generated always as identity primary key,
-  -- A job_steps row, or the job itself when it is its own step (jobs.step_name): no foreign key
-  -- on it, the job's covers both.
+  -- A job_steps row, or the job's own step (jobs.step_name; its id is the job's or
+  -- jobs.own_step_id, and its job_steps record takes it when it completes): no foreign key on
+  -- it, the job's covers both.
   step_id uuid not null,
   job_id uuid not null references public.jobs (id) on delete cascade,
   attempt int not null,
@@ -163,17 +181,22 @@ $$;
 
 revoke all on function public._lane_tenant(uuid) from public, anon, authenticated, service_role;
 
--- Whether a type's steps (job_types.steps, groups of names) are one group of one step: its jobs
--- are then their own step (jobs.step_name) and get no job_steps row.
-create or replace function public._one_step(p_steps jsonb)
+-- Whether a type's steps (job_types.steps, groups of names) run on the job's row: every group
+-- has one step, so a job has one running step at a time. Such a job is its own step
+-- (jobs.step_name, step_seq, own_step_id): each step is claimed and settled on the job row, and
+-- only a finished step that is not the last becomes a job_steps row (a completed record). A
+-- job_steps row per step took an insert, a claim and a completion, each with its index entries,
+-- and a lock of the job: about twice the database time per step (README, Performance).
+create or replace function public._runs_on_job_row(p_steps jsonb)
 returns boolean
 language sql immutable
 set search_path = ''
 as $$
-  select jsonb_array_length(p_steps) = 1 and jsonb_array_length(p_steps -> 0) = 1
+  select jsonb_array_length(p_steps) >= 1
+     and not exists (select 1 from jsonb_array_elements(p_steps) g where jsonb_array_length(g) <> 1)
 $$;
 
-revoke all on function public._one_step(jsonb) from public, anon, authenticated, service_role;
+revoke all on function public._runs_on_job_row(jsonb) from public, anon, authenticated, service_role;
 
 -- Claim path: only claimable rows, in claim order, so a claim costs the same with no history
 -- or with millions of finished rows (finished steps are not in the index at all). Enqueued jobs
@@ -223,6 +246,8 @@ create index jobs_tenant_queue_idx on public.jobs
   (coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), priority, queue_at)
   where status = 'running' and locked_by is null and queue_at is not null;
 create index jobs_lease_idx on public.jobs (lease_expires_at) where lease_expires_at is not null;
+-- A job's own step by its id, when that is a later step's (jobs.own_step_id).
+create index jobs_own_step_id_idx on public.jobs (own_step_id) where own_step_id is not null;
 
 -- Delayed jobs without a group key whose time has come (the claim path starts them).
 create index jobs_due_idx on public.jobs (run_at) where status = 'pending' and group_key is null;
@@ -319,10 +344,12 @@ revoke all on function public._type_max_attempts(text) from public, anon;
 grant execute on function public._type_max_attempts(text) to authenticated, service_role;
 
 -- Every step: the rows of job_steps and, for each job that is its own step (jobs.step_name) and
--- has started (or ran an attempt before retry_job sent it back to pending), that job seen as a
--- step with the same columns: its id is the job's, seq 0, output the job's result, created when
--- the job started (_complete_own_steps returns the same shape). Reads go through this view; the transitions write the two tables. security_invoker:
--- the tables' RLS applies.
+-- has started (or ran an attempt before retry_job sent it back to pending), its current (or
+-- last) step seen as a job_steps row: its id is the job's for a first step (jobs.own_step_id
+-- otherwise), output the job's result, created when the job started (_complete_own_steps
+-- returns the same shape). Its earlier steps are job_steps rows. Two branches for the two
+-- kinds of id, so that a lookup by id is an index lookup in each. Reads go through this view;
+-- the transitions write the two tables. security_invoker: the tables' RLS applies.
 create view public.all_steps with (security_invoker = true) as
 select s.id, s.job_id, s.seq, s.name, s.status, s.locked_by, s.lease_expires_at, s.completed_by, s.attempt,
        s.max_attempts, s.priority, s.run_at, s.tenant_id, s.queue_rank, s.queue_at, s.step_order, s.input,
@@ -336,10 +363,19 @@ select j.id, j.id, 0, j.step_name,
        j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
        j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at
   from public.jobs j
- where j.step_name is not null and (j.started_at is not null or j.step_started_at is not null);
+ where j.step_name is not null and j.own_step_id is null and (j.started_at is not null or j.step_started_at is not null)
+union all
+select j.own_step_id, j.id, j.step_seq, j.step_name,
+       case when j.status <> 'running' then j.status when j.locked_by is null then 'pending' else 'running' end,
+       j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
+       coalesce(j.max_attempts, public._type_max_attempts(j.type)),
+       j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
+       j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at
+  from public.jobs j
+ where j.own_step_id is not null and j.step_name is not null;
 
 comment on view public.all_steps is
-  'Every step, as job_steps rows: the rows of job_steps and each started job whose type has one step, which is its own step (id = the job''s id).';
+  'Every step, as job_steps rows: the rows of job_steps and the current (or last) step of each started job that is its own step (every group of its type has one step; id = the job''s id for its first step, jobs.own_step_id for a later one).';
 
 revoke all on table public.all_steps from public, anon, authenticated;
 grant select on table public.all_steps to authenticated, service_role;

@@ -210,7 +210,8 @@ $$;
 -- A first group joins the claim queue at its tenant's next turns (_queue_turn). A later group
 -- takes the queue place and step_order of the job's first step, so it keeps the job's place in
 -- the claim order: a started job finishes before jobs enqueued after it start, and latency
--- follows enqueue order.
+-- follows enqueue order. A job that is its own step (_runs_on_job_row) gets no rows: its step
+-- joins the claim queue on the job row, and its later steps follow there (_complete_own_steps).
 create or replace function public._create_next_steps(p_job_ids uuid[])
 returns int
 language plpgsql volatile
@@ -228,7 +229,7 @@ begin
            coalesce(so_far.last_seq + 1, 0) as seq,
            so_far.first_queue_rank, so_far.first_queue_at, so_far.first_created_at, so_far.first_step_order,
            t.steps,
-           public._one_step(t.steps) as is_own_step
+           public._runs_on_job_row(t.steps) as is_own_step
       from public.jobs j
       join public.job_types t on t.type = j.type
      -- The job's steps so far, read once (one probe of its steps by job id): the group they
@@ -247,13 +248,14 @@ begin
        -- No step yet (null), or every one completed.
        and so_far.all_completed is not false
   ), starting as (
-    -- Jobs whose first group this is, in enqueue order.
+    -- Jobs whose first group this is, and jobs that are their own step joining the claim queue
+    -- (starting, or started again by retry_job), in enqueue order.
     select array_agg(g.job_id order by g.enqueue_order) as job_ids,
            array_agg(g.tenant_id order by g.enqueue_order) as tenant_ids,
            array_agg(g.priority order by g.enqueue_order) as priorities,
            array_agg(g.run_at order by g.enqueue_order) as run_ats
       from next_group g
-     where g.first_step_order is null
+     where g.first_step_order is null or g.is_own_step
   ), places as materialized (
     -- Each starting job's place, found by its id in one JSON object (a lookup, not a join: joined
     -- to the batch, every job was compared with every place, and the aggregate above recomputed
@@ -279,14 +281,20 @@ begin
      order by g.enqueue_order, n.name_order
     returning job_id
   ), queued as (
+    -- A job that is its own step: its step is the one after its completed records (the first,
+    -- or where retry_job sent it back), on the job row.
     update public.jobs j
-       set step_name = g.steps -> 0 ->> 0,
+       set step_name = g.steps -> g.seq ->> 0,
+           step_seq = g.seq,
+           step_count = nullif(jsonb_array_length(g.steps), 1),
+           own_step_id = case when g.seq = j.step_seq then j.own_step_id when g.seq > 0 then gen_random_uuid() end,
            queue_rank = (p.by_job -> g.job_id::text ->> 0)::smallint,
            queue_at = (p.by_job -> g.job_id::text ->> 1)::timestamptz,
            updated_at = now()
       from next_group g
      cross join places p
-     where g.is_own_step and g.seq = 0 and j.id = g.job_id and j.locked_by is null and j.queue_at is null
+     where g.is_own_step and g.seq < jsonb_array_length(g.steps)
+       and j.id = g.job_id and j.locked_by is null and j.queue_at is null
     returning j.id
   )
   select (select count(distinct created.job_id) from created) + (select count(*) from queued) into v_jobs;

@@ -45,7 +45,7 @@ set search_path = ''
 as $$
 begin
   with own as (
-    select j.id, j.locked_by, j.step_started_at, j.attempt
+    select j.id, coalesce(j.own_step_id, j.id) as step_id, j.locked_by, j.step_started_at, j.attempt
       from public.jobs j
      where j.id = p_job_id and j.status = 'running' and (j.locked_by is not null or j.queue_at is not null)
        for update
@@ -56,7 +56,7 @@ begin
      where j.id = own.id
   )
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-  select own.id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
+  select own.step_id, own.id, own.attempt, own.locked_by, own.step_started_at, 'cancelled', p_reason
     from own
    where own.locked_by is not null;
 
@@ -164,7 +164,7 @@ begin
     -- The job itself, when it is its own step (its row is locked above): back in the claim
     -- queue at its place, or out of it when that was its last attempt (the job then fails).
     with held as (
-      select o.id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
+      select o.id, coalesce(o.own_step_id, o.id) as step_id, o.locked_by, o.lease_expires_at, o.step_started_at, o.attempt,
              coalesce(o.max_attempts, public._type_max_attempts(o.type)) as max_attempts
         from public.jobs o
        where o.id = v_job.id and o.lease_expires_at < now()
@@ -176,14 +176,14 @@ begin
              updated_at = now()
         from held h
        where o.id = h.id
-      returning o.id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
+      returning o.id, h.step_id, o.step_error as error, h.attempt, h.max_attempts, h.locked_by as worker_id, h.step_started_at
     ), recorded as (
       insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-      select e.id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
+      select e.step_id, e.id, e.attempt, e.worker_id, e.step_started_at, 'lease_expired', e.error
         from expired e
     )
     select count(*) filter (where e.attempt < e.max_attempts),
-           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.id))
+           coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.step_id))
                                   filter (where e.attempt >= e.max_attempts))[1])
       into v_reclaimed, v_failure
       from expired e;
@@ -348,7 +348,7 @@ begin
      -- became a hash join over the whole table under a misjudged plan (5.6 ms).
      where j.id = any (array(select t.id from taken t where t.is_job))
     -- The job's own fields come with it: no second lookup of a job that is its own step.
-    returning j.id, j.id as job_id, j.step_name as name, 0 as seq, j.attempt, j.max_attempts,
+    returning coalesce(j.own_step_id, j.id) as id, j.id as job_id, j.step_name as name, j.step_seq as seq, j.attempt, j.max_attempts,
               j.lease_expires_at, j.priority, null::jsonb as input, j.queue_rank, j.queue_at,
               j.enqueue_order as claim_order, true as is_job, j.type, j.group_key, j.tenant_id, j.payload
   ), claimed_steps as (

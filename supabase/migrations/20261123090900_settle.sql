@@ -7,7 +7,7 @@
 
 -- Locks, in the one order every transition uses (lanes sorted, then jobs by id; the steps come
 -- after), the jobs of the steps among p_step_ids that p_worker_id holds (a job that is its own
--- step among them by its id). Locking a job also
+-- step among them by its step's id: the job's, or jobs.own_step_id). Locking a job also
 -- serialises two of its parallel steps settling at once, so the second sees the first. Returns
 -- those jobs' ids (null when the worker holds none of the steps).
 create or replace function public._lock_held_jobs(p_worker_id text, p_step_ids uuid[])
@@ -36,7 +36,8 @@ begin
                             where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
                            union all
                            select o.id from public.jobs o
-                            where o.id = any (p_step_ids) and o.locked_by = p_worker_id));
+                            where (o.id = any (p_step_ids) and o.own_step_id is null or o.own_step_id = any (p_step_ids))
+                              and o.locked_by = p_worker_id));
   if v_keyed then
     for v_lane in
       select distinct j.tenant_id, j.group_key from public.jobs j
@@ -51,28 +52,95 @@ begin
 end;
 $$;
 
--- Completes the held jobs among p_ids that are their own step (jobs.step_name), with or without
--- a group key (p_keyed), in place: one update, which takes their row locks. p_outputs maps an id
--- to its output. Returns them as all_steps shows them (built from the update: a second read cost
--- a settle of 100 a third of its time). The caller holds the lanes of keyed ones.
+-- Completes the own steps (jobs.step_name) among p_ids that p_worker_id holds, of jobs with or
+-- without a group key (p_keyed), on their job rows; p_outputs maps a step id to its output. A
+-- job's last step completes the job (it is the record of its successful attempt: completed_by,
+-- step_started_at, attempt). Any other step is written to job_steps as its completed record,
+-- under its id, and the job moves on to its next step in the same statement: attempt 0, its
+-- place in the claim order kept (so started jobs finish before later ones start, as
+-- _create_next_steps does for step rows). Returns the completed steps as all_steps shows them
+-- (built from the statements: a second read cost a settle of 100 a third of its time). The
+-- caller holds the lanes of keyed ones.
 create or replace function public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean)
 returns setof public.job_steps
 language plpgsql volatile
 set search_path = ''
 as $$
+declare
+  v_done bigint;
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
-  -- The job is the record of its successful attempt (completed_by, step_started_at, attempt).
+  -- One-step jobs (step_count null) first, the hot path: their step is their last, found by the
+  -- job's id, so one update with no other lookup finishes each.
   return query
   update public.jobs j
      set status = 'completed', result = p_outputs -> j.id::text, completed_by = p_worker_id,
          locked_by = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-   where j.id = any (p_ids) and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
+   where j.id = any (p_ids) and j.step_count is null and j.locked_by = p_worker_id
+     and (j.group_key is not null) = p_keyed
   returning j.id, j.id, 0, j.step_name, j.status, j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
             -- all_steps' _type_max_attempts inlined: a definer function call per row cost ~2 µs.
             coalesce(j.max_attempts, (select t.max_attempts from public.job_types t where t.type = j.type), 3),
             j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
             j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at;
+  get diagnostics v_done = row_count;
+  if v_done = cardinality(p_ids) then
+    return;
+  end if;
+
+  -- Jobs of several steps: a step is found by its id (the job's for the first, own_step_id after).
+  return query
+  with settled as (
+    -- `was` is the row as this statement found it (the version the update replaces): the
+    -- finished step's attempt, start and error go to its record.
+    update public.jobs j
+       set status = case when n.last then 'completed' else j.status end,
+           result = case when n.last then p_outputs -> coalesce(was.own_step_id, was.id)::text end,
+           completed_by = case when n.last then p_worker_id end,
+           finished_at = case when n.last then now() end,
+           locked_by = null, lease_expires_at = null,
+           step_name = case when n.last then j.step_name else n.next_name end,
+           step_seq = case when n.last then j.step_seq else j.step_seq + 1 end,
+           own_step_id = case when n.last then j.own_step_id else gen_random_uuid() end,
+           attempt = case when n.last then j.attempt else 0 end,
+           step_started_at = case when n.last then j.step_started_at end,
+           step_error = case when n.last then j.step_error end,
+           updated_at = now()
+      from public.jobs was
+      -- The type's next step name and attempts per step, one lookup (a type's steps cannot
+      -- change while it has unfinished jobs: define_job_type).
+      cross join lateral (
+        select was.step_seq + 1 >= was.step_count as last, t.steps -> (was.step_seq + 1) ->> 0 as next_name,
+               t.max_attempts
+          from (select null) one
+          left join public.job_types t on t.type = was.type) n
+     where was.id = j.id
+       and (was.id = any (p_ids) and was.own_step_id is null or was.own_step_id = any (p_ids))
+       and was.step_count is not null
+       and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
+    returning j.id as job_id, coalesce(was.own_step_id, was.id) as id, was.step_seq as seq, was.step_name as name,
+              n.last, j.status, j.completed_by, was.attempt,
+              coalesce(was.max_attempts, n.max_attempts, 3) as max_attempts, j.priority, j.run_at, j.tenant_id,
+              j.queue_rank, j.queue_at, j.enqueue_order, p_outputs -> coalesce(was.own_step_id, was.id)::text as output,
+              was.step_error as error, j.started_at, j.updated_at, was.step_started_at, j.finished_at
+  ), recorded as (
+    insert into public.job_steps (id, job_id, seq, name, status, completed_by, attempt, max_attempts, priority,
+                                  run_at, tenant_id, queue_rank, queue_at, step_order, output, error, created_at,
+                                  updated_at, started_at, finished_at)
+    select d.id, d.job_id, d.seq, d.name, 'completed', p_worker_id, d.attempt, d.max_attempts, d.priority,
+           d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, d.output, d.error, d.started_at,
+           d.updated_at, d.step_started_at, d.updated_at
+      from settled d
+     where not d.last
+    returning *
+  )
+  select * from recorded
+  union all
+  select d.id, d.job_id, d.seq, d.name, d.status, null, null, d.completed_by, d.attempt, d.max_attempts,
+         d.priority, d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, null::jsonb,
+         d.output, d.error, d.started_at, d.updated_at, d.step_started_at, d.finished_at
+    from settled d
+   where d.last;
 end;
 $$;
 
@@ -141,9 +209,11 @@ begin
   select array_agg(c) into v_own_keyed_rows
     from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true) c;
   if v_own_keyed_rows is not null then
+    -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
       from public.jobs j
-     where j.id = any (array(select o.id from unnest(v_own_keyed_rows) o));
+     where j.id = any (array(select o.job_id from unnest(v_own_keyed_rows) o))
+       and j.status = 'completed';
   end if;
 
   -- The completed step is the record of its successful attempt (job_timeline reads it). The same
@@ -330,10 +400,11 @@ begin
 end;
 $$;
 
--- _fail_step for a job that is its own step (p_job_id, held by p_worker_id): the attempt is
--- recorded, then the job waits for its retry out of the claim queue (_queue_due_steps puts it
--- back) or fails. Returns the job as a step, or null when the worker does not hold it.
-create or replace function public._fail_own_step(p_job_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean)
+-- _fail_step for a job that is its own step (its step p_step_id, held by p_worker_id): the
+-- attempt is recorded, then the job waits for its retry out of the claim queue
+-- (_queue_due_steps puts it back) or fails. Returns the step, or null when the worker does not
+-- hold it.
+create or replace function public._fail_own_step(p_step_id uuid, p_worker_id text, p_error jsonb, p_retry_in interval, p_permanent boolean)
 returns public.job_steps
 language plpgsql volatile
 set search_path = ''
@@ -343,19 +414,21 @@ declare
   v_final boolean;
   v_step public.job_steps;
 begin
-  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  select * into v_job from public.jobs j
+   where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
   perform public._lock_job(v_job.id, v_job.tenant_id, v_job.group_key);
-  select * into v_job from public.jobs j where j.id = p_job_id and j.locked_by = p_worker_id;
+  select * into v_job from public.jobs j
+   where j.id = v_job.id and coalesce(j.own_step_id, j.id) = p_step_id and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
   v_final := p_permanent or v_job.attempt >= coalesce(v_job.max_attempts, public._type_max_attempts(v_job.type));
 
   insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome, error)
-  values (v_job.id, v_job.id, v_job.attempt, p_worker_id, v_job.step_started_at,
+  values (p_step_id, v_job.id, v_job.attempt, p_worker_id, v_job.step_started_at,
           case when v_final then 'failed' else 'retried' end, p_error);
 
   update public.jobs j
@@ -363,13 +436,13 @@ begin
          run_at = case when v_final then j.run_at
                        else now() + coalesce(p_retry_in, public._retry_delay(v_job.type, v_job.attempt)) end,
          updated_at = now()
-   where j.id = p_job_id;
+   where j.id = v_job.id;
 
   if v_final then
-    perform public._fail_job(p_job_id,
-      p_error || jsonb_build_object('step_id', v_job.id, 'step', v_job.step_name, 'attempt', v_job.attempt));
+    perform public._fail_job(v_job.id,
+      p_error || jsonb_build_object('step_id', p_step_id, 'step', v_job.step_name, 'attempt', v_job.attempt));
   end if;
-  select * into v_step from public.all_steps s where s.id = p_job_id;
+  select * into v_step from public.all_steps s where s.id = p_step_id;
   return v_step;
 end;
 $$;
@@ -595,9 +668,10 @@ begin
      set lease_expires_at = now() + p_lease_duration, updated_at = now()
    where j.id = any (array(select h.id
                              from public.jobs h
-                            where h.id = any (p_step_ids) and h.locked_by = p_worker_id
+                            where (h.id = any (p_step_ids) and h.own_step_id is null or h.own_step_id = any (p_step_ids))
+                              and h.locked_by = p_worker_id
                               for no key update skip locked))
-  returning j.id;
+  returning coalesce(j.own_step_id, j.id);
 end;
 $$;
 
@@ -621,7 +695,7 @@ begin
   if not found then
     update public.jobs j
        set lease_expires_at = now() + p_lease_duration, updated_at = now()
-     where j.id = p_step_id and j.locked_by = p_worker_id;
+     where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
   end if;
   if found then
     return query select * from public.all_steps s where s.id = p_step_id;
@@ -675,16 +749,16 @@ begin
 
   -- Jobs that are their own step, likewise: back in the claim queue at their place.
   with held as (
-    select j.id, j.attempt, j.step_started_at
+    select j.id, coalesce(j.own_step_id, j.id) as step_id, j.attempt, j.step_started_at
       from public.jobs j
      where j.locked_by = p_worker_id
        -- Always true of a held job; it lets the lease index find this worker's jobs.
        and j.lease_expires_at is not null
-       and (p_step_ids is null or j.id = any (p_step_ids))
+       and (p_step_ids is null or j.id = any (p_step_ids) and j.own_step_id is null or j.own_step_id = any (p_step_ids))
        for no key update skip locked
   ), recorded as (
     insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)
-    select h.id, h.id, h.attempt, p_worker_id, h.step_started_at, 'released'
+    select h.step_id, h.id, h.attempt, p_worker_id, h.step_started_at, 'released'
       from held h
   ), released as (
     update public.jobs j
@@ -692,9 +766,9 @@ begin
            updated_at = now()
       from held
      where j.id = held.id
-    returning j.id
+    returning held.step_id
   )
-  select array_agg(r.id) into v_released from released r;
+  select array_agg(r.step_id) into v_released from released r;
   -- A later statement, so it sees them released.
   return query select s.* from public.all_steps s where s.id = any (v_released);
 end;

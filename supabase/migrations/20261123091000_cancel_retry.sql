@@ -96,15 +96,26 @@ begin
   end if;
 
   begin
-    -- A job that is its own step gets a fresh budget of attempts and rejoins the claim queue
-    -- when it starts (_create_next_steps). It stays its own step while its type has one step,
-    -- with its last attempt's start, so all_steps and job_timeline keep showing it and its
-    -- attempts while it waits (a type that gained steps since gets step rows when it starts).
+    -- A job that is its own step gets a fresh budget of attempts for the step that stopped it
+    -- and rejoins the claim queue when it starts (_create_next_steps); its completed steps keep
+    -- their records. It stays its own step while its type still runs on the job row and has
+    -- that step, with its last attempt's start, so all_steps and job_timeline keep showing it
+    -- and its attempts while it waits (a type whose steps changed since gets step rows for the
+    -- steps after its completed ones when it starts).
+    with kept as (
+      select coalesce((select public._runs_on_job_row(t.steps) and j.step_seq < jsonb_array_length(t.steps)
+                         from public.job_types t where t.type = j.type), false) as own_step
+        from public.jobs j
+       where j.id = p_job_id
+    )
     update public.jobs j
        set status = 'pending', error = null, result = null, started_at = null, finished_at = null, updated_at = now(),
-           step_name = case when (select public._one_step(t.steps) from public.job_types t where t.type = j.type)
-                            then j.step_name end,
+           step_name = case when k.own_step then j.step_name end,
+           step_seq = case when k.own_step then j.step_seq else 0 end,
+           step_count = case when k.own_step then j.step_count end,
+           own_step_id = case when k.own_step then j.own_step_id end,
            attempt = 0, queue_at = null, completed_by = null
+      from kept k
      where j.id = p_job_id;
   exception when unique_violation then
     select j.id into v_holder from public.jobs j

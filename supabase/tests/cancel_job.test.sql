@@ -13,7 +13,7 @@ create temp table c on commit drop as select * from public.claim_steps('w1', '1 
 select row_eq($$ select status, error, finished_at from public.cancel_job((select id from job), 'user changed their mind') $$,
   row('cancelled'::text, '{"code": "cancelled", "message": "user changed their mind"}'::jsonb, now()),
   'a running job is cancelled with the reason');
-select is((select status from public.job_steps where id = (select step_id from c)), 'cancelled', 'its running step is cancelled');
+select is((select status from public.all_steps where id = (select step_id from c)), 'cancelled', 'its running step is cancelled');
 select is((select outcome from public.step_attempts where step_id = (select step_id from c)), 'cancelled',
   'the interrupted attempt is recorded');
 select is_empty($$ select * from public.complete_step((select step_id from c), 'w1', '{}') $$,

@@ -52,9 +52,10 @@ select is((select (payload ->> 'n')::int from public.claim_steps('w1', '1 minute
 
 delete from public.jobs;
 create temp table one on commit drop as select * from public.enqueue_job('mail', '{"n": 8}');
-update public.job_steps set run_at = now() + interval '30 seconds' where job_id = (select id from one);
+-- mail's steps run on the job row (every group one step): the step's run_at is the job's.
+update public.jobs set run_at = now() + interval '30 seconds' where id = (select id from one);
 select is_empty($$ select * from public.claim_steps('w1', '1 minute', 10) $$, 'a step backing off is not claimable before its run_at');
-update public.job_steps set run_at = now() where job_id = (select id from one);
+update public.jobs set run_at = now() where id = (select id from one);
 
 -- The enriched row.
 create temp table c on commit drop as select * from public.claim_steps('w1', '1 minute', 10);

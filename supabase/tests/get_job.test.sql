@@ -31,7 +31,7 @@ select is((select doc #>> '{steps,0,attempts,0,error,message}' from got), 'smtp 
 select is((select doc #>> '{steps,0,attempts,1,workerId}' from got), 'w2', 'the running attempt names its worker');
 select ok((select doc ? 'completedAt' and doc -> 'completedAt' = 'null' from got), 'completedAt is null until it completes');
 
-select public.complete_step((select id from public.job_steps where status = 'running'), 'w2', '{}');
+select public.complete_step((select id from public.all_steps where status = 'running'), 'w2', '{}');
 select public.cancel_job((select id from j));
 select is(public.get_job((select id from j)) -> 'queuePosition', 'null'::jsonb, 'a finished job has no queue position');
 

@@ -16,18 +16,18 @@ select is(jsonb_path_query_array(public.job_events((select id from j)), '$[*].id
 -- The clock advances between transitions as it would between transactions.
 select public.fail_step((select step_id from public.claim_steps('w', '1 minute')), 'w', '{"message": "busy"}', interval '0');
 update public.step_attempts set started_at = started_at + interval '1 ms', finished_at = finished_at + interval '2 ms';
-update public.job_steps set run_at = now();
+-- two's steps run on the job row (every group one step): the running step's times are the job's.
+update public.jobs set run_at = now();
 select public.claim_steps('w', '1 minute');
-update public.job_steps set started_at = started_at + interval '3 ms' where status = 'running';
+update public.jobs set step_started_at = step_started_at + interval '3 ms' where locked_by is not null;
 select is(jsonb_path_query_array(public.job_events((select id from j)), '$[*] ? (@.scope == "step").status'),
   '["running", "retried", "running"]'::jsonb, 'a retried attempt, then the running one');
 
-select public.complete_step((select id from public.job_steps where status = 'running'), 'w', '{"ok": 1}');
+select public.complete_step((select id from public.all_steps where status = 'running'), 'w', '{"ok": 1}');
+-- a's completed record is a job_steps row; b runs on the job row, and finishes with its job.
 update public.job_steps set finished_at = now() + interval '4 ms' where status = 'completed';
-update public.job_steps set started_at = now() + interval '5 ms' where status = 'running';
 select public.complete_steps('w', jsonb_build_array(jsonb_build_object('step_id', (select step_id from public.claim_steps('w', '1 minute')), 'output', '{}')));
-update public.job_steps set started_at = now() + interval '5 ms', finished_at = now() + interval '6 ms' where name = 'b';
-update public.jobs set finished_at = now() + interval '7 ms';
+update public.jobs set step_started_at = now() + interval '5 ms', finished_at = now() + interval '7 ms';
 
 create temp table e on commit drop as select public.job_events((select id from j)) as doc;
 select is((select jsonb_path_query_array(doc, '$[*].status') from e),

@@ -15,7 +15,7 @@ select is((select status from public.jobs where id = (select id from job)), 'fai
 select row_eq($$ select status, error, finished_at, started_at from public.retry_job((select id from job)) $$,
   row('running'::text, null::jsonb, null::timestamptz, now()), 'retry_job runs it again');
 select results_eq(
-  $$ select name, status, attempt, output from public.job_steps where job_id = (select id from job) order by seq $$,
+  $$ select name, status, attempt, output from public.all_steps where job_id = (select id from job) order by seq $$,
   $$ values ('load'::text, 'completed'::text, 1, '{"rows": 3}'::jsonb), ('send', 'pending', 0, null) $$,
   'from the failed step, with a fresh budget of attempts; completed steps keep their output');
 create temp table c on commit drop as select * from public.claim_steps('w1', '1 minute', 1);
@@ -48,8 +48,8 @@ create temp table never on commit drop as
 select public.cancel_job((select id from never));
 update public.jobs set run_at = now() - interval '1 second' where id = (select id from never);
 select is((select status from public.retry_job((select id from never))), 'running', 'a job cancelled before it started runs when retried');
-select is((select count(*) from public.job_steps where job_id = (select id from never) and status = 'pending'), 1::bigint,
-  'with its first step created');
+select is((select count(*) from public.all_steps where job_id = (select id from never) and status = 'pending'), 1::bigint,
+  'with its first step queued');
 
 select * from finish();
 rollback;

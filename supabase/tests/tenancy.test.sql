@@ -7,7 +7,7 @@ select plan(16);
 delete from public.jobs;
 delete from public.job_types;
 select public.define_job_type('build', '["compile"]');
-select public.define_job_type('ship', '["pack", "send"]');
+select public.define_job_type('ship', '["pack", ["send", "notify"]]');
 
 -- Tenant B's job, made by service_role.
 create temp table theirs on commit drop as
@@ -22,7 +22,7 @@ set local role authenticated;
 select set_config('request.jwt.claims', '{"sub": "aaaaaaaa-0000-4000-8000-000000000000", "role": "authenticated"}', true);
 
 create temp table mine on commit drop as select * from public.enqueue_job('build', '{"n": 1}', '{"group_key": "chat-1"}');
--- A two-step job: its step is a job_steps row (build's one step is its job row).
+-- A job with a parallel group: its steps are job_steps rows (build's one step runs on its job row).
 select public.enqueue_job('ship', '{"n": 2}');
 select is((select tenant_id from mine), 'aaaaaaaa-0000-4000-8000-000000000000'::uuid, 'an authenticated user''s job belongs to it');
 select is((select status from mine), 'running', 'its chat-1 is not tenant B''s chat-1');

@@ -50,14 +50,14 @@ isOneToOne: false
                   ]
                 },"jobs": {
                   Row: {
-                    "attempt": number,"completed_by": string | null,"created_at": string,"dedupe_key": string | null,"enqueue_order": number,"error": Json | null,"finished_at": string | null,"group_key": string | null,"id": string,"lease_expires_at": string | null,"locked_by": string | null,"max_attempts": number | null,"payload": NonNullable<Json>,"priority": number,"queue_at": string | null,"queue_rank": number,"result": Json | null,"run_at": string,"started_at": string | null,"status": string,"step_error": Json | null,"step_name": string | null,"step_started_at": string | null,"tenant_id": string | null,"type": string | null,"updated_at": string,"job_json": Json | null,"job_summary_json": Json | null
+                    "attempt": number,"completed_by": string | null,"created_at": string,"dedupe_key": string | null,"enqueue_order": number,"error": Json | null,"finished_at": string | null,"group_key": string | null,"id": string,"lease_expires_at": string | null,"locked_by": string | null,"max_attempts": number | null,"own_step_id": string | null,"payload": NonNullable<Json>,"priority": number,"queue_at": string | null,"queue_rank": number,"result": Json | null,"run_at": string,"started_at": string | null,"status": string,"step_count": number | null,"step_error": Json | null,"step_name": string | null,"step_seq": number,"step_started_at": string | null,"tenant_id": string | null,"type": string | null,"updated_at": string,"job_json": Json | null,"job_summary_json": Json | null
                   }
                   ComputedFields: "job_json" | "job_summary_json"
                   Insert: {
-                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_error"?: Json | null,"step_name"?: string | null,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
+                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"own_step_id"?: string | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_count"?: number | null,"step_error"?: Json | null,"step_name"?: string | null,"step_seq"?: number,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_error"?: Json | null,"step_name"?: string | null,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
+                    "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"dedupe_key"?: string | null,"enqueue_order"?: number,"error"?: Json | null,"finished_at"?: string | null,"group_key"?: string | null,"id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number | null,"own_step_id"?: string | null,"payload"?: NonNullable<Json>,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"result"?: Json | null,"run_at"?: string,"started_at"?: string | null,"status"?: string,"step_count"?: number | null,"step_error"?: Json | null,"step_name"?: string | null,"step_seq"?: number,"step_started_at"?: string | null,"tenant_id"?: string | null,"type"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -286,7 +286,7 @@ isOneToOne: false
 { Args: { "p_error": Json,"p_job_id": string }; Returns: undefined
                            },
 "_fail_own_step":
-{ Args: { "p_error": Json,"p_job_id": string,"p_permanent": boolean,"p_retry_in": string,"p_worker_id": string }; Returns: {
+{ Args: { "p_error": Json,"p_permanent": boolean,"p_retry_in": string,"p_step_id": string,"p_worker_id": string }; Returns: {
               "attempt": number,
 "completed_by": string | null,
 "created_at": string,
@@ -402,6 +402,7 @@ isOneToOne: false
 "lease_expires_at": string | null,
 "locked_by": string | null,
 "max_attempts": number | null,
+"own_step_id": string | null,
 "payload": NonNullable<Json>,
 "priority": number,
 "queue_at": string | null,
@@ -410,8 +411,10 @@ isOneToOne: false
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_count": number | null,
 "step_error": Json | null,
 "step_name": string | null,
+"step_seq": number,
 "step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
@@ -428,9 +431,6 @@ isOneToOne: false
                            },
 "_new_ids":
 { Args: { "p_count": number }; Returns: (string)[]
-                           },
-"_one_step":
-{ Args: { "p_steps": Json }; Returns: boolean
                            },
 "_queue_due_steps":
 { Args: { "p_limit": number }; Returns: number
@@ -461,6 +461,9 @@ isOneToOne: false
 "_retry_delay":
 { Args: { "p_attempt": number,"p_type": string }; Returns: string
                            },
+"_runs_on_job_row":
+{ Args: { "p_steps": Json }; Returns: boolean
+                           },
 "_start_due_jobs":
 { Args: { "p_limit": number }; Returns: number
                            },
@@ -490,6 +493,7 @@ isOneToOne: false
 "lease_expires_at": string | null,
 "locked_by": string | null,
 "max_attempts": number | null,
+"own_step_id": string | null,
 "payload": NonNullable<Json>,
 "priority": number,
 "queue_at": string | null,
@@ -498,8 +502,10 @@ isOneToOne: false
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_count": number | null,
 "step_error": Json | null,
 "step_name": string | null,
+"step_seq": number,
 "step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
@@ -528,6 +534,7 @@ isOneToOne: false
 "lease_expires_at": string | null,
 "locked_by": string | null,
 "max_attempts": number | null,
+"own_step_id": string | null,
 "payload": NonNullable<Json>,
 "priority": number,
 "queue_at": string | null,
@@ -536,8 +543,10 @@ isOneToOne: false
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_count": number | null,
 "step_error": Json | null,
 "step_name": string | null,
+"step_seq": number,
 "step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
@@ -670,6 +679,7 @@ isOneToOne: false
 "lease_expires_at": string | null,
 "locked_by": string | null,
 "max_attempts": number | null,
+"own_step_id": string | null,
 "payload": NonNullable<Json>,
 "priority": number,
 "queue_at": string | null,
@@ -678,8 +688,10 @@ isOneToOne: false
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_count": number | null,
 "step_error": Json | null,
 "step_name": string | null,
+"step_seq": number,
 "step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
@@ -907,6 +919,7 @@ isOneToOne: false
 "lease_expires_at": string | null,
 "locked_by": string | null,
 "max_attempts": number | null,
+"own_step_id": string | null,
 "payload": NonNullable<Json>,
 "priority": number,
 "queue_at": string | null,
@@ -915,8 +928,10 @@ isOneToOne: false
 "run_at": string,
 "started_at": string | null,
 "status": string,
+"step_count": number | null,
 "step_error": Json | null,
 "step_name": string | null,
+"step_seq": number,
 "step_started_at": string | null,
 "tenant_id": string | null,
 "type": string | null,
