@@ -110,7 +110,7 @@ async function progress(): Promise<Progress> {
            count(*) filter (where j.status = 'completed')::int as completed,
            count(*) filter (where j.status = 'failed')::int as failed,
            count(*) filter (where j.status = 'running')::int as running,
-           (select count(*) from public.job_steps s join public.jobs r on r.id = s.job_id
+           (select count(*) from public.all_steps s join public.jobs r on r.id = s.job_id
              where s.status = 'pending' and s.attempt > 0 and r.type = any (${TYPES as unknown as string[]}))::int as retrying
       from public.jobs j where j.type = any (${TYPES as unknown as string[]})`;
   return row!;

@@ -1324,10 +1324,17 @@ begin
               and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
-          -- Jobs that are their own step (jobs_claimable_idx).
+          -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
+          -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
+          -- without an invocation it would wait for the next enqueue).
           (select 1 from public.jobs j
             where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          (select 1 from public.jobs j
+            where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null
+              and j.run_at <= now() and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)) claimable;
   live := 0;
   wanted := 0;
@@ -2256,8 +2263,9 @@ begin
   --
   -- The previous outputs are read by the same statement, so in the snapshot the claim ran in: a
   -- later step is visible only together with the completion of the step before it (one
-  -- transaction makes both). Read by a later statement or a calling one, in another snapshot, an
-  -- output could be missing (tests/claim.snapshot.test.ts). A first step has none to read.
+  -- transaction makes both). Read by a calling statement, in an older snapshot, an output could
+  -- be missing (tests/claim.snapshot.test.ts); so could a job that is its own step reached past
+  -- the snapshot by its row lock (see `taken`). A first step has none to read.
   --
   -- Two sources in one claim order: jobs that are their own step (jobs_claimable_idx) and
   -- job_steps rows (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a
@@ -2266,7 +2274,7 @@ begin
   -- not taken stay locked until this statement's transaction ends (milliseconds).
   return query
   with next_jobs as (
-    select j.id, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
+    select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
       from public.jobs j
      where j.status = 'running'
        and j.locked_by is null
@@ -2279,7 +2287,7 @@ begin
        -- lock of a step_attempts row being recorded for the job.
        for no key update of j skip locked
   ), next_steps as (
-    select s.id, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
+    select s.id, s.seq, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
       from public.job_steps s
      where s.status = 'pending'
        and s.attempt < s.max_attempts
@@ -2300,9 +2308,15 @@ begin
        for update of s skip locked
   ), taken as (
     select n.id, n.is_job
-      from (select x.id, true as is_job, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_jobs x
+      from (select x.id, true as is_job, x.seq, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_jobs x
             union all
-            select x.id, false, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_steps x) n
+            select x.id, false, x.seq, x.queue_rank, x.queue_at, x.priority, x.claim_order from next_steps x) n
+     -- A job that is its own step and moved on to a later step after this statement's snapshot
+     -- was taken is passed over: the lock above follows the row to its newest version, but this
+     -- snapshot cannot see the completed step records that version's previous outputs come from
+     -- (the next claim takes it). Its version in this snapshot is read by its id.
+     where not (n.is_job and n.seq > 0
+                and (select o.step_seq from public.jobs o where o.id = n.id) is distinct from n.seq)
      order by n.queue_rank, n.queue_at, n.priority desc, n.claim_order
      limit p_limit
   ), claimed_jobs as (

@@ -74,10 +74,17 @@ begin
               and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
-          -- Jobs that are their own step (jobs_claimable_idx).
+          -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
+          -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
+          -- without an invocation it would wait for the next enqueue).
           (select 1 from public.jobs j
             where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          (select 1 from public.jobs j
+            where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null
+              and j.run_at <= now() and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)) claimable;
   live := 0;
   wanted := 0;

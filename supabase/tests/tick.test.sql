@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(29);
+select plan(31);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -105,6 +105,11 @@ select is((select unclaimable_steps from public.queue_stats where type is null),
 select public.enqueue_job('mail', '{}');
 select is((public.tick() ->> 'backlog')::int, 1, 'a step of a type the worker function handles is backlog');
 select is((select unclaimable_steps from public.queue_stats where type = 'mail'), 0::bigint, 'and not unclaimable');
+-- A job that is its own step and waits for a due retry is out of the claim queue until a claim
+-- puts it back: it is backlog too, or it would wait for the next enqueue.
+select public.fail_step((select step_id from public.claim_steps('w', '1 minute', 10, array['mail'])), 'w', '{"message": "busy"}', interval '0');
+select is((select queue_at from public.jobs where type = 'mail'), null, 'a retried job that is its own step leaves the claim queue');
+select is((public.tick() ->> 'backlog')::int, 1, 'and counts as backlog once its retry is due');
 
 -- Turned off.
 update public.leaseflow_settings set max_invocations = 0, last_kick_at = null;
