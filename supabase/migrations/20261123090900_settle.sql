@@ -36,8 +36,7 @@ begin
                             where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
                            union all
                            select o.id from public.jobs o
-                            where (o.id = any (p_step_ids) and o.own_step_id is null or o.own_step_id = any (p_step_ids))
-                              and o.locked_by = p_worker_id));
+                            where o.id = any (public._own_step_jobs(p_step_ids)) and o.locked_by = p_worker_id));
   if v_keyed then
     for v_lane in
       select distinct j.tenant_id, j.group_key from public.jobs j
@@ -68,6 +67,7 @@ set search_path = ''
 as $$
 declare
   v_done bigint;
+  v_jobs uuid[];
 begin
   -- plpgsql, not SQL: a SQL function with its own settings is planned again on every call.
   -- One-step jobs (step_count null) first, the hot path: their step is their last, found by the
@@ -89,6 +89,7 @@ begin
   end if;
 
   -- Jobs of several steps: a step is found by its id (the job's for the first, own_step_id after).
+  v_jobs := public._own_step_jobs(p_ids);
   return query
   with settled as (
     -- `was` is the row as this statement found it (the version the update replaces): the
@@ -115,7 +116,7 @@ begin
           from (select null) one
           left join public.job_types t on t.type = was.type) n
      where was.id = j.id
-       and (was.id = any (p_ids) and was.own_step_id is null or was.own_step_id = any (p_ids))
+       and was.id = any (v_jobs)
        and was.step_count is not null
        and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
     returning j.id as job_id, coalesce(was.own_step_id, was.id) as id, was.step_seq as seq, was.step_name as name,
@@ -668,8 +669,7 @@ begin
      set lease_expires_at = now() + p_lease_duration, updated_at = now()
    where j.id = any (array(select h.id
                              from public.jobs h
-                            where (h.id = any (p_step_ids) and h.own_step_id is null or h.own_step_id = any (p_step_ids))
-                              and h.locked_by = p_worker_id
+                            where h.id = any (public._own_step_jobs(p_step_ids)) and h.locked_by = p_worker_id
                               for no key update skip locked))
   returning coalesce(j.own_step_id, j.id);
 end;
@@ -754,7 +754,7 @@ begin
      where j.locked_by = p_worker_id
        -- Always true of a held job; it lets the lease index find this worker's jobs.
        and j.lease_expires_at is not null
-       and (p_step_ids is null or j.id = any (p_step_ids) and j.own_step_id is null or j.own_step_id = any (p_step_ids))
+       and (p_step_ids is null or j.id = any (public._own_step_jobs(p_step_ids)))
        for no key update skip locked
   ), recorded as (
     insert into public.step_attempts (step_id, job_id, attempt, worker_id, started_at, outcome)

@@ -432,6 +432,9 @@ isOneToOne: false
 "_new_ids":
 { Args: { "p_count": number }; Returns: (string)[]
                            },
+"_own_step_jobs":
+{ Args: { "p_step_ids": (string)[] }; Returns: (string)[]
+                           },
 "_queue_due_steps":
 { Args: { "p_limit": number }; Returns: number
                            },
