@@ -818,6 +818,7 @@ declare
   v_step_ids uuid[];
   v_first_group text[];
   v_own_step boolean;
+  v_step_count int;
   v_queue_rank smallint;
   v_first_turn_at timestamptz;
   v_started int;
@@ -934,6 +935,8 @@ begin
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
   v_own_step := public._runs_on_job_row(v_type.steps);
+  -- As _create_next_steps sets it: the steps the job runs on its row, null for one.
+  v_step_count := case when v_own_step then nullif(jsonb_array_length(v_type.steps), 1) end;
   if not v_own_step then
     v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
   end if;
@@ -965,7 +968,7 @@ begin
            -- turn: a deduplicated payload leaves its turn unused (a window numbering only the new
            -- jobs sorted the batch once more, ~50 ms for 50 000).
            case when v_own_step then v_first_group[1] end,
-           case when v_own_step and jsonb_array_length(v_type.steps) > 1 then jsonb_array_length(v_type.steps) end,
+           v_step_count,
            case when v_own_step and i.group_key is null and v_run_at <= now() then v_queue_rank else 0 end,
            case when v_own_step and i.group_key is null and v_run_at <= now()
                 then coalesce(v_first_turn_at + (i.ord - 1) * interval '1 microsecond', v_run_at) end
@@ -1212,7 +1215,7 @@ declare
   v_step public.job_steps;
 begin
   select * into v_job from public.jobs j
-   where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
+   where j.id = any (public._own_step_jobs(array[p_step_id])) and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
@@ -2782,7 +2785,7 @@ begin
   if not found then
     update public.jobs j
        set lease_expires_at = now() + p_lease_duration, updated_at = now()
-     where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
+     where j.id = any (public._own_step_jobs(array[p_step_id])) and j.locked_by = p_worker_id;
   end if;
   if found then
     return query select * from public.all_steps s where s.id = p_step_id;

@@ -67,6 +67,7 @@ declare
   v_step_ids uuid[];
   v_first_group text[];
   v_own_step boolean;
+  v_step_count int;
   v_queue_rank smallint;
   v_first_turn_at timestamptz;
   v_started int;
@@ -183,6 +184,8 @@ begin
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
   v_own_step := public._runs_on_job_row(v_type.steps);
+  -- As _create_next_steps sets it: the steps the job runs on its row, null for one.
+  v_step_count := case when v_own_step then nullif(jsonb_array_length(v_type.steps), 1) end;
   if not v_own_step then
     v_step_ids := public._new_ids(v_count * cardinality(v_first_group));
   end if;
@@ -214,7 +217,7 @@ begin
            -- turn: a deduplicated payload leaves its turn unused (a window numbering only the new
            -- jobs sorted the batch once more, ~50 ms for 50 000).
            case when v_own_step then v_first_group[1] end,
-           case when v_own_step and jsonb_array_length(v_type.steps) > 1 then jsonb_array_length(v_type.steps) end,
+           v_step_count,
            case when v_own_step and i.group_key is null and v_run_at <= now() then v_queue_rank else 0 end,
            case when v_own_step and i.group_key is null and v_run_at <= now()
                 then coalesce(v_first_turn_at + (i.ord - 1) * interval '1 microsecond', v_run_at) end

@@ -416,7 +416,7 @@ declare
   v_step public.job_steps;
 begin
   select * into v_job from public.jobs j
-   where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
+   where j.id = any (public._own_step_jobs(array[p_step_id])) and j.locked_by = p_worker_id;
   if not found then
     return null;
   end if;
@@ -695,7 +695,7 @@ begin
   if not found then
     update public.jobs j
        set lease_expires_at = now() + p_lease_duration, updated_at = now()
-     where (j.id = p_step_id and j.own_step_id is null or j.own_step_id = p_step_id) and j.locked_by = p_worker_id;
+     where j.id = any (public._own_step_jobs(array[p_step_id])) and j.locked_by = p_worker_id;
   end if;
   if found then
     return query select * from public.all_steps s where s.id = p_step_id;
