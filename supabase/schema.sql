@@ -440,10 +440,10 @@ COMMENT ON COLUMN public.job_steps.error IS 'The last error of this step ({code,
 
 
 --
--- Name: _complete_own_steps(text, uuid[], jsonb, boolean); Type: FUNCTION; Schema: public; Owner: -
+-- Name: _complete_own_steps(text, uuid[], jsonb, boolean, interval); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean) RETURNS SETOF public.job_steps
+CREATE FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean, p_claim_lease interval) RETURNS SETOF public.job_steps
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
@@ -481,12 +481,14 @@ begin
            result = case when n.last then p_outputs -> coalesce(was.own_step_id, was.id)::text end,
            completed_by = case when n.last then p_worker_id end,
            finished_at = case when n.last then now() end,
-           locked_by = null, lease_expires_at = null,
+           -- The next step, claimed by p_worker_id when p_claim_lease is given, else queued.
+           locked_by = case when n.last or p_claim_lease is null then null else p_worker_id end,
+           lease_expires_at = case when n.last or p_claim_lease is null then null else now() + p_claim_lease end,
            step_name = case when n.last then j.step_name else n.next_name end,
            step_seq = case when n.last then j.step_seq else j.step_seq + 1 end,
            own_step_id = case when n.last then j.own_step_id else gen_random_uuid() end,
-           attempt = case when n.last then j.attempt else 0 end,
-           step_started_at = case when n.last then j.step_started_at end,
+           attempt = case when n.last then j.attempt when p_claim_lease is null then 0 else 1 end,
+           step_started_at = case when n.last then j.step_started_at when p_claim_lease is not null then now() end,
            step_error = case when n.last then j.step_error end,
            updated_at = now()
       from public.jobs was
@@ -529,10 +531,10 @@ $$;
 
 
 --
--- Name: _complete_steps(text, uuid[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: _complete_steps(text, uuid[], jsonb[], interval); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]) RETURNS SETOF public.job_steps
+CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval DEFAULT NULL::interval) RETURNS SETOF public.job_steps
     LANGUAGE plpgsql
     SET search_path TO ''
     SET plan_cache_mode TO 'auto'
@@ -563,7 +565,7 @@ begin
   -- no lock taken before it (nothing else waits on such a job while holding another lock), and
   -- are returned as that update built them (collected into an array and returned from it, they
   -- had cost a settle of 500 a tenth of its time).
-  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false);
+  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false, p_claim_lease);
   get diagnostics v_own_done = row_count;
   -- The ids are distinct (the callers check), so all were done when the counts match.
   if v_own_done = cardinality(p_step_ids) then
@@ -579,7 +581,7 @@ begin
 
   -- Keyed jobs that are their own step: their lanes are held now; they free them below.
   select array_agg(c) into v_own_keyed_rows
-    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true) c;
+    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true, p_claim_lease) c;
   if v_own_keyed_rows is not null then
     -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
@@ -1934,6 +1936,59 @@ $$;
 
 
 --
+-- Name: _results_arrays(text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  v_bad_index int;
+  v_duplicate uuid;
+begin
+  if p_results is null then
+    raise exception '%: p_results must not be null', p_function using errcode = 'null_value_not_allowed';
+  end if;
+  if jsonb_typeof(p_results) <> 'array' or jsonb_array_length(p_results) not between 1 and 1000 then
+    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', p_function,
+      public._json_preview(p_results) using errcode = 'invalid_parameter_value';
+  end if;
+  -- One pass over the batch checks each element's shape and builds both arrays. A step id that
+  -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
+  -- (a regular expression per element would triple the cost of a valid batch).
+  begin
+    select min(e.ordinality) filter (where not e.shaped) - 1,
+           array_agg((e.value ->> 'step_id')::uuid order by e.ordinality) filter (where e.shaped),
+           array_agg(e.value -> 'output' order by e.ordinality)
+      into v_bad_index, step_ids, outputs
+      from (select r.value, r.ordinality,
+                   jsonb_typeof(r.value) = 'object'
+                     and jsonb_typeof(r.value -> 'step_id') = 'string'
+                     and r.value - 'step_id' - 'output' = '{}'::jsonb as shaped
+              from jsonb_array_elements(p_results) with ordinality r) e;
+  exception when invalid_text_representation then
+    select min(r.ordinality) - 1 into v_bad_index
+      from jsonb_array_elements(p_results) with ordinality r
+     where jsonb_typeof(r.value) <> 'object'
+        or jsonb_typeof(r.value -> 'step_id') is distinct from 'string'
+        or r.value - 'step_id' - 'output' <> '{}'::jsonb
+        or public._uuid_or_null(r.value ->> 'step_id') is null;
+  end;
+  if v_bad_index is not null then
+    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', p_function, v_bad_index,
+      public._json_preview(p_results -> v_bad_index) using errcode = 'invalid_parameter_value';
+  end if;
+  if (select count(distinct id) from unnest(step_ids) id) < cardinality(step_ids) then
+    select id into v_duplicate from unnest(step_ids) id group by id having count(*) > 1 limit 1;
+    raise exception '%: p_results names step % more than once', p_function, v_duplicate
+      using errcode = 'invalid_parameter_value';
+  end if;
+end;
+$$;
+
+
+--
 -- Name: _retry_delay(text, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2452,6 +2507,66 @@ COMMENT ON FUNCTION public.claimable_job_types() IS 'The job types some worker c
 
 
 --
+-- Name: complete_and_claim_steps(text, jsonb, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval DEFAULT NULL::interval) RETURNS TABLE(completed_step_id uuid, step_id uuid, job_id uuid, job_type text, step_name text, seq integer, attempt integer, max_attempts integer, lease_expires_at timestamp with time zone, timeout_ms bigint, priority smallint, group_key text, tenant_id uuid, payload jsonb, input jsonb, previous_outputs jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER ROWS 100
+    SET search_path TO ''
+    SET plan_cache_mode TO 'auto'
+    SET enable_seqscan TO 'off'
+    SET enable_hashjoin TO 'off'
+    SET enable_mergejoin TO 'off'
+    SET jit TO 'off'
+    AS $$
+declare
+  fn constant text := 'complete_and_claim_steps';
+  v_batch record;
+  v_completed uuid[];
+  v_jobs uuid[];
+begin
+  perform public._require_worker_id(fn, p_worker_id);
+  if p_lease_duration is not null then
+    perform public._require_positive_lease(fn, p_lease_duration);
+  end if;
+  v_batch := public._results_arrays(fn, p_results);
+  select array_agg(c.id), array_agg(c.job_id) into v_completed, v_jobs
+    from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration) c;
+
+  -- A later statement, so it sees the claimed steps and the records of the completed ones. They
+  -- are found with one probe of jobs_lease_idx: every step this call claimed has the same lease,
+  -- now() + p_lease_duration (now() is the transaction's start), and of the jobs whose steps this
+  -- batch completed, only those it moved on are held again by p_worker_id (the completion cleared
+  -- every other hold; a job with step rows is never held on its row). A lookup per completed job
+  -- instead would cost a batch of one-step jobs, which never move on, a probe each.
+  return query
+  select c.id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+    from unnest(v_completed) c(id)
+  union all
+  select null, coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
+         coalesce(j.max_attempts, t.max_attempts, 3), j.lease_expires_at,
+         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
+         j.priority, j.group_key, j.tenant_id, j.payload, null::jsonb,
+         -- As claim_steps reads them: the completed step records, by name.
+         coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
+                     from public.job_steps p
+                    where p.job_id = j.id and p.status = 'completed'), '{}'::jsonb)
+    from public.jobs j
+    left join public.job_types t on t.type = j.type
+   where j.lease_expires_at = now() + p_lease_duration
+     and j.locked_by = p_worker_id and j.id = any (v_jobs) and j.status = 'running';
+end;
+$$;
+
+
+--
+-- Name: FUNCTION complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval) IS 'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns a row per completed step (completed_step_id) and a row per claimed step (claim_steps'' columns).';
+
+
+--
 -- Name: complete_step(uuid, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2483,52 +2598,11 @@ CREATE FUNCTION public.complete_steps(p_worker_id text, p_results jsonb) RETURNS
     SET search_path TO ''
     AS $$
 declare
-  fn constant text := 'complete_steps';
-  v_bad_index int;
-  v_step_ids uuid[];
-  v_outputs jsonb[];
-  v_duplicate uuid;
+  v_batch record;
 begin
-  perform public._require_worker_id(fn, p_worker_id);
-  if p_results is null then
-    raise exception '%: p_results must not be null', fn using errcode = 'null_value_not_allowed';
-  end if;
-  if jsonb_typeof(p_results) <> 'array' or jsonb_array_length(p_results) not between 1 and 1000 then
-    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', fn, public._json_preview(p_results)
-      using errcode = 'invalid_parameter_value';
-  end if;
-  -- One pass over the batch checks each element's shape and builds both arrays. A step id that
-  -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
-  -- (a regular expression per element would triple the cost of a valid batch).
-  begin
-    select min(e.ordinality) filter (where not e.shaped) - 1,
-           array_agg((e.value ->> 'step_id')::uuid order by e.ordinality) filter (where e.shaped),
-           array_agg(e.value -> 'output' order by e.ordinality)
-      into v_bad_index, v_step_ids, v_outputs
-      from (select r.value, r.ordinality,
-                   jsonb_typeof(r.value) = 'object'
-                     and jsonb_typeof(r.value -> 'step_id') = 'string'
-                     and r.value - 'step_id' - 'output' = '{}'::jsonb as shaped
-              from jsonb_array_elements(p_results) with ordinality r) e;
-  exception when invalid_text_representation then
-    select min(r.ordinality) - 1 into v_bad_index
-      from jsonb_array_elements(p_results) with ordinality r
-     where jsonb_typeof(r.value) <> 'object'
-        or jsonb_typeof(r.value -> 'step_id') is distinct from 'string'
-        or r.value - 'step_id' - 'output' <> '{}'::jsonb
-        or public._uuid_or_null(r.value ->> 'step_id') is null;
-  end;
-  if v_bad_index is not null then
-    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', fn, v_bad_index,
-      public._json_preview(p_results -> v_bad_index) using errcode = 'invalid_parameter_value';
-  end if;
-  if (select count(distinct id) from unnest(v_step_ids) id) < cardinality(v_step_ids) then
-    select id into v_duplicate from unnest(v_step_ids) id group by id having count(*) > 1 limit 1;
-    raise exception '%: p_results names step % more than once', fn, v_duplicate
-      using errcode = 'invalid_parameter_value';
-  end if;
-
-  return query select * from public._complete_steps(p_worker_id, v_step_ids, v_outputs);
+  perform public._require_worker_id('complete_steps', p_worker_id);
+  v_batch := public._results_arrays('complete_steps', p_results);
+  return query select * from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs);
 end;
 $$;
 
@@ -3158,7 +3232,9 @@ begin
     select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
              'id', e.id, 'at', e.at, 'scope', e.scope, 'status', e.status, 'stepId', e.step_id,
              'stepName', e.step_name, 'seq', e.seq, 'attempt', e.attempt, 'error', e.error))
-             order by e.at, e.ord, e.seq, e.attempt), '[]')
+             -- Events of one moment (a completion that claims the job's next step in the same
+             -- write) in the job's order: its start, its steps by seq and attempt, its end.
+             order by e.at, e.ord = 4, e.seq nulls first, e.attempt, e.ord), '[]')
       from (
         select 'job:pending' as id, v_job.created_at as at, 0 as ord, 'job' as scope, 'pending' as status,
                null::uuid as step_id, null::text as step_name, null::int as seq, null::int as attempt, null::jsonb as error
@@ -4921,17 +4997,17 @@ GRANT SELECT ON TABLE public.job_steps TO authenticated;
 
 
 --
--- Name: FUNCTION _complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean, p_claim_lease interval); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean, p_claim_lease interval) FROM PUBLIC;
 
 
 --
--- Name: FUNCTION _complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval) FROM PUBLIC;
 
 
 --
@@ -5168,6 +5244,13 @@ REVOKE ALL ON FUNCTION public._require_worker_id(p_function text, p_worker_id te
 
 
 --
+-- Name: FUNCTION _results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]) FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _retry_delay(p_type text, p_attempt integer); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5266,6 +5349,14 @@ GRANT ALL ON FUNCTION public.claim_steps(p_worker_id text, p_lease_duration inte
 REVOKE ALL ON FUNCTION public.claimable_job_types() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.claimable_job_types() TO authenticated;
 GRANT ALL ON FUNCTION public.claimable_job_types() TO service_role;
+
+
+--
+-- Name: FUNCTION complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval) TO service_role;
 
 
 --

@@ -583,6 +583,90 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(counts).toEqual({ completed: 2, pending: 8 });
   });
 
+  it("runs a one-step-at-a-time job's later steps as the completion writes claim them: one claim per job, each step with the outputs before it", async () => {
+    const seen: StepContext[] = [];
+    const registry = new Registry().define({
+      type: "rt.chain",
+      steps: ["fetch", "parse", "store"],
+      handlers: {
+        fetch: (ctx) => { seen.push(ctx); return { n: ctx.payload.n }; },
+        parse: (ctx) => { seen.push(ctx); return { parsed: (ctx.previousOutputs.fetch as { n: number }).n }; },
+        store: (ctx) => { seen.push(ctx); return Object.keys(ctx.previousOutputs).sort(); },
+      },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.chain", Array.from({ length: 30 }, (_, n) => ({ n })));
+    let claimedByClaims = 0;
+    let claimedByWrites = 0;
+    const spy: Transport = Object.create(transport);
+    spy.claimSteps = async (params) => {
+      const steps = await transport.claimSteps(params);
+      claimedByClaims += steps.length;
+      return steps;
+    };
+    spy.completeSteps = async (params) => {
+      const written = await transport.completeSteps(params);
+      claimedByWrites += written.claimed.length;
+      return written;
+    };
+
+    const summary = await drain({ workerId: "rt-chain", transport: spy, registry, concurrency: 4, batchSize: 8 });
+
+    expect(summary).toMatchObject({ claimed: 90, completed: 90, retried: 0, failed: 0, lost: 0, released: 0, stoppedBy: "idle" });
+    expect({ claimedByClaims, claimedByWrites }).toEqual({ claimedByClaims: 30, claimedByWrites: 60 });
+    for (const ctx of seen) expect(ctx.attempt).toBe(1);
+    for (const ctx of seen.filter((c) => c.stepName === "parse")) {
+      expect(ctx.previousOutputs).toEqual({ fetch: { n: ctx.payload.n } });
+    }
+    const results = await admin`select status, result from public.jobs where type = 'rt.chain'`;
+    expect(results).toHaveLength(30);
+    for (const job of results) expect(job).toEqual({ status: "completed", result: ["fetch", "parse"] });
+    // Every step's one attempt is on record, by this worker.
+    const [history] = await admin`
+      select count(*)::int as steps, count(*) filter (where s.status = 'completed' and s.completed_by = 'rt-chain' and s.attempt = 1)::int as by_us
+        from public.all_steps s join public.jobs j on j.id = s.job_id where j.type = 'rt.chain'`;
+    expect(history).toEqual({ steps: 90, by_us: 90 });
+  });
+
+  it("once asked to stop, claims no next step with a completion: the job's next step waits in the queue for others", async () => {
+    const stop = new AbortController();
+    const registry = new Registry().define({
+      type: "rt.chain_stop",
+      steps: ["first", "second"],
+      handlers: { first: () => { stop.abort(); return "one"; }, second: () => "two" },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.chain_stop", [{}]);
+
+    const summary = await drain({ workerId: "rt-chain-stop", transport, registry, stopSignal: stop.signal, concurrency: 1, batchSize: 1 });
+
+    expect(summary).toMatchObject({ claimed: 1, completed: 1, released: 0, stoppedBy: "stop" });
+    const [job] = await admin`select status, step_name, locked_by, attempt, queue_at is not null as queued from public.jobs where type = 'rt.chain_stop'`;
+    expect(job).toEqual({ status: "running", step_name: "second", locked_by: null, attempt: 0, queued: true });
+  });
+
+  it("claims next steps with completions only as far as the CPU budget reaches, then stops for CPU", async () => {
+    const registry = new Registry().define({
+      type: "rt.chain_cpu",
+      steps: ["a", "b", "c"],
+      handlers: { a: () => "a", b: () => "b", c: () => "c" },
+    });
+    await registry.publish(transport);
+    await enqueue("rt.chain_cpu", [{}, {}]);
+
+    // Without a CPU meter every claimed step is counted as perStepMs: room for 4 of the 6 steps.
+    const summary = await drain({
+      workerId: "rt-chain-cpu", transport, registry, concurrency: 2, batchSize: 2, cpuBudget: { limitMs: 4, perStepMs: 1 },
+    });
+
+    expect(summary.stoppedBy).toBe("cpu");
+    expect(summary.claimed).toBeGreaterThanOrEqual(3);
+    expect(summary.claimed).toBeLessThanOrEqual(4);
+    expect(summary).toMatchObject({ completed: summary.claimed, released: 0 });
+    const [held] = await admin`select count(*)::int as held from public.jobs where type = 'rt.chain_cpu' and locked_by is not null`;
+    expect(held).toEqual({ held: 0 });
+  });
+
   it("fails a step whose type this worker has no handler for, permanently", async () => {
     await admin`select public.define_job_type('rt.unknown', '["work"]')`;
     await enqueue("rt.unknown", [{}]);
@@ -659,7 +743,7 @@ describe("drain's batching and write retries (postgres.js)", () => {
     const registry = new Registry().define({ type: "rt.broken", steps: ["go"], handlers: { go: () => "ok" } });
     await registry.publish(transport);
     await enqueue("rt.broken", Array.from({ length: 5 }, () => ({})));
-    const missing = Object.assign(new Error("function public.complete_steps(text, jsonb) does not exist"), { code: "42883" });
+    const missing = Object.assign(new Error("function public.complete_and_claim_steps(text, jsonb, interval) does not exist"), { code: "42883" });
     const { spy, calls } = instrumented(transport, { completeSteps: [missing] });
 
     const summary = await drain({ workerId: "rt-broken", transport: spy, registry, batchSize: 5, idle: { lingerMs: 0 } });
@@ -669,8 +753,9 @@ describe("drain's batching and write retries (postgres.js)", () => {
     for (const step of await stepRows("rt.broken")) expect(step).toMatchObject({ status: "pending", attempt: 0 });
   });
 
-  it("claims again when a settle ended while an empty claim travelled (the claim's snapshot may predate the step that settle created)", async () => {
-    const registry = new Registry().define({ type: "rt.race", steps: ["a", "b"], handlers: { a: () => "a", b: () => "b" } });
+  it("claims again when a settle ended while an empty claim travelled (the claim's snapshot may predate the steps that settle created)", async () => {
+    // A parallel group: its steps are created by the completion, never claimed by it.
+    const registry = new Registry().define({ type: "rt.race", steps: ["a", ["b", "c"]], handlers: { a: () => "a", b: () => "b", c: () => "c" } });
     await registry.publish(transport);
     await enqueue("rt.race", [{}]);
     // The second claim reads the queue before the first step's completion is written (so it finds
@@ -698,9 +783,9 @@ describe("drain's batching and write retries (postgres.js)", () => {
 
     const summary = await drain({ workerId: "rt-race", transport: spy, registry, concurrency: 1, batchSize: 1 });
 
-    expect(summary).toMatchObject({ claimed: 2, completed: 2, stoppedBy: "idle" });
+    expect(summary).toMatchObject({ claimed: 3, completed: 3, stoppedBy: "idle" });
     const [job] = await admin`select status, result from public.jobs where type = 'rt.race'`;
-    expect(job).toEqual({ status: "completed", result: "b" });
+    expect(job).toEqual({ status: "completed", result: { b: "b", c: "c" } });
   });
 
   it("when the database refuses one step's output, writes the batch again in halves: that step fails for good, the others complete", async () => {

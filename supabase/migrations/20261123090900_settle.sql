@@ -57,10 +57,13 @@ $$;
 -- step_started_at, attempt). Any other step is written to job_steps as its completed record,
 -- under its id, and the job moves on to its next step in the same statement: attempt 0, its
 -- place in the claim order kept (so started jobs finish before later ones start, as
--- _create_next_steps does for step rows). Returns the completed steps as all_steps shows them
--- (built from the statements: a second read cost a settle of 100 a third of its time). The
--- caller holds the lanes of keyed ones.
-create or replace function public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean)
+-- _create_next_steps does for step rows); or, given p_claim_lease, p_worker_id claims that next
+-- step in the same update (attempt 1, a lease of p_claim_lease from now), so it skips the claim
+-- queue: complete_and_claim_steps. Returns the completed steps as all_steps shows them (built
+-- from the statements: a second read cost a settle of 100 a third of its time). The caller
+-- holds the lanes of keyed ones.
+create or replace function public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean,
+                                                      p_claim_lease interval)
 returns setof public.job_steps
 language plpgsql volatile
 set search_path = ''
@@ -99,12 +102,14 @@ begin
            result = case when n.last then p_outputs -> coalesce(was.own_step_id, was.id)::text end,
            completed_by = case when n.last then p_worker_id end,
            finished_at = case when n.last then now() end,
-           locked_by = null, lease_expires_at = null,
+           -- The next step, claimed by p_worker_id when p_claim_lease is given, else queued.
+           locked_by = case when n.last or p_claim_lease is null then null else p_worker_id end,
+           lease_expires_at = case when n.last or p_claim_lease is null then null else now() + p_claim_lease end,
            step_name = case when n.last then j.step_name else n.next_name end,
            step_seq = case when n.last then j.step_seq else j.step_seq + 1 end,
            own_step_id = case when n.last then j.own_step_id else gen_random_uuid() end,
-           attempt = case when n.last then j.attempt else 0 end,
-           step_started_at = case when n.last then j.step_started_at end,
+           attempt = case when n.last then j.attempt when p_claim_lease is null then 0 else 1 end,
+           step_started_at = case when n.last then j.step_started_at when p_claim_lease is not null then now() end,
            step_error = case when n.last then j.step_error end,
            updated_at = now()
       from public.jobs was
@@ -149,7 +154,10 @@ $$;
 -- its next group's steps, or completes (result: its last group's output) and lets its group
 -- key's next job start. Returns the completed steps. Set-based: a fixed number of statements per
 -- batch, whatever its size; per-job work is only a lane advance for keyed jobs that finished.
-create or replace function public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[])
+-- Given p_claim_lease, p_worker_id also claims the next step of each job that is its own step
+-- and moves on (_complete_own_steps).
+create or replace function public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[],
+                                                  p_claim_lease interval default null)
 returns setof public.job_steps
 language plpgsql volatile
 set search_path = ''
@@ -192,7 +200,7 @@ begin
   -- no lock taken before it (nothing else waits on such a job while holding another lock), and
   -- are returned as that update built them (collected into an array and returned from it, they
   -- had cost a settle of 500 a tenth of its time).
-  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false);
+  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false, p_claim_lease);
   get diagnostics v_own_done = row_count;
   -- The ids are distinct (the callers check), so all were done when the counts match.
   if v_own_done = cardinality(p_step_ids) then
@@ -208,7 +216,7 @@ begin
 
   -- Keyed jobs that are their own step: their lanes are held now; they free them below.
   select array_agg(c) into v_own_keyed_rows
-    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true) c;
+    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true, p_claim_lease) c;
   if v_own_keyed_rows is not null then
     -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
@@ -301,26 +309,23 @@ begin
 end;
 $$;
 
-create or replace function public.complete_steps(p_worker_id text, p_results jsonb)
-returns setof public.job_steps
-language plpgsql volatile
-security definer
+-- complete_steps' batch (p_results: [{step_id, output}]) checked and split into its step ids and
+-- outputs, for the function named p_function: every bad element is refused with its index.
+create or replace function public._results_arrays(p_function text, p_results jsonb,
+                                                  out step_ids uuid[], out outputs jsonb[])
+language plpgsql immutable
 set search_path = ''
 as $$
 declare
-  fn constant text := 'complete_steps';
   v_bad_index int;
-  v_step_ids uuid[];
-  v_outputs jsonb[];
   v_duplicate uuid;
 begin
-  perform public._require_worker_id(fn, p_worker_id);
   if p_results is null then
-    raise exception '%: p_results must not be null', fn using errcode = 'null_value_not_allowed';
+    raise exception '%: p_results must not be null', p_function using errcode = 'null_value_not_allowed';
   end if;
   if jsonb_typeof(p_results) <> 'array' or jsonb_array_length(p_results) not between 1 and 1000 then
-    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', fn, public._json_preview(p_results)
-      using errcode = 'invalid_parameter_value';
+    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', p_function,
+      public._json_preview(p_results) using errcode = 'invalid_parameter_value';
   end if;
   -- One pass over the batch checks each element's shape and builds both arrays. A step id that
   -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
@@ -329,7 +334,7 @@ begin
     select min(e.ordinality) filter (where not e.shaped) - 1,
            array_agg((e.value ->> 'step_id')::uuid order by e.ordinality) filter (where e.shaped),
            array_agg(e.value -> 'output' order by e.ordinality)
-      into v_bad_index, v_step_ids, v_outputs
+      into v_bad_index, step_ids, outputs
       from (select r.value, r.ordinality,
                    jsonb_typeof(r.value) = 'object'
                      and jsonb_typeof(r.value -> 'step_id') = 'string'
@@ -344,21 +349,115 @@ begin
         or public._uuid_or_null(r.value ->> 'step_id') is null;
   end;
   if v_bad_index is not null then
-    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', fn, v_bad_index,
+    raise exception '%: p_results[%] must be an object {step_id: uuid, output?: any JSON}, got %', p_function, v_bad_index,
       public._json_preview(p_results -> v_bad_index) using errcode = 'invalid_parameter_value';
   end if;
-  if (select count(distinct id) from unnest(v_step_ids) id) < cardinality(v_step_ids) then
-    select id into v_duplicate from unnest(v_step_ids) id group by id having count(*) > 1 limit 1;
-    raise exception '%: p_results names step % more than once', fn, v_duplicate
+  if (select count(distinct id) from unnest(step_ids) id) < cardinality(step_ids) then
+    select id into v_duplicate from unnest(step_ids) id group by id having count(*) > 1 limit 1;
+    raise exception '%: p_results names step % more than once', p_function, v_duplicate
       using errcode = 'invalid_parameter_value';
   end if;
+end;
+$$;
 
-  return query select * from public._complete_steps(p_worker_id, v_step_ids, v_outputs);
+create or replace function public.complete_steps(p_worker_id text, p_results jsonb)
+returns setof public.job_steps
+language plpgsql volatile
+security definer
+set search_path = ''
+as $$
+declare
+  v_batch record;
+begin
+  perform public._require_worker_id('complete_steps', p_worker_id);
+  v_batch := public._results_arrays('complete_steps', p_results);
+  return query select * from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs);
 end;
 $$;
 
 comment on function public.complete_steps(text, jsonb) is
   'Completes, in one call, the steps of p_results ([{step_id, output}]) that p_worker_id holds; returns those it completed.';
+
+-- complete_steps for a worker that goes on working: a job that is its own step and moves on to
+-- its next step (every group of its type has one step) has that step claimed for p_worker_id in
+-- the same update, under a lease of p_lease_duration, instead of queueing it for the next
+-- claim. The next step keeps its job's turn, so the claim order would serve it soon anyway; this
+-- spares it the claim (the queue's index entries, the ordered scan, a second update of the job).
+-- With p_lease_duration null nothing is claimed. Returns a row per completed step (its id in
+-- completed_step_id, every other column null) and a row per claimed step (the columns
+-- claim_steps returns; completed_step_id null).
+create or replace function public.complete_and_claim_steps(p_worker_id text, p_results jsonb,
+                                                         p_lease_duration interval default null)
+returns table (
+  completed_step_id uuid,
+  step_id uuid,
+  job_id uuid,
+  job_type text,
+  step_name text,
+  seq int,
+  attempt int,
+  max_attempts int,
+  lease_expires_at timestamptz,
+  timeout_ms bigint,
+  priority smallint,
+  group_key text,
+  tenant_id uuid,
+  payload jsonb,
+  input jsonb,
+  previous_outputs jsonb
+)
+language plpgsql volatile
+rows 100
+security definer
+set search_path = ''
+-- Lookups by primary key only, as in _complete_steps (see there).
+set plan_cache_mode = auto
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  fn constant text := 'complete_and_claim_steps';
+  v_batch record;
+  v_completed uuid[];
+  v_jobs uuid[];
+begin
+  perform public._require_worker_id(fn, p_worker_id);
+  if p_lease_duration is not null then
+    perform public._require_positive_lease(fn, p_lease_duration);
+  end if;
+  v_batch := public._results_arrays(fn, p_results);
+  select array_agg(c.id), array_agg(c.job_id) into v_completed, v_jobs
+    from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration) c;
+
+  -- A later statement, so it sees the claimed steps and the records of the completed ones. They
+  -- are found with one probe of jobs_lease_idx: every step this call claimed has the same lease,
+  -- now() + p_lease_duration (now() is the transaction's start), and of the jobs whose steps this
+  -- batch completed, only those it moved on are held again by p_worker_id (the completion cleared
+  -- every other hold; a job with step rows is never held on its row). A lookup per completed job
+  -- instead would cost a batch of one-step jobs, which never move on, a probe each.
+  return query
+  select c.id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+    from unnest(v_completed) c(id)
+  union all
+  select null, coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
+         coalesce(j.max_attempts, t.max_attempts, 3), j.lease_expires_at,
+         (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
+         j.priority, j.group_key, j.tenant_id, j.payload, null::jsonb,
+         -- As claim_steps reads them: the completed step records, by name.
+         coalesce((select jsonb_object_agg(coalesce(p.name, p.seq::text), p.output order by p.seq)
+                     from public.job_steps p
+                    where p.job_id = j.id and p.status = 'completed'), '{}'::jsonb)
+    from public.jobs j
+    left join public.job_types t on t.type = j.type
+   where j.lease_expires_at = now() + p_lease_duration
+     and j.locked_by = p_worker_id and j.id = any (v_jobs) and j.status = 'running';
+end;
+$$;
+
+comment on function public.complete_and_claim_steps(text, jsonb, interval) is
+  'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns a row per completed step (completed_step_id) and a row per claimed step (claim_steps'' columns).';
 
 create or replace function public.complete_step(p_step_id uuid, p_worker_id text, p_output jsonb)
 returns setof public.job_steps
@@ -779,14 +878,16 @@ comment on function public.release_steps(text, uuid[]) is
 
 revoke all on function
   public._lock_held_jobs(text, uuid[]),
-  public._complete_own_steps(text, uuid[], jsonb, boolean),
+  public._complete_own_steps(text, uuid[], jsonb, boolean, interval),
   public._fail_own_step(uuid, text, jsonb, interval, boolean),
-  public._complete_steps(text, uuid[], jsonb[]),
+  public._complete_steps(text, uuid[], jsonb[], interval),
+  public._results_arrays(text, jsonb),
   public._fail_step(uuid, text, jsonb, interval, boolean),
   public._retry_delay(text, int)
   from public, anon, authenticated, service_role;
 revoke all on function
   public.complete_steps(text, jsonb),
+  public.complete_and_claim_steps(text, jsonb, interval),
   public.complete_step(uuid, text, jsonb),
   public.fail_step(uuid, text, jsonb, interval, boolean),
   public.fail_steps(text, jsonb),
@@ -796,6 +897,7 @@ revoke all on function
   from public, anon, authenticated;
 grant execute on function
   public.complete_steps(text, jsonb),
+  public.complete_and_claim_steps(text, jsonb, interval),
   public.complete_step(uuid, text, jsonb),
   public.fail_step(uuid, text, jsonb, interval, boolean),
   public.fail_steps(text, jsonb),

@@ -356,7 +356,9 @@ begin
     select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
              'id', e.id, 'at', e.at, 'scope', e.scope, 'status', e.status, 'stepId', e.step_id,
              'stepName', e.step_name, 'seq', e.seq, 'attempt', e.attempt, 'error', e.error))
-             order by e.at, e.ord, e.seq, e.attempt), '[]')
+             -- Events of one moment (a completion that claims the job's next step in the same
+             -- write) in the job's order: its start, its steps by seq and attempt, its end.
+             order by e.at, e.ord = 4, e.seq nulls first, e.attempt, e.ord), '[]')
       from (
         select 'job:pending' as id, v_job.created_at as at, 0 as ord, 'job' as scope, 'pending' as status,
                null::uuid as step_id, null::text as step_name, null::int as seq, null::int as attempt, null::jsonb as error

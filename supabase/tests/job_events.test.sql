@@ -2,7 +2,7 @@
 -- completion of every step and the job.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(5);
+select plan(6);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -35,6 +35,20 @@ select is((select jsonb_path_query_array(doc, '$[*].status') from e),
   'every change, oldest first, ending with the job''s terminal status');
 select is((select doc -> -1 ->> 'id' from e), 'job:completed', 'the last event is the job''s');
 select is((select count(distinct x ->> 'id') from e, jsonb_array_elements(doc) x), 9::bigint, 'event ids are distinct');
+
+-- A completion that claims the job's next step writes both at one moment (one transaction's
+-- now()): the events keep the job's order.
+create temp table same on commit drop as select * from public.enqueue_job('two', '{}');
+update public.jobs set run_at = now() where id = (select id from same);
+select public.complete_and_claim_steps('w2',
+  jsonb_build_array(jsonb_build_object('step_id', (select step_id from public.claim_steps('w2', '1 minute') where job_id = (select id from same)))),
+  '1 minute');
+update public.jobs set created_at = now() - interval '2 ms', started_at = now() - interval '1 ms' where id = (select id from same);
+update public.job_steps set started_at = now() - interval '1 ms' where job_id = (select id from same);
+select is((select jsonb_agg(x ->> 'stepName' || ':' || (x ->> 'status')) from jsonb_array_elements(public.job_events((select id from same))) x
+            where x ->> 'scope' = 'step'),
+  '["a:running", "a:completed", "b:running"]'::jsonb,
+  'a step completed and the next one claimed at the same moment come in step order');
 
 select * from finish();
 rollback;

@@ -204,7 +204,7 @@ isOneToOne: false
 { Args: { "p_job_id": string,"p_reason": Json }; Returns: undefined
                            },
 "_complete_own_steps":
-{ Args: { "p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_worker_id": string }; Returns: {
+{ Args: { "p_claim_lease": string,"p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_worker_id": string }; Returns: {
               "attempt": number,
 "completed_by": string | null,
 "created_at": string,
@@ -236,7 +236,7 @@ isOneToOne: false
         isSetofReturn: true
       } },
 "_complete_steps":
-{ Args: { "p_outputs": (Json)[],"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
+{ Args: { "p_claim_lease"?: string,"p_outputs": (Json)[],"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
               "attempt": number,
 "completed_by": string | null,
 "created_at": string,
@@ -461,6 +461,9 @@ isOneToOne: false
 "_require_worker_id":
 { Args: { "p_function": string,"p_worker_id": string }; Returns: undefined
                            },
+"_results_arrays":
+{ Args: { "p_function": string,"p_results": Json }; Returns: Record<string, unknown>
+                           },
 "_retry_delay":
 { Args: { "p_attempt": number,"p_type": string }; Returns: string
                            },
@@ -600,6 +603,11 @@ isOneToOne: false
                            },
 "claimable_job_types":
 { Args: Record<PropertyKey, never>; Returns: (string)[]
+                           },
+"complete_and_claim_steps":
+{ Args: { "p_lease_duration"?: string,"p_results": Json,"p_worker_id": string }; Returns: {
+              "attempt": number,"completed_step_id": string,"group_key": string,"input": Json,"job_id": string,"job_type": string,"lease_expires_at": string,"max_attempts": number,"payload": Json,"previous_outputs": Json,"priority": number,"seq": number,"step_id": string,"step_name": string,"tenant_id": string,"timeout_ms": number
+            }[]
                            },
 "complete_step":
 { Args: { "p_output": Json,"p_step_id": string,"p_worker_id": string }; Returns: {

@@ -3,7 +3,8 @@
 //   claim batches (claim_steps, short lease) into a local queue → run handlers with bounded
 //   concurrency, every held step's lease renewed in one call (StepPool, running.ts) → settle
 //   (Settler, settle.ts: completions and failures each batched, written again on a transient
-//   error while the leases hold) → repeat while work remains and the budget allows; with nothing
+//   error while the leases hold; a completion write claims the next step of each job it moves on,
+//   while the loop still claims) → repeat while work remains and the budget allows; with nothing
 //   to claim, the idle policy (idle.ts) decides between waiting for a retry about to come due,
 //   polling again and stopping.
 //
@@ -161,6 +162,14 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     counts: summary,
     clock,
     log,
+    // A job that runs one step at a time moves on when its step completes: its next step is
+    // claimed by the same write, for as long as the loop itself would claim (the steps it
+    // completes were counted, so their successors fit the capacity; the CPU budget is asked).
+    claimNext: (count) => (claimingOpen && stopReason(count) === undefined ? leaseMs : undefined),
+    onClaimed: (steps) => {
+      summary.claimed += steps.length;
+      pool.add(steps);
+    },
   });
   const pool = new StepPool({
     workerId,
@@ -196,6 +205,20 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const perStep = cpu.usedMs && begun >= 10 ? cpuUsedMs() / begun : (cpu.perStepMs ?? 0.1);
     return Math.floor((cpu.limitMs - cpuUsedMs()) / perStep) - pool.queued - pool.running - claiming;
   };
+  /** Why the loop must stop claiming now, if it must; with `claimNext`, whether a completion
+   * write may claim that many next steps. */
+  const stopReason = (claimNext = 0): DrainSummary["stoppedBy"] | undefined =>
+    abortSignal?.aborted ? "abort"
+    : stopSignal?.aborted ? "stop"
+    : spareBudgetMs() < 0 ? "budget"
+    : claimNext > 0 ? (cpuRoom() < claimNext ? "cpu" : undefined)
+    // Out of CPU only once nothing is held: a step's cost is estimated from the steps begun so
+    // far, and the first ones carry the invocation's warm-up; as held steps finish, the
+    // estimate falls and may leave room for another claim.
+    : cpuRoom() <= 0 && claims.size === 0 && pool.held === 0 ? "cpu"
+    : undefined;
+  // False once the loop stopped claiming: completion writes claim nothing more either.
+  let claimingOpen = true;
   const nextClaimableAt = () =>
     transport.nextClaimableAt(types).catch((error) => {
       log.warn("next_claimable_at failed; not lingering", { error: String(error) });
@@ -264,14 +287,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
 
   try {
     for (;;) {
-      const stop = abortSignal?.aborted ? "abort"
-        : stopSignal?.aborted ? "stop"
-        : spareBudgetMs() < 0 ? "budget"
-        // Out of CPU only once nothing is held: a step's cost is estimated from the steps begun so
-        // far, and the first ones carry the invocation's warm-up; as held steps finish, the
-        // estimate falls and may leave room for another claim.
-        : cpuRoom() <= 0 && claims.size === 0 && pool.held === 0 ? "cpu"
-        : undefined;
+      const stop = stopReason();
       if (stop) {
         summary.stoppedBy = stop;
         break;
@@ -309,6 +325,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
       await Promise.race(waits);
     }
 
+    claimingOpen = false;
     // No more claims. Out of CPU budget, the queued steps still run (the budget counted them);
     // otherwise they go back (with those of claims still in flight). The running ones finish,
     // or stop on an abort, now or later.

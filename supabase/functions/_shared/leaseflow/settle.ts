@@ -1,13 +1,14 @@
-// Settling steps: outputs go to complete_steps and failures to fail_steps, each in batches: all
-// that arrive within a short window, and all that arrive while a write of their kind is in
-// flight, go out together. A write that fails on a transient error (the connection dropped, the
+// Settling steps: outputs go to complete_and_claim_steps and failures to fail_steps, each in
+// batches: all that arrive within a short window, and all that arrive while a write of their kind
+// is in flight, go out together. A completion write may also claim the next step of each job it
+// moves on (claimNext), handed to the drain. A write that fails on a transient error (the connection dropped, the
 // database restarting) is retried with backoff for as long as every lease in it holds; only then
 // are its steps given up, to be released at the end of the drain or to lapse. A write the
 // database refuses for the data in it is written again in halves until the item holding that
 // data is alone: that step fails for good, the others are written. The Settler counts each
 // outcome in the drain's summary and logs it, and never throws.
 import { isRefusedInput, isTransientError, type Settlement } from "./errors.ts";
-import type { Clock, FailOutcome, Logger, StepFailure, StepResult, Transport } from "./types.ts";
+import type { ClaimedStep, Clock, FailOutcome, Logger, StepFailure, StepResult, Transport } from "./types.ts";
 
 /** The outcome counters a Settler adds to (drain()'s summary). */
 export interface SettleCounts {
@@ -53,6 +54,11 @@ export interface SettlerOptions {
   clock: Clock;
   /** Where outcomes are logged. */
   log: Logger;
+  /** Asked before each completion write, with its size: the lease (ms) under which the write also
+   * claims the next step of each job it moves on, or undefined to claim none. (Default: none) */
+  claimNext?: (count: number) => number | undefined;
+  /** Takes the steps a completion write claimed. (Default: none; claimNext must be unset) */
+  onClaimed?: (steps: ClaimedStep[]) => void;
 }
 
 /** What came of a settle: the write's outcome, "lost" when the write left the step out (its lease
@@ -67,7 +73,10 @@ export class Settler {
   constructor(private readonly options: SettlerOptions) {
     const { transport, workerId } = options;
     this.#completions = new WriteBatcher(options, "completions", async (results) => {
-      const completed = await transport.completeSteps({ workerId, results });
+      const claimNextLeaseMs = options.claimNext?.(results.length);
+      const { completed, claimed } = await transport.completeSteps({ workerId, results, claimNextLeaseMs });
+      // Handed over before the completions are reported: a handler slot they free finds them queued.
+      if (claimed.length > 0) options.onClaimed?.(claimed);
       return new Map(completed.map((id) => [id, "completed" as const]));
     });
     this.#failures = new WriteBatcher(options, "failures", (failures) => transport.failSteps({ workerId, failures }));

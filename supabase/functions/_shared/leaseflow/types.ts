@@ -80,12 +80,23 @@ export interface ClaimStepsParams {
   types?: string[];
 }
 
-/** complete_steps' arguments. */
+/** complete_and_claim_steps' arguments. */
 export interface CompleteStepsParams {
   /** The worker that holds the steps. */
   workerId: string;
   /** One output per completed step. */
   results: StepResult[];
+  /** Also claim, under a lease this long, the next step of each job that moves on and runs one
+   * step at a time (every group of its type has one step). (Default: claim nothing) */
+  claimNextLeaseMs?: number;
+}
+
+/** What a completion write did. */
+export interface CompletedSteps {
+  /** The ids of the steps it completed (a lost lease is left out). */
+  completed: string[];
+  /** The next steps it claimed for the worker (CompleteStepsParams.claimNextLeaseMs). */
+  claimed: ClaimedStep[];
 }
 
 /** fail_step's arguments. */
@@ -169,8 +180,8 @@ export interface Transport {
   defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void>;
   /** claim_steps: claims up to `limit` steps under a lease. */
   claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]>;
-  /** complete_steps: completes the held steps; returns the ids it completed (a lost lease is left out). */
-  completeSteps(params: CompleteStepsParams): Promise<string[]>;
+  /** complete_and_claim_steps: completes the held steps, claiming the next steps of their jobs when asked. */
+  completeSteps(params: CompleteStepsParams): Promise<CompletedSteps>;
   /** fail_step: retry later (after retryInMs, or the type's backoff) or fail for good. */
   failStep(params: FailStepParams): Promise<FailOutcome>;
   /** fail_steps: fail_step for a batch; the outcome of each step it settled (a lost lease is left out). */

@@ -1,6 +1,6 @@
 // The SQL contract's shapes, shared by every transport: claim_steps rows in, define_job_type
 // options out. Rows are snake_case as Postgres (or PostgREST's JSON) gives them.
-import type { ClaimedStep, FailOutcome, JobTypeOptions, StepFailure } from "../types.ts";
+import type { ClaimedStep, CompletedSteps, FailOutcome, JobTypeOptions, StepFailure } from "../types.ts";
 
 /** One claim_steps row as it arrives (timestamps may be Date or ISO text, bigints text or number). */
 export interface ClaimStepsRow {
@@ -15,6 +15,20 @@ export interface ClaimStepsRow {
   timeout_ms: number | string;
   payload: Record<string, unknown> | null;
   previous_outputs: Record<string, unknown> | null;
+}
+
+/** One complete_and_claim_steps row: a completed step's id, or a claimed step (a claim_steps row). */
+export type CompleteAndClaimRow = { completed_step_id: string } | ({ completed_step_id: null } & ClaimStepsRow);
+
+/** complete_and_claim_steps' rows as the runtime uses them. */
+export function toCompletedSteps(rows: CompleteAndClaimRow[]): CompletedSteps {
+  const completed: string[] = [];
+  const claimed: ClaimedStep[] = [];
+  for (const row of rows) {
+    if (row.completed_step_id === null) claimed.push(toClaimedStep(row));
+    else completed.push(row.completed_step_id);
+  }
+  return { completed, claimed };
 }
 
 /** A claim_steps row as the runtime uses it. */

@@ -5,6 +5,7 @@ import postgres from "postgres";
 import type {
   ClaimedStep,
   ClaimStepsParams,
+  CompletedSteps,
   CompleteStepsParams,
   ExtendLeaseParams,
   ExtendLeasesParams,
@@ -17,7 +18,7 @@ import type {
   StepGroups,
   Transport,
 } from "../types.ts";
-import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
+import { type ClaimStepsRow, type CompleteAndClaimRow, interval, settledAs, toClaimedStep, toCompletedSteps, toSqlFailures, toSqlOptions } from "./contract.ts";
 
 /** Connection settings for {@link PostgresTransport.connect}. */
 export interface PostgresTransportOptions {
@@ -75,7 +76,7 @@ export class PostgresTransport implements Transport {
     return rows.map(toClaimedStep);
   }
 
-  async completeSteps(params: CompleteStepsParams): Promise<string[]> {
+  async completeSteps(params: CompleteStepsParams): Promise<CompletedSteps> {
     // The batch's JSON built from each output's checked text: no output is parsed or stringified
     // again (those copies and their garbage were 2-3 of the worker's 34-36 us of CPU per no-op job).
     let results = "[";
@@ -84,10 +85,13 @@ export class PostgresTransport implements Transport {
       results += `{"step_id":${JSON.stringify(result.stepId)},"output":${result.outputJson}}`;
     }
     results += "]";
+    const lease = params.claimNextLeaseMs === undefined ? null : interval(params.claimNextLeaseMs);
     // Sent as text, cast in SQL: postgres.js writes a string given for a jsonb parameter as a JSON string.
-    const rows = await this.sql<{ id: string }[]>`
-      select id from public.complete_steps(${params.workerId}, ${results}::text::jsonb)`;
-    return rows.map((row) => row.id);
+    const rows = await this.sql<CompleteAndClaimRow[]>`
+      select completed_step_id, step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at,
+             timeout_ms, payload, previous_outputs
+        from public.complete_and_claim_steps(${params.workerId}, ${results}::text::jsonb, ${lease}::interval)`;
+    return toCompletedSteps(rows);
   }
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {

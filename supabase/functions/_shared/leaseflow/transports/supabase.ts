@@ -4,6 +4,7 @@
 import type {
   ClaimedStep,
   ClaimStepsParams,
+  CompletedSteps,
   CompleteStepsParams,
   ExtendLeaseParams,
   ExtendLeasesParams,
@@ -16,7 +17,7 @@ import type {
   StepGroups,
   Transport,
 } from "../types.ts";
-import { type ClaimStepsRow, interval, settledAs, toClaimedStep, toSqlFailures, toSqlOptions } from "./contract.ts";
+import { type ClaimStepsRow, type CompleteAndClaimRow, interval, settledAs, toClaimedStep, toCompletedSteps, toSqlFailures, toSqlOptions } from "./contract.ts";
 import { asJson, callRpc, type DatabaseClient, type FunctionArgs, type FunctionName, type FunctionReturns, restClient } from "./rpc.ts";
 
 /** Transport over Supabase's REST API. */
@@ -47,12 +48,13 @@ export class SupabaseTransport implements Transport {
     return (rows as ClaimStepsRow[]).map(toClaimedStep);
   }
 
-  async completeSteps(params: CompleteStepsParams): Promise<string[]> {
-    const rows = await this.#rpc("complete_steps", {
+  async completeSteps(params: CompleteStepsParams): Promise<CompletedSteps> {
+    const rows = await this.#rpc("complete_and_claim_steps", {
       p_worker_id: params.workerId,
       p_results: asJson(params.results.map((result) => ({ step_id: result.stepId, output: JSON.parse(result.outputJson) }))),
+      ...(params.claimNextLeaseMs === undefined ? {} : { p_lease_duration: interval(params.claimNextLeaseMs) }),
     });
-    return rows.map((row) => row.id);
+    return toCompletedSteps(rows as CompleteAndClaimRow[]);
   }
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
