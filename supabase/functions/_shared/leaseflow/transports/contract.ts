@@ -1,5 +1,5 @@
-// The SQL contract's shapes, shared by every transport: claim_steps rows in, define_job_type
-// options out. Rows are snake_case as Postgres (or PostgREST's JSON) gives them.
+// The SQL contract's shapes, shared by every transport: claim_steps and complete_and_claim_steps
+// rows in, define_job_type options out. Rows are snake_case as Postgres (or PostgREST's JSON) gives them.
 import type { ClaimedStep, CompletedSteps, FailOutcome, JobTypeOptions, StepFailure } from "../types.ts";
 
 /** One claim_steps row as it arrives (timestamps may be Date or ISO text, bigints text or number). */
