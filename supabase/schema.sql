@@ -2524,6 +2524,8 @@ declare
   v_batch record;
   v_completed uuid[];
   v_jobs uuid[];
+  v_claimed uuid[];
+  v_again record;
 begin
   perform public._require_worker_id(fn, p_worker_id);
   if p_lease_duration is not null then
@@ -2533,12 +2535,41 @@ begin
   select array_agg(c.id), array_agg(c.job_id) into v_completed, v_jobs
     from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration) c;
 
-  -- A later statement, so it sees the claimed steps and the records of the completed ones. They
-  -- are found with one probe of jobs_lease_idx: every step this call claimed has the same lease,
-  -- now() + p_lease_duration (now() is the transaction's start), and of the jobs whose steps this
-  -- batch completed, only those it moved on are held again by p_worker_id (the completion cleared
-  -- every other hold; a job with step rows is never held on its row). A lookup per completed job
-  -- instead would cost a batch of one-step jobs, which never move on, a probe each.
+  -- A later statement, so it sees the claimed steps. They are found with one probe of
+  -- jobs_lease_idx: every step this call claimed has the same lease, now() + p_lease_duration
+  -- (now() is the transaction's start), and of the jobs whose steps this batch completed, only
+  -- those it moved on are held again by p_worker_id (the completion cleared every other hold; a
+  -- job with step rows is never held on its row). A lookup per completed job instead would cost
+  -- a batch of one-step jobs, which never move on, a probe each.
+  select array_agg(j.id) into v_claimed
+    from public.jobs j
+   where j.lease_expires_at = now() + p_lease_duration
+     and j.locked_by = p_worker_id and j.id = any (v_jobs) and j.status = 'running';
+
+  -- Steps of the batch this call did not complete, which p_worker_id completed already: this is
+  -- a write sent again after its answer was lost (the connection dropped after the commit). They
+  -- are reported completed, and the steps claimed after them handed over again: otherwise those
+  -- would stay held by a worker that does not know it holds them until their leases lapse, at
+  -- the cost of an attempt. Looked for only when steps are missing (a lost lease, or a retry).
+  if coalesce(cardinality(v_completed), 0) < cardinality(v_batch.step_ids) then
+    select array_agg(d.step_id) as step_ids,
+           array_agg(d.job_id) filter (where p_lease_duration is not null and d.job_status = 'running'
+                                         and d.job_locked_by = p_worker_id) as held_jobs
+      into v_again
+      from (select s.id as step_id, s.job_id, j.status as job_status, j.locked_by as job_locked_by
+              from public.job_steps s
+              join public.jobs j on j.id = s.job_id
+             where s.id = any (v_batch.step_ids) and s.status = 'completed' and s.completed_by = p_worker_id
+            union all
+            select coalesce(j.own_step_id, j.id), j.id, j.status, null
+              from public.jobs j
+             where j.id = any (public._own_step_jobs(v_batch.step_ids))
+               and j.status = 'completed' and j.completed_by = p_worker_id) d
+     where not (d.step_id = any (coalesce(v_completed, '{}')));
+    v_completed := coalesce(v_completed, '{}') || coalesce(v_again.step_ids, '{}');
+    v_claimed := coalesce(v_claimed, '{}') || coalesce(v_again.held_jobs, '{}');
+  end if;
+
   return query
   select c.id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
     from unnest(v_completed) c(id)
@@ -2553,8 +2584,7 @@ begin
                     where p.job_id = j.id and p.status = 'completed'), '{}'::jsonb)
     from public.jobs j
     left join public.job_types t on t.type = j.type
-   where j.lease_expires_at = now() + p_lease_duration
-     and j.locked_by = p_worker_id and j.id = any (v_jobs) and j.status = 'running';
+   where j.id = any (v_claimed);
 end;
 $$;
 

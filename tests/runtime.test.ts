@@ -720,6 +720,33 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(counts).toEqual({ completed: 20, attempts: 1 });
   });
 
+  it("when a completion's answer is lost after its commit, the write sent again reports its steps completed and hands back the steps it claimed", async () => {
+    const registry = new Registry().define({ type: "rt.lost_answer", steps: ["a", "b", "c"], handlers: { a: () => "a", b: () => "b", c: () => "c" } });
+    await registry.publish(transport);
+    await enqueue("rt.lost_answer", Array.from({ length: 10 }, () => ({})));
+    let answersLost = 0;
+    const spy: Transport = Object.create(transport);
+    spy.completeSteps = async (params) => {
+      const written = await transport.completeSteps(params);
+      // The first write that claimed next steps committed, and its answer never arrives.
+      if (answersLost === 0 && written.claimed.length > 0) {
+        answersLost++;
+        throw connectionDropped;
+      }
+      return written;
+    };
+
+    const summary = await drain({ workerId: "rt-lost-answer", transport: spy, registry, batchSize: 10, concurrency: 10, idle: { lingerMs: 0 } });
+
+    expect(answersLost).toBe(1);
+    expect(summary).toMatchObject({ claimed: 30, completed: 30, lost: 0, released: 0, stoppedBy: "idle" });
+    const [counts] = await admin`
+      select count(*) filter (where j.status = 'completed')::int as jobs_completed,
+             (select count(*) from public.step_attempts a join public.jobs k on k.id = a.job_id where k.type = 'rt.lost_answer')::int as other_attempts
+        from public.jobs j where j.type = 'rt.lost_answer'`;
+    expect(counts).toEqual({ jobs_completed: 10, other_attempts: 0 });
+  });
+
   it("after a failed claim, pauses claiming with one timer for the pause, however often steps settle during it", async () => {
     const registry = new Registry().define({ type: "rt.paused", steps: ["go"], handlers: { go: () => sleep(30).then(() => "ok") } });
     await registry.publish(transport);

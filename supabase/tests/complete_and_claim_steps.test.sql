@@ -3,10 +3,10 @@
 -- completed step and a row per claimed step. The claimed step is held (not in the claim queue),
 -- carries the outputs before it, lapses like any claimed step, and a keyed job keeps its key.
 -- Without a lease nothing is claimed; a step the worker does not hold is neither completed nor
--- followed; bad arguments write nothing.
+-- followed; the same write sent again gets the same answer; bad arguments write nothing.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(25);
+select plan(30);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -58,6 +58,21 @@ select is((select count(*) from public.job_steps where job_id = (select id from 
 select results_eq($$ select job_id from public.claim_steps('w2', '1 minute', 10) $$,
   $$ select id from fan union all select id from fan $$,
   'another worker''s claim finds the fan job''s steps only: the claimed next steps are not in the queue');
+
+-- The same write sent again (its answer was lost after the commit): the same answer, no change.
+create temp table again on commit drop as
+  select * from public.complete_and_claim_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id, 'output', jsonb_build_object('from', job_id))) from c1), '2 minutes');
+select results_eq($$ select completed_step_id from again where completed_step_id is not null order by 1 $$,
+  $$ select step_id from c1 order by 1 $$, 'sent again, it reports the steps w1 completed as completed');
+select results_eq($$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from again where completed_step_id is null order by 1 $$,
+  $$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from w1 where completed_step_id is null order by 1 $$,
+  'and hands over the steps it claimed after them again, as they were');
+select results_eq($$ select step_seq, attempt, locked_by from public.jobs where type = 'chain' $$,
+  $$ values (1, 1, 'w1'::text), (1, 1, 'w1') $$, 'changing nothing');
+select is((select count(*) from public.job_steps where job_id in (select id from chain1 union all select id from chain2)), 2::bigint,
+  'and recording nothing twice');
+select is_empty($$ select * from public.complete_and_claim_steps('w9', (select jsonb_agg(jsonb_build_object('step_id', step_id)) from c1), '1 minute') $$,
+  'another worker sending that batch gets nothing: the steps were not completed by it');
 
 -- Without a lease: complete_steps' behaviour, the next step queued.
 create temp table w1b on commit drop as

@@ -3,11 +3,11 @@
 // is in flight, go out together. A completion write may also claim the next step of each job it
 // moves on (claimNext), handed to the drain. A write that fails on a transient error (the
 // connection dropped, the database restarting) is retried with backoff for as long as every lease
-// in it holds; only then are its steps given up, to be released at the end of the drain or to
-// lapse (as are the steps a write claimed if it committed but its answer was lost). A write the
-// database refuses for the data in it is written again in halves until the item holding that
-// data is alone: that step fails for good, the others are written. The Settler counts each
-// outcome in the drain's summary and logs it, and never throws.
+// in it holds (a write that committed but whose answer was lost gets the same answer again,
+// claimed steps included); only then are its steps given up, to be released at the end of the
+// drain or to lapse. A write the database refuses for the data in it is written again in halves
+// until the item holding that data is alone: that step fails for good, the others are written.
+// The Settler counts each outcome in the drain's summary and logs it, and never throws.
 import { isRefusedInput, isTransientError, type Settlement } from "./errors.ts";
 import type { ClaimedStep, Clock, FailOutcome, Logger, StepFailure, StepResult, Transport } from "./types.ts";
 
