@@ -3,9 +3,11 @@
 //   sigkill     workers killed with SIGKILL every second and replaced
 //   pg-restart  Postgres restarted with `pg_ctl restart -m immediate` mid-run
 //   conn-kill   every worker connection terminated (pg_terminate_backend) every 200 ms for 5 s
+//   conn-kill-chain  the same storm over 3-step jobs, whose completions claim their next steps
 //   poison      handlers whose output JSON cannot hold, that throw a circular object, never end,
 //               or always throw, among ordinary jobs
-// For each: jobs, lost (an ordinary job not completed, a poison job not finished), completed
+// For each: jobs, lost (an ordinary or 3-step job not completed or with a wrong result, a poison
+// job not finished), completed
 // twice (a step with two completed attempts), extra executions (runs beyond one per step, from
 // chaos.executions, which a run writes before it returns), the longest stall in completions after
 // the first fault, and workers that exited on their own. It fails on any loss, double completion
@@ -139,7 +141,9 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
     )
     select (select count(*)::int from public.jobs) as jobs,
            (select count(*)::int from public.jobs
-             where (type = 'chaos.work' and status <> 'completed') or (type = 'chaos.poison' and finished_at is null)) as lost,
+             where (type in ('chaos.work', 'chaos.chain') and status <> 'completed')
+                or (type = 'chaos.chain' and result is distinct from '{"count": 3}')
+                or (type = 'chaos.poison' and finished_at is null)) as lost,
            (select n from twice) as "completedTwice",
            (select n - steps from runs) as "extraExecutions",
            coalesce((select round(extract(epoch from max(next - finished_at)) * 1000)::int from finishes), 0) as "longestStallMs"`);
@@ -149,7 +153,9 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
       select j.type, j.status as job, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
              s.attempt, s.max_attempts, count(*)::int as jobs
         from public.jobs j left join public.all_steps s on s.job_id = j.id
-       where (j.type = 'chaos.work' and j.status <> 'completed') or (j.type = 'chaos.poison' and j.finished_at is null)
+       where (j.type in ('chaos.work', 'chaos.chain') and j.status <> 'completed')
+          or (j.type = 'chaos.chain' and j.result is distinct from '{"count": 3}')
+          or (j.type = 'chaos.poison' and j.finished_at is null)
        group by 1, 2, 3, 4, 5, 6, 7 order by jobs desc limit 20`);
     for (const state of states) console.log(`chaos: unfinished in ${scenario}: ${JSON.stringify(state)}`);
   }
@@ -168,6 +174,16 @@ interface Scenario {
 // lands while the workers are busy.
 const n = quick ? 3_000 : 8_000;
 const ordinary = (count: number) => enqueue("chaos.work", Array.from({ length: count }, (_, i) => ({ n: i, ms: 50 })));
+const connectionStorm = async () => {
+  const until = Date.now() + (quick ? 2_000 : 5_000);
+  while (Date.now() < until) {
+    await sql`
+      select count(pg_terminate_backend(pid)) from pg_stat_activity
+       where backend_type = 'client backend' and datname = current_database()
+         and pid <> pg_backend_pid() and application_name <> 'chaos-runner'`.catch(() => undefined);
+    await sleep(200);
+  }
+};
 
 const scenarios: Scenario[] = [
   {
@@ -196,16 +212,16 @@ const scenarios: Scenario[] = [
     name: "conn-kill",
     workers: 3,
     jobs: () => ordinary(n),
-    fault: async () => {
-      const until = Date.now() + (quick ? 2_000 : 5_000);
-      while (Date.now() < until) {
-        await sql`
-          select count(pg_terminate_backend(pid)) from pg_stat_activity
-           where backend_type = 'client backend' and datname = current_database()
-             and pid <> pg_backend_pid() and application_name <> 'chaos-runner'`.catch(() => undefined);
-        await sleep(200);
-      }
-    },
+    fault: connectionStorm,
+  },
+  {
+    // 3-step jobs, one step at a time: each completion write also claims the job's next step
+    // (complete_and_claim_steps), so the storm cuts writes that hold claims. Counted like the
+    // others, plus a wrong result (a step that missed its previous output) as lost.
+    name: "conn-kill-chain",
+    workers: 3,
+    jobs: () => enqueue("chaos.chain", Array.from({ length: Math.round(n / 3) }, () => ({ ms: 50 }))),
+    fault: connectionStorm,
   },
   {
     name: "poison",
@@ -246,6 +262,7 @@ async function run(scenario: Scenario): Promise<Outcome> {
 await sql.unsafe(EXECUTIONS_DDL);
 await sql`update public.leaseflow_settings set max_invocations = 0`;
 await sql`select public.define_job_type('chaos.work', '["work"]', '{"max_attempts": 25, "backoff": {"base": "100 ms", "max": "1 second"}, "timeout": "10 seconds"}')`;
+await sql`select public.define_job_type('chaos.chain', '["first", "second", "third"]', '{"max_attempts": 25, "backoff": {"base": "100 ms", "max": "1 second"}, "timeout": "10 seconds"}')`;
 await sql`select public.define_job_type('chaos.poison', '["work"]', '{"max_attempts": 2, "backoff": {"base": "100 ms", "max": "100 ms", "jitter": 0}, "timeout": "500 ms"}')`;
 
 const outcomes: Outcome[] = [];

@@ -17,9 +17,10 @@ export const EXECUTIONS_DDL = `
     at timestamptz not null default clock_timestamp()
   );`;
 
-/** The chaos job types: `chaos.work` (records its run, waits payload.ms, returns payload.n) and
- * `chaos.poison` (payload.kind: an output JSON cannot hold, a circular throw, a handler that never
- * ends, one that always throws). */
+/** The chaos job types: `chaos.work` (records its run, waits payload.ms, returns payload.n),
+ * `chaos.chain` (three such steps, one at a time, each returning the count so far, so a step that
+ * missed its previous output shows in the job's result) and `chaos.poison` (payload.kind: an
+ * output JSON cannot hold, a circular throw, a handler that never ends, one that always throws). */
 export function chaosRegistry(env: (name: string) => string | undefined): Registry {
   const log = postgres(env("CHAOS_DB_URL") ?? env("SUPABASE_DB_URL") ?? "", {
     max: 2,
@@ -30,6 +31,11 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
   });
   const record = (ctx: { jobId: string; stepId: string; attempt: number }) =>
     log`insert into chaos.executions (job_id, step_id, attempt, worker_pid) values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`;
+  const chained = async (ctx: { jobId: string; stepId: string; attempt: number; payload: Record<string, unknown> }, count: number) => {
+    await record(ctx);
+    await new Promise((resolve) => setTimeout(resolve, Number(ctx.payload.ms ?? 5)));
+    return { count };
+  };
   return new Registry()
     .define({
       type: "chaos.work",
@@ -41,6 +47,16 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
           await new Promise((resolve) => setTimeout(resolve, Number(ctx.payload.ms ?? 5)));
           return { n: ctx.payload.n };
         },
+      },
+    })
+    .define({
+      type: "chaos.chain",
+      steps: ["first", "second", "third"],
+      options: { maxAttempts: 25, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0.2 }, timeoutMs: 10_000 },
+      handlers: {
+        first: (ctx) => chained(ctx, 1),
+        second: (ctx) => chained(ctx, ((ctx.previousOutputs.first as { count: number }).count) + 1),
+        third: (ctx) => chained(ctx, ((ctx.previousOutputs.second as { count: number }).count) + 1),
       },
     })
     .define({
