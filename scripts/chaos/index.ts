@@ -128,6 +128,12 @@ async function untilFinished(timeoutMs: number): Promise<void> {
   }
 }
 
+/** What counts as lost when a run ends: an ordinary or 3-step job not completed, a 3-step job with
+ * a wrong result (a step that missed its previous output), a poison job not finished. */
+const LOST = `(type in ('chaos.work', 'chaos.chain') and status <> 'completed')
+              or (type = 'chaos.chain' and result is distinct from '{"count": 3}')
+              or (type = 'chaos.poison' and finished_at is null)`;
+
 async function measure(scenario: string, faultAt: Date, started: number, crashes: number): Promise<Outcome> {
   const [row] = await retrying(() => sql<Omit<Outcome, "scenario" | "workerCrashes" | "seconds">[]>`
     with twice as (
@@ -140,10 +146,7 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
         from public.jobs where status = 'completed' and finished_at >= ${faultAt}
     )
     select (select count(*)::int from public.jobs) as jobs,
-           (select count(*)::int from public.jobs
-             where (type in ('chaos.work', 'chaos.chain') and status <> 'completed')
-                or (type = 'chaos.chain' and result is distinct from '{"count": 3}')
-                or (type = 'chaos.poison' and finished_at is null)) as lost,
+           (select count(*)::int from public.jobs where ${sql.unsafe(LOST)}) as lost,
            (select n from twice) as "completedTwice",
            (select n - steps from runs) as "extraExecutions",
            coalesce((select round(extract(epoch from max(next - finished_at)) * 1000)::int from finishes), 0) as "longestStallMs"`);
@@ -153,9 +156,7 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
       select j.type, j.status as job, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
              s.attempt, s.max_attempts, count(*)::int as jobs
         from public.jobs j left join public.all_steps s on s.job_id = j.id
-       where (j.type in ('chaos.work', 'chaos.chain') and j.status <> 'completed')
-          or (j.type = 'chaos.chain' and j.result is distinct from '{"count": 3}')
-          or (j.type = 'chaos.poison' and j.finished_at is null)
+       where j.id in (select id from public.jobs where ${sql.unsafe(LOST)})
        group by 1, 2, 3, 4, 5, 6, 7 order by jobs desc limit 20`);
     for (const state of states) console.log(`chaos: unfinished in ${scenario}: ${JSON.stringify(state)}`);
   }

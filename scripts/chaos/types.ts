@@ -31,10 +31,11 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
   });
   const record = (ctx: { jobId: string; stepId: string; attempt: number }) =>
     log`insert into chaos.executions (job_id, step_id, attempt, worker_pid) values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`;
-  const chained = async (ctx: { jobId: string; stepId: string; attempt: number; payload: Record<string, unknown> }, count: number) => {
+  /** A run: recorded, then payload.ms of waiting, then `output`. */
+  const run = async <T>(ctx: { jobId: string; stepId: string; attempt: number; payload: Record<string, unknown> }, output: T) => {
     await record(ctx);
     await new Promise((resolve) => setTimeout(resolve, Number(ctx.payload.ms ?? 5)));
-    return { count };
+    return output;
   };
   return new Registry()
     .define({
@@ -42,11 +43,7 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
       steps: ["work"],
       options: { maxAttempts: 25, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0.2 }, timeoutMs: 10_000 },
       handlers: {
-        work: async (ctx) => {
-          await record(ctx);
-          await new Promise((resolve) => setTimeout(resolve, Number(ctx.payload.ms ?? 5)));
-          return { n: ctx.payload.n };
-        },
+        work: (ctx) => run(ctx, { n: ctx.payload.n }),
       },
     })
     .define({
@@ -54,9 +51,9 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
       steps: ["first", "second", "third"],
       options: { maxAttempts: 25, backoff: { baseMs: 100, maxMs: 1_000, jitter: 0.2 }, timeoutMs: 10_000 },
       handlers: {
-        first: (ctx) => chained(ctx, 1),
-        second: (ctx) => chained(ctx, ((ctx.previousOutputs.first as { count: number }).count) + 1),
-        third: (ctx) => chained(ctx, ((ctx.previousOutputs.second as { count: number }).count) + 1),
+        first: (ctx) => run(ctx, { count: 1 }),
+        second: (ctx) => run(ctx, { count: (ctx.previousOutputs.first as { count: number }).count + 1 }),
+        third: (ctx) => run(ctx, { count: (ctx.previousOutputs.second as { count: number }).count + 1 }),
       },
     })
     .define({
