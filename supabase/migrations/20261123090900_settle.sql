@@ -59,12 +59,14 @@ $$;
 -- place in the claim order kept (so started jobs finish before later ones start, as
 -- _create_next_steps does for step rows); or, given p_claim_lease, p_worker_id claims that next
 -- step in the same update (attempt 1, a lease of p_claim_lease from now), so it skips the claim
--- queue: complete_and_claim_steps. Returns the completed steps as all_steps shows them (built
--- from the statements: a second read cost a settle of 100 a third of its time). The caller
--- holds the lanes of keyed ones.
+-- queue: complete_and_claim_steps. Returns the completed steps' ids and their jobs' ids, and
+-- with p_rows each step as all_steps shows it (built from the statements: a second read cost
+-- complete_steps a fifth of its time). Without p_rows the row is null: the worker's write
+-- needs only the ids, and the rows, built and carried through two result sets, had cost its
+-- completion of one-step jobs a tenth of its time. The caller holds the lanes of keyed ones.
 create or replace function public._complete_own_steps(p_worker_id text, p_ids uuid[], p_outputs jsonb, p_keyed boolean,
-                                                      p_claim_lease interval)
-returns setof public.job_steps
+                                                      p_claim_lease interval, p_rows boolean)
+returns table (step_id uuid, job_id uuid, step public.job_steps)
 language plpgsql volatile
 set search_path = ''
 as $$
@@ -81,11 +83,14 @@ begin
          locked_by = null, lease_expires_at = null, finished_at = now(), updated_at = now()
    where j.id = any (p_ids) and j.step_count is null and j.locked_by = p_worker_id
      and (j.group_key is not null) = p_keyed
-  returning j.id, j.id, 0, j.step_name, j.status, j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
-            -- all_steps' _type_max_attempts inlined: a definer function call per row cost ~2 µs.
-            coalesce(j.max_attempts, (select t.max_attempts from public.job_types t where t.type = j.type), 3),
-            j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
-            j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at;
+  returning j.id, j.id,
+            case when p_rows then
+              row(j.id, j.id, 0, j.step_name, j.status, j.locked_by, j.lease_expires_at, j.completed_by, j.attempt,
+                  -- all_steps' _type_max_attempts inlined: a definer function call per row cost ~2 µs.
+                  coalesce(j.max_attempts, (select t.max_attempts from public.job_types t where t.type = j.type), 3),
+                  j.priority, j.run_at, j.tenant_id, j.queue_rank, j.queue_at, j.enqueue_order, null::jsonb,
+                  j.result, j.step_error, j.started_at, j.updated_at, j.step_started_at, j.finished_at)::public.job_steps
+            end;
   get diagnostics v_done = row_count;
   if v_done = cardinality(p_ids) then
     return;
@@ -120,8 +125,10 @@ begin
                t.max_attempts
           from (select null) one
           left join public.job_types t on t.type = was.type) n
-     where was.id = j.id
-       and was.id = any (v_jobs)
+     -- The batch's ids on j, the row updated: on `was` alone, j was planned as a scan of every
+     -- job joined to it (a 3-step job's later steps then cost 75 µs each, 30 000 jobs waiting).
+     where j.id = any (v_jobs)
+       and was.id = j.id
        and was.step_count is not null
        and j.locked_by = p_worker_id and (j.group_key is not null) = p_keyed
     returning j.id as job_id, coalesce(was.own_step_id, was.id) as id, was.step_seq as seq, was.step_name as name,
@@ -140,11 +147,14 @@ begin
      where not d.last
     returning *
   )
-  select * from recorded
+  select r.id, r.job_id, case when p_rows then r::public.job_steps end from recorded r
   union all
-  select d.id, d.job_id, d.seq, d.name, d.status, null, null, d.completed_by, d.attempt, d.max_attempts,
-         d.priority, d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, null::jsonb,
-         d.output, d.error, d.started_at, d.updated_at, d.step_started_at, d.finished_at
+  select d.id, d.job_id,
+         case when p_rows then
+           row(d.id, d.job_id, d.seq, d.name, d.status, null, null, d.completed_by, d.attempt, d.max_attempts,
+               d.priority, d.run_at, d.tenant_id, d.queue_rank, d.queue_at, d.enqueue_order, null::jsonb,
+               d.output, d.error, d.started_at, d.updated_at, d.step_started_at, d.finished_at)::public.job_steps
+         end
     from settled d
    where d.last;
 end;
@@ -155,10 +165,11 @@ $$;
 -- key's next job start. Returns the completed steps. Set-based: a fixed number of statements per
 -- batch, whatever its size; per-job work is only a lane advance for keyed jobs that finished.
 -- Given p_claim_lease, p_worker_id also claims the next step of each job that is its own step
--- and moves on (_complete_own_steps).
+-- and moves on (_complete_own_steps). Returns the completed steps' ids and their jobs' ids, and
+-- with p_rows each step as this batch left it (null without).
 create or replace function public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[],
-                                                  p_claim_lease interval default null)
-returns setof public.job_steps
+                                                  p_claim_lease interval, p_rows boolean)
+returns table (step_id uuid, job_id uuid, step public.job_steps)
 language plpgsql volatile
 set search_path = ''
 -- Index lookups and nested loops only (see claim_steps). And no statement joins the batch to a
@@ -182,8 +193,11 @@ declare
   v_outputs jsonb;
   v_own_done bigint;
   v_jobs uuid[];
+  v_own_keyed_steps uuid[];
+  v_own_keyed_jobs uuid[];
   v_own_keyed_rows public.job_steps[];
   v_done uuid[];
+  v_done_jobs uuid[];
   v_batch jsonb;
   v_next_group uuid[];
   v_finishing uuid[];
@@ -200,7 +214,7 @@ begin
   -- no lock taken before it (nothing else waits on such a job while holding another lock), and
   -- are returned as that update built them (collected into an array and returned from it, they
   -- had cost a settle of 500 a tenth of its time).
-  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false, p_claim_lease);
+  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false, p_claim_lease, p_rows);
   get diagnostics v_own_done = row_count;
   -- The ids are distinct (the callers check), so all were done when the counts match.
   if v_own_done = cardinality(p_step_ids) then
@@ -215,13 +229,13 @@ begin
   end if;
 
   -- Keyed jobs that are their own step: their lanes are held now; they free them below.
-  select array_agg(c) into v_own_keyed_rows
-    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true, p_claim_lease) c;
-  if v_own_keyed_rows is not null then
+  select array_agg(c.step_id), array_agg(c.job_id), array_agg(c.step) into v_own_keyed_steps, v_own_keyed_jobs, v_own_keyed_rows
+    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true, p_claim_lease, p_rows) c;
+  if v_own_keyed_jobs is not null then
     -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
       from public.jobs j
-     where j.id = any (array(select o.job_id from unnest(v_own_keyed_rows) o))
+     where j.id = any (v_own_keyed_jobs)
        and j.status = 'completed';
   end if;
 
@@ -236,13 +250,14 @@ begin
     returning s.id, s.job_id, s.seq, s.output
   )
   select (select array_agg(d.id) from done d),
+         (select array_agg(d.job_id) from done d),
          (select jsonb_object_agg(b.job_id::text,
                                   jsonb_build_object('seq', b.seq, 'completed_now', b.completed_now)
                                   || case when b.output is null then '{}'::jsonb else jsonb_build_object('output', b.output) end)
             from (select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output
                     from done d
                    group by d.job_id) b)
-    into v_done, v_batch;
+    into v_done, v_done_jobs, v_batch;
 
   -- Steps of this batch completed (none when the batch was only jobs that are their own step).
   if v_done is not null then
@@ -303,9 +318,11 @@ begin
   end loop;
 
   -- Each as this batch left it (a later statement sees the completions).
-  return query select s.* from public.job_steps s where s.id = any (v_done)
+  return query select s.id, s.job_id, case when p_rows then s end from public.job_steps s where s.id = any (v_done)
                union all
-               select o.* from unnest(v_own_keyed_rows) o;
+               select o.id, o.job_id, null from unnest(v_own_keyed_steps, v_own_keyed_jobs) o(id, job_id) where not p_rows
+               union all
+               select o.id, o.job_id, o from unnest(v_own_keyed_rows) o where p_rows;
 end;
 $$;
 
@@ -329,11 +346,13 @@ begin
   end if;
   -- One pass over the batch checks each element's shape and builds both arrays. A step id that
   -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
-  -- (a regular expression per element would triple the cost of a valid batch).
+  -- (a regular expression per element would triple the cost of a valid batch). Both arrays are
+  -- aggregated from the same rows in the same order, so their elements pair up; an ORDER BY in
+  -- the aggregates would only sort the batch twice.
   begin
     select min(e.ordinality) filter (where not e.shaped) - 1,
-           array_agg((e.value ->> 'step_id')::uuid order by e.ordinality) filter (where e.shaped),
-           array_agg(e.value -> 'output' order by e.ordinality)
+           array_agg((e.value ->> 'step_id')::uuid) filter (where e.shaped),
+           array_agg(e.value -> 'output')
       into v_bad_index, step_ids, outputs
       from (select r.value, r.ordinality,
                    jsonb_typeof(r.value) = 'object'
@@ -371,7 +390,7 @@ declare
 begin
   perform public._require_worker_id('complete_steps', p_worker_id);
   v_batch := public._results_arrays('complete_steps', p_results);
-  return query select * from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs);
+  return query select (c.step).* from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, null, true) c;
 end;
 $$;
 
@@ -431,8 +450,8 @@ begin
     perform public._require_positive_lease(fn, p_lease_duration);
   end if;
   v_batch := public._results_arrays(fn, p_results);
-  select array_agg(c.id), array_agg(c.job_id) into v_completed, v_jobs
-    from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration) c;
+  select array_agg(c.step_id), array_agg(c.job_id) into v_completed, v_jobs
+    from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration, false) c;
 
   -- A later statement, so it sees the claimed steps. They are found with one probe of
   -- jobs_lease_idx: every step this call claimed has the same lease, now() + p_lease_duration
@@ -499,7 +518,7 @@ as $$
 begin
   perform public._require_id('complete_step', 'p_step_id', p_step_id);
   perform public._require_worker_id('complete_step', p_worker_id);
-  return query select * from public._complete_steps(p_worker_id, array[p_step_id], array[p_output]);
+  return query select (c.step).* from public._complete_steps(p_worker_id, array[p_step_id], array[p_output], null, true) c;
 end;
 $$;
 
@@ -909,9 +928,9 @@ comment on function public.release_steps(text, uuid[]) is
 
 revoke all on function
   public._lock_held_jobs(text, uuid[]),
-  public._complete_own_steps(text, uuid[], jsonb, boolean, interval),
+  public._complete_own_steps(text, uuid[], jsonb, boolean, interval, boolean),
   public._fail_own_step(uuid, text, jsonb, interval, boolean),
-  public._complete_steps(text, uuid[], jsonb[], interval),
+  public._complete_steps(text, uuid[], jsonb[], interval, boolean),
   public._results_arrays(text, jsonb),
   public._fail_step(uuid, text, jsonb, interval, boolean),
   public._retry_delay(text, int)

@@ -204,69 +204,15 @@ isOneToOne: false
 { Args: { "p_job_id": string,"p_reason": Json }; Returns: undefined
                            },
 "_complete_own_steps":
-{ Args: { "p_claim_lease": string,"p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_worker_id": string }; Returns: {
-              "attempt": number,
-"completed_by": string | null,
-"created_at": string,
-"error": Json | null,
-"finished_at": string | null,
-"id": string,
-"input": Json | null,
-"job_id": string,
-"lease_expires_at": string | null,
-"locked_by": string | null,
-"max_attempts": number,
-"name": string | null,
-"output": Json | null,
-"priority": number,
-"queue_at": string | null,
-"queue_rank": number,
-"run_at": string,
-"seq": number,
-"started_at": string | null,
-"status": string,
-"step_order": number,
-"tenant_id": string | null,
-"updated_at": string
+{ Args: { "p_claim_lease": string,"p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_rows": boolean,"p_worker_id": string }; Returns: {
+              "job_id": string,"step": Database["public"]['Tables']["job_steps"]['Row'],"step_id": string
             }[]
-                          SetofOptions: {
-        from: "*"
-        to: "job_steps"
-        isOneToOne: false
-        isSetofReturn: true
-      } },
+                           },
 "_complete_steps":
-{ Args: { "p_claim_lease"?: string,"p_outputs": (Json)[],"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
-              "attempt": number,
-"completed_by": string | null,
-"created_at": string,
-"error": Json | null,
-"finished_at": string | null,
-"id": string,
-"input": Json | null,
-"job_id": string,
-"lease_expires_at": string | null,
-"locked_by": string | null,
-"max_attempts": number,
-"name": string | null,
-"output": Json | null,
-"priority": number,
-"queue_at": string | null,
-"queue_rank": number,
-"run_at": string,
-"seq": number,
-"started_at": string | null,
-"status": string,
-"step_order": number,
-"tenant_id": string | null,
-"updated_at": string
+{ Args: { "p_claim_lease": string,"p_outputs": (Json)[],"p_rows": boolean,"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
+              "job_id": string,"step": Database["public"]['Tables']["job_steps"]['Row'],"step_id": string
             }[]
-                          SetofOptions: {
-        from: "*"
-        to: "job_steps"
-        isOneToOne: false
-        isSetofReturn: true
-      } },
+                           },
 "_create_next_steps":
 { Args: { "p_job_ids": (string)[] }; Returns: number
                            },
