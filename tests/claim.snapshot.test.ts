@@ -2,12 +2,25 @@
 // transaction completed the step before it must see that step's output. Read in an older
 // snapshot than the one the claim ran in (a calling statement's), the step is claimed but its
 // predecessor's output is missing; claim_steps reads them in the claim's own statement.
+//
+// The race needs later steps that wait in the claim queue. A worker's completion claims the
+// next step of its job itself (complete_and_claim_steps), so these workers' transports ask it
+// not to: every later step is then queued and found by a claim, as it is for a step whose
+// completing worker stopped claiming.
 import { afterAll, expect, it } from "vitest";
 import { drain, PermanentError, PostgresTransport, Registry } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import type { CompleteStepsParams } from "../supabase/functions/_shared/leaseflow/types.ts";
 import { connect, emptyQueue } from "./helpers/db.ts";
 
+/** A transport whose completions never claim the next step. */
+class QueueingTransport extends PostgresTransport {
+  override completeSteps(params: CompleteStepsParams) {
+    return super.completeSteps({ ...params, claimNextLeaseMs: undefined });
+  }
+}
+
 const admin = connect();
-const transports = Array.from({ length: 6 }, () => new PostgresTransport(connect({ max: 2 }), true));
+const transports = Array.from({ length: 6 }, () => new QueueingTransport(connect({ max: 2 }), true));
 afterAll(async () => {
   await Promise.all(transports.map((t) => t.close()));
   await admin.end();
