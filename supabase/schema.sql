@@ -2045,6 +2045,21 @@ $$;
 
 
 --
+-- Name: _serve_claim_turn(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._serve_claim_turn(p_turn timestamp with time zone) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select setval('public.claim_turn_seq', m.turn)
+    from (select (extract(epoch from p_turn) * 1000000)::bigint as turn) m,
+         public.claim_turn_seq t
+   where m.turn >= t.last_value + 1000 or not t.is_called
+$$;
+
+
+--
 -- Name: _start_due_jobs(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2395,13 +2410,7 @@ begin
                 j.attempt, j.max_attempts, j.lease_expires_at, j.priority, j.group_key, j.tenant_id, j.payload,
                 j.queue_rank, j.queue_at, j.enqueue_order
     ), served as (
-      -- As below.
-      select setval('public.claim_turn_seq', m.turn) as turn
-        from (select (extract(epoch from max(c.queue_at)) * 1000000)::bigint as turn
-                from claimed c
-               where c.queue_rank = 0) m,
-             public.claim_turn_seq t
-       where m.turn >= t.last_value + 1000 or not t.is_called
+      select public._serve_claim_turn(max(c.queue_at) filter (where c.queue_rank = 0)) from claimed c
     )
     select c.id, c.job_id, c.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
            (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -2495,16 +2504,7 @@ begin
     union all
     select * from claimed_steps
   ), served as (
-    -- The turn being served, where a tenant with nothing queued takes its next one (_queue_turn):
-    -- moved only forward (a job's later steps keep its first step's, older turn) and only by a
-    -- millisecond (1 000 turns) or more, so concurrent claims rarely write it (a write per claim
-    -- cost eight claimers a third of their throughput).
-    select setval('public.claim_turn_seq', m.turn) as turn
-      from (select (extract(epoch from max(c.queue_at)) * 1000000)::bigint as turn
-              from claimed c
-             where c.queue_rank = 0) m,
-           public.claim_turn_seq t
-     where m.turn >= t.last_value + 1000 or not t.is_called
+    select public._serve_claim_turn(max(c.queue_at) filter (where c.queue_rank = 0)) from claimed c
   )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -5364,6 +5364,13 @@ REVOKE ALL ON FUNCTION public._retry_delay(p_type text, p_attempt integer) FROM 
 --
 
 REVOKE ALL ON FUNCTION public._runs_on_job_row(p_steps jsonb) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _serve_claim_turn(p_turn timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._serve_claim_turn(p_turn timestamp with time zone) FROM PUBLIC;
 
 
 --

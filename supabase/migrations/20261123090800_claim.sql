@@ -197,6 +197,22 @@ begin
 end;
 $$;
 
+-- The turn being served, where a tenant with nothing queued takes its next one (_queue_turn):
+-- the latest turn a claim took (p_turn, the claimed steps' latest queue_at in the first rank;
+-- null for none). Moved only forward (a job's later steps keep its first step's, older turn) and
+-- only by a millisecond (1 000 turns) or more, so concurrent claims rarely write it (a write per
+-- claim cost eight claimers a third of their throughput).
+create or replace function public._serve_claim_turn(p_turn timestamptz)
+returns void
+language sql volatile
+set search_path = ''
+as $$
+  select setval('public.claim_turn_seq', m.turn)
+    from (select (extract(epoch from p_turn) * 1000000)::bigint as turn) m,
+         public.claim_turn_seq t
+   where m.turn >= t.last_value + 1000 or not t.is_called
+$$;
+
 -- The claim: lapsed leases, due jobs and due retries first, then one statement that locks and
 -- takes the first claimable steps in the claim order (fair across tenants by default: see
 -- _queue_turn) and returns them with what their handlers need.
@@ -331,13 +347,7 @@ begin
                 j.attempt, j.max_attempts, j.lease_expires_at, j.priority, j.group_key, j.tenant_id, j.payload,
                 j.queue_rank, j.queue_at, j.enqueue_order
     ), served as (
-      -- As below.
-      select setval('public.claim_turn_seq', m.turn) as turn
-        from (select (extract(epoch from max(c.queue_at)) * 1000000)::bigint as turn
-                from claimed c
-               where c.queue_rank = 0) m,
-             public.claim_turn_seq t
-       where m.turn >= t.last_value + 1000 or not t.is_called
+      select public._serve_claim_turn(max(c.queue_at) filter (where c.queue_rank = 0)) from claimed c
     )
     select c.id, c.job_id, c.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
            (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -431,16 +441,7 @@ begin
     union all
     select * from claimed_steps
   ), served as (
-    -- The turn being served, where a tenant with nothing queued takes its next one (_queue_turn):
-    -- moved only forward (a job's later steps keep its first step's, older turn) and only by a
-    -- millisecond (1 000 turns) or more, so concurrent claims rarely write it (a write per claim
-    -- cost eight claimers a third of their throughput).
-    select setval('public.claim_turn_seq', m.turn) as turn
-      from (select (extract(epoch from max(c.queue_at)) * 1000000)::bigint as turn
-              from claimed c
-             where c.queue_rank = 0) m,
-           public.claim_turn_seq t
-     where m.turn >= t.last_value + 1000 or not t.is_called
+    select public._serve_claim_turn(max(c.queue_at) filter (where c.queue_rank = 0)) from claimed c
   )
   select c.id, c.job_id, j.type, c.name, c.seq, c.attempt, coalesce(c.max_attempts, t.max_attempts, 3), c.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
@@ -527,6 +528,7 @@ comment on function public.next_claimable_at(text[]) is
   'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null); null when none is waiting. Group keys waiting for a rate window are not counted.';
 
 revoke all on function
+  public._serve_claim_turn(timestamptz),
   public._fail_job(uuid, jsonb),
   public._cancel_unfinished_steps(uuid, jsonb),
   public._lease_expired_error(text, timestamptz, int, int),

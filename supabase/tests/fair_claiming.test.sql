@@ -4,7 +4,7 @@
 -- order is priority, then run_at, for everyone.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(17);
+select plan(18);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -54,6 +54,14 @@ create temp table c1 on commit drop as select pg_temp.one('cccccccc-0000-4000-80
 select is(pg_temp.position((select id from c1)), 1,
   'a tenant arriving after 108 claims takes the turn being served: #1, ahead of the rest of the burst');
 select is(pg_temp.claim_tenants(2), 'ca', 'and is claimed next');
+
+-- The turn being served follows the claims (kept to the millisecond: 1 000 turns). Left behind,
+-- a tenant arriving later would take the turns from there on, all before the head: its burst
+-- would go first instead of taking turns.
+select pg_temp.claim_tenants(1000);
+select pg_temp.burst('cccccccc-0000-4000-8000-000000000000', 3);
+select is(pg_temp.claim_tenants(6), 'cacaca',
+  'a tenant arriving after 1 000 more claims takes turns with the head, not turns before it');
 
 -- Priority cannot buy a tenant the others' turns.
 delete from public.jobs;

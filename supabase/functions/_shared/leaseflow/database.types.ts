@@ -416,6 +416,9 @@ isOneToOne: false
 "_runs_on_job_row":
 { Args: { "p_steps": Json }; Returns: boolean
                            },
+"_serve_claim_turn":
+{ Args: { "p_turn": string }; Returns: undefined
+                           },
 "_start_due_jobs":
 { Args: { "p_limit": number }; Returns: number
                            },
