@@ -489,7 +489,11 @@ begin
            lease_expires_at = case when n.last or p_claim_lease is null then null else now() + p_claim_lease end,
            step_name = case when n.last then j.step_name else n.next_name end,
            step_seq = case when n.last then j.step_seq else j.step_seq + 1 end,
-           own_step_id = case when n.last then j.own_step_id else gen_random_uuid() end,
+           -- The next step's id: its job's id with another random tail (_new_ids' layout), so
+           -- that it sorts beside its job and a batch's ids land together in the indexes they
+           -- enter (gen_random_uuid() put each on a random page, and cost 2.5 µs a call).
+           own_step_id = case when n.last then j.own_step_id
+                              else (left(was.id::text, 24) || lpad(to_hex((random() * 281474976710655)::bigint), 12, '0'))::uuid end,
            attempt = case when n.last then j.attempt when p_claim_lease is null then 0 else 1 end,
            step_started_at = case when n.last then j.step_started_at when p_claim_lease is not null then now() end,
            step_error = case when n.last then j.step_error end,
