@@ -2683,7 +2683,7 @@ CREATE FUNCTION public.complete_step(p_step_id uuid, p_worker_id text, p_output 
 begin
   perform public._require_id('complete_step', 'p_step_id', p_step_id);
   perform public._require_worker_id('complete_step', p_worker_id);
-  return query select (c.step).* from public._complete_steps(p_worker_id, array[p_step_id], array[p_output], null, true) c;
+  return query select s.* from unnest(array(select c.step from public._complete_steps(p_worker_id, array[p_step_id], array[p_output], null, true) c)) s;
 end;
 $$;
 
@@ -2708,7 +2708,9 @@ declare
 begin
   perform public._require_worker_id('complete_steps', p_worker_id);
   v_batch := public._results_arrays('complete_steps', p_results);
-  return query select (c.step).* from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, null, true) c;
+  -- Unnested from an array, each row is taken apart once; (c.step).* took it apart once per
+  -- column (4 % of a completion of 500).
+  return query select s.* from unnest(array(select c.step from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, null, true) c)) s;
 end;
 $$;
 
