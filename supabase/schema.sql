@@ -2586,7 +2586,7 @@ COMMENT ON FUNCTION public.claimable_job_types() IS 'The job types some worker c
 -- Name: complete_and_claim_steps(text, jsonb, interval); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval DEFAULT NULL::interval) RETURNS TABLE(completed_step_id uuid, step_id uuid, job_id uuid, job_type text, step_name text, seq integer, attempt integer, max_attempts integer, lease_expires_at timestamp with time zone, timeout_ms bigint, priority smallint, group_key text, tenant_id uuid, payload jsonb, input jsonb, previous_outputs jsonb)
+CREATE FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval DEFAULT NULL::interval) RETURNS TABLE(completed_step_ids uuid[], step_id uuid, job_id uuid, job_type text, step_name text, seq integer, attempt integer, max_attempts integer, lease_expires_at timestamp with time zone, timeout_ms bigint, priority smallint, group_key text, tenant_id uuid, payload jsonb, input jsonb, previous_outputs jsonb)
     LANGUAGE plpgsql SECURITY DEFINER ROWS 100
     SET search_path TO ''
     SET plan_cache_mode TO 'auto'
@@ -2647,8 +2647,8 @@ begin
   end if;
 
   return query
-  select c.id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
-    from unnest(v_completed) c(id)
+  select v_completed, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+   where cardinality(v_completed) > 0
   union all
   select null, coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
          coalesce(j.max_attempts, t.max_attempts, 3), j.lease_expires_at,
@@ -2669,7 +2669,7 @@ $$;
 -- Name: FUNCTION complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval) IS 'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns a row per completed step (completed_step_id) and a row per claimed step (claim_steps'' columns).';
+COMMENT ON FUNCTION public.complete_and_claim_steps(p_worker_id text, p_results jsonb, p_lease_duration interval) IS 'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns one row listing the completed steps (completed_step_ids) and a row per claimed step (claim_steps'' columns).';
 
 
 --

@@ -149,11 +149,11 @@ describe("claim and settle plans under a backlog that came after them", () => {
         select step_id from public.claim_steps('backlog-worker', '1 minute', ${count})`;
       expect(claimed).toHaveLength(count);
       const results = claimed.map((step) => ({ step_id: step.step_id, output: null }));
-      const rows = await worker<{ completed_step_id: string | null }[]>`
-        select completed_step_id from public.complete_and_claim_steps('backlog-worker', ${worker.json(results)}, '1 minute')`;
+      const rows = await worker<{ completed_step_ids: string[] | null }[]>`
+        select completed_step_ids from public.complete_and_claim_steps('backlog-worker', ${worker.json(results)}, '1 minute')`;
       // Each step completed, and each job's next step claimed.
-      expect(rows.filter((row) => row.completed_step_id !== null)).toHaveLength(count);
-      expect(rows.filter((row) => row.completed_step_id === null)).toHaveLength(count);
+      expect(rows[0]!.completed_step_ids).toHaveLength(count);
+      expect(rows.filter((row) => row.completed_step_ids === null)).toHaveLength(count);
     };
     try {
       // The connection's first write, planned for its batch's ids (a custom plan).

@@ -408,14 +408,16 @@ comment on function public.complete_steps(text, jsonb) is
 -- the same update, under a lease of p_lease_duration, instead of queueing it for the next
 -- claim. The next step keeps its job's turn, so the claim order would serve it soon anyway; this
 -- spares it the claim (the queue's index entries, the ordered scan, a second update of the job).
--- With p_lease_duration null nothing is claimed. Returns a row per completed step (its id in
--- completed_step_id, every other column null) and a row per claimed step (the columns
--- claim_steps returns; completed_step_id null). Sent again after its answer was lost, it answers
--- the same: the steps p_worker_id completed, and the steps it claimed after them and still holds.
+-- With p_lease_duration null nothing is claimed. Returns, first, one row listing the completed
+-- steps' ids in completed_step_ids (every other column null; no such row when none completed),
+-- then a row per claimed step (the columns claim_steps returns; completed_step_ids null). One
+-- row for all the completed steps, not a row each: those rows had cost the worker's one-step
+-- drain about 5 % (nine interleaved pairs). Sent again after its answer was lost, it answers the
+-- same: the steps p_worker_id completed, and the steps it claimed after them and still holds.
 create or replace function public.complete_and_claim_steps(p_worker_id text, p_results jsonb,
                                                          p_lease_duration interval default null)
 returns table (
-  completed_step_id uuid,
+  completed_step_ids uuid[],
   step_id uuid,
   job_id uuid,
   job_type text,
@@ -495,8 +497,8 @@ begin
   end if;
 
   return query
-  select c.id, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
-    from unnest(v_completed) c(id)
+  select v_completed, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
+   where cardinality(v_completed) > 0
   union all
   select null, coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
          coalesce(j.max_attempts, t.max_attempts, 3), j.lease_expires_at,
@@ -513,7 +515,7 @@ end;
 $$;
 
 comment on function public.complete_and_claim_steps(text, jsonb, interval) is
-  'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns a row per completed step (completed_step_id) and a row per claimed step (claim_steps'' columns).';
+  'complete_steps that also claims, for p_worker_id under a lease of p_lease_duration, the next step of each job that runs one step at a time; returns one row listing the completed steps (completed_step_ids) and a row per claimed step (claim_steps'' columns).';
 
 create or replace function public.complete_step(p_step_id uuid, p_worker_id text, p_output jsonb)
 returns setof public.job_steps

@@ -1,6 +1,6 @@
 -- complete_and_claim_steps completes like complete_steps and, given a lease, claims for the same
--- worker the next step of each job that runs one step at a time and moves on: a row per
--- completed step and a row per claimed step. The claimed step is held (not in the claim queue),
+-- worker the next step of each job that runs one step at a time and moves on: one row listing
+-- the completed steps and a row per claimed step. The claimed step is held (not in the claim queue),
 -- carries the outputs before it, lapses like any claimed step, and a keyed job keeps its key.
 -- Without a lease nothing is claimed; a step the worker does not hold is neither completed nor
 -- followed; the same write sent again gets the same answer; bad arguments write nothing.
@@ -38,13 +38,14 @@ select is((select count(*) from public.all_steps where locked_by = 'w1' and stat
 -- One batch: two chain jobs move on, the single job completes, the fan job starts its group.
 create temp table w1 on commit drop as
   select * from public.complete_and_claim_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id, 'output', jsonb_build_object('from', job_id))) from c1), '2 minutes');
-select results_eq($$ select completed_step_id from w1 where completed_step_id is not null order by 1 $$,
-  $$ select step_id from c1 order by 1 $$, 'a row for each completed step, by its id');
-select is((select count(*) from w1 where completed_step_id is not null and step_id is not null), 0::bigint,
-  'a completed step''s row carries nothing else');
+select results_eq($$ select unnest(completed_step_ids) from w1 where completed_step_ids is not null order by 1 $$,
+  $$ select step_id from c1 order by 1 $$, 'the completed steps, by their ids');
+select results_eq($$ select count(*), count(*) filter (where step_id is null), bool_and(completed_step_ids is not null) from (select * from w1 limit 1) first $$,
+  $$ values (1::bigint, 1::bigint, true) $$,
+  'listed in one row, the first, which carries nothing else');
 select results_eq(
   $$ select job_id, step_id, job_type, step_name, seq, attempt, max_attempts, timeout_ms, lease_expires_at, payload, previous_outputs
-       from w1 where completed_step_id is null order by job_id $$,
+       from w1 where completed_step_ids is null order by job_id $$,
   $$ select j.id, j.own_step_id, 'chain'::text, 'parse'::text, 1, 1, 3, 90000::bigint, now() + interval '2 minutes', j.payload,
             jsonb_build_object('fetch', jsonb_build_object('from', j.id))
        from public.jobs j where j.type = 'chain' order by j.id $$,
@@ -62,10 +63,10 @@ select results_eq($$ select job_id from public.claim_steps('w2', '1 minute', 10)
 -- The same write sent again (its answer was lost after the commit): the same answer, no change.
 create temp table again on commit drop as
   select * from public.complete_and_claim_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id, 'output', jsonb_build_object('from', job_id))) from c1), '2 minutes');
-select results_eq($$ select completed_step_id from again where completed_step_id is not null order by 1 $$,
+select results_eq($$ select unnest(completed_step_ids) from again where completed_step_ids is not null order by 1 $$,
   $$ select step_id from c1 order by 1 $$, 'sent again, it reports the steps w1 completed as completed');
-select results_eq($$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from again where completed_step_id is null order by 1 $$,
-  $$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from w1 where completed_step_id is null order by 1 $$,
+select results_eq($$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from again where completed_step_ids is null order by 1 $$,
+  $$ select step_id, step_name, seq, attempt, lease_expires_at, previous_outputs from w1 where completed_step_ids is null order by 1 $$,
   'and hands over the steps it claimed after them again, as they were');
 select results_eq($$ select step_seq, attempt, locked_by from public.jobs where type = 'chain' $$,
   $$ values (1, 1, 'w1'::text), (1, 1, 'w1') $$, 'changing nothing');
@@ -77,8 +78,8 @@ select is_empty($$ select * from public.complete_and_claim_steps('w9', (select j
 -- Without a lease: complete_steps' behaviour, the next step queued.
 create temp table w1b on commit drop as
   select * from public.complete_and_claim_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id, 'output', seq)) from w1 where step_id is not null), null);
-select is((select count(*) from w1b where completed_step_id is not null), 2::bigint, 'without a lease, both steps are completed');
-select is((select count(*) from w1b where completed_step_id is null), 0::bigint, 'and no step is claimed');
+select is((select cardinality(completed_step_ids) from w1b where completed_step_ids is not null), 2, 'without a lease, both steps are completed');
+select is((select count(*) from w1b where completed_step_ids is null), 0::bigint, 'and no step is claimed');
 select results_eq($$ select step_name, locked_by, attempt, queue_at is not null from public.jobs where type = 'chain' $$,
   $$ values ('store'::text, null::text, 0, true), ('store', null, 0, true) $$,
   'the next steps wait in the claim queue');
@@ -92,7 +93,7 @@ select is((select count(*) from public.jobs where type = 'chain' and locked_by =
 -- The last step: the job completes, nothing is claimed.
 create temp table w3 on commit drop as
   select * from public.complete_and_claim_steps('w3', (select jsonb_agg(jsonb_build_object('step_id', step_id, 'output', 'done'::text)) from c3), '1 minute');
-select is((select count(*) from w3 where completed_step_id is null), 0::bigint, 'completing a job''s last step claims nothing');
+select is((select count(*) from w3 where completed_step_ids is null), 0::bigint, 'completing a job''s last step claims nothing');
 select is((select count(*) from public.jobs where type = 'chain' and status = 'completed' and completed_by = 'w3'), 2::bigint,
   'and completes the job');
 
@@ -101,7 +102,7 @@ create temp table chain3 on commit drop as select * from public.enqueue_job('cha
 create temp table c4 on commit drop as select * from public.claim_steps('w4', '1 minute', 1);
 create temp table w4 on commit drop as
   select * from public.complete_and_claim_steps('w4', jsonb_build_array(jsonb_build_object('step_id', (select step_id from c4))), '1 minute')
-   where completed_step_id is null;
+   where completed_step_ids is null;
 update public.jobs set lease_expires_at = now() - interval '1 second' where id = (select id from chain3);
 create temp table c5 on commit drop as select * from public.claim_steps('w5', '1 minute', 1);
 select row_eq($$ select step_id, step_name, attempt from c5 $$, row((select step_id from w4), 'parse'::text, 2),
@@ -114,7 +115,7 @@ create temp table k1 on commit drop as select * from public.enqueue_job('chain',
 create temp table k2 on commit drop as select * from public.enqueue_job('chain', '{}', '{"group_key": "g"}');
 create temp table c6 on commit drop as select * from public.claim_steps('w6', '1 minute', 10) where job_id = (select id from k1);
 select is((select count(*) from public.complete_and_claim_steps('w6', jsonb_build_array(jsonb_build_object('step_id', (select step_id from c6))), '1 minute')
-            where completed_step_id is null and job_id = (select id from k1)), 1::bigint,
+            where completed_step_ids is null and job_id = (select id from k1)), 1::bigint,
   'a keyed job''s next step is claimed too');
 select is((select status from public.jobs where id = (select id from k2)), 'pending', 'and the next job of its key still waits');
 

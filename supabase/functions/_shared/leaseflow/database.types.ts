@@ -555,7 +555,7 @@ isOneToOne: false
                            },
 "complete_and_claim_steps":
 { Args: { "p_lease_duration"?: string,"p_results": Json,"p_worker_id": string }; Returns: {
-              "attempt": number,"completed_step_id": string,"group_key": string,"input": Json,"job_id": string,"job_type": string,"lease_expires_at": string,"max_attempts": number,"payload": Json,"previous_outputs": Json,"priority": number,"seq": number,"step_id": string,"step_name": string,"tenant_id": string,"timeout_ms": number
+              "attempt": number,"completed_step_ids": (string)[],"group_key": string,"input": Json,"job_id": string,"job_type": string,"lease_expires_at": string,"max_attempts": number,"payload": Json,"previous_outputs": Json,"priority": number,"seq": number,"step_id": string,"step_name": string,"tenant_id": string,"timeout_ms": number
             }[]
                            },
 "complete_step":

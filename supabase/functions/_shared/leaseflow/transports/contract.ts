@@ -17,16 +17,17 @@ export interface ClaimStepsRow {
   previous_outputs: Record<string, unknown> | null;
 }
 
-/** One complete_and_claim_steps row: a completed step's id, or a claimed step (a claim_steps row). */
-export type CompleteAndClaimRow = { completed_step_id: string } | ({ completed_step_id: null } & ClaimStepsRow);
+/** One complete_and_claim_steps row: the completed steps' ids (one row, when any completed), or
+ * a claimed step (a claim_steps row). */
+export type CompleteAndClaimRow = { completed_step_ids: string[] } | ({ completed_step_ids: null } & ClaimStepsRow);
 
 /** complete_and_claim_steps' rows as the runtime uses them. */
 export function toCompletedSteps(rows: CompleteAndClaimRow[]): CompletedSteps {
-  const completed: string[] = [];
+  let completed: string[] = [];
   const claimed: ClaimedStep[] = [];
   for (const row of rows) {
-    if (row.completed_step_id === null) claimed.push(toClaimedStep(row));
-    else completed.push(row.completed_step_id);
+    if (row.completed_step_ids === null) claimed.push(toClaimedStep(row));
+    else completed = row.completed_step_ids;
   }
   return { completed, claimed };
 }

@@ -88,7 +88,7 @@ export class PostgresTransport implements Transport {
     const lease = params.claimNextLeaseMs === undefined ? null : interval(params.claimNextLeaseMs);
     // Sent as text, cast in SQL: postgres.js writes a string given for a jsonb parameter as a JSON string.
     const rows = await this.sql<CompleteAndClaimRow[]>`
-      select completed_step_id, step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at,
+      select completed_step_ids, step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at,
              timeout_ms, payload, previous_outputs
         from public.complete_and_claim_steps(${params.workerId}, ${results}::text::jsonb, ${lease}::interval)`;
     return toCompletedSteps(rows);
