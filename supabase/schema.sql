@@ -686,9 +686,9 @@ begin
   -- Each as this batch left it (a later statement sees the completions).
   return query select s.id, s.job_id, case when p_rows then s end from public.job_steps s where s.id = any (v_done)
                union all
-               select o.id, o.job_id, null from unnest(v_own_keyed_steps, v_own_keyed_jobs) o(id, job_id) where not p_rows
-               union all
-               select o.id, o.job_id, o from unnest(v_own_keyed_rows) o where p_rows;
+               -- The rows by position: unnested beside the ids, a row's columns would be spread out.
+               select o.id, o.job_id, v_own_keyed_rows[o.n]
+                 from unnest(v_own_keyed_steps, v_own_keyed_jobs) with ordinality o(id, job_id, n);
 end;
 $$;
 
