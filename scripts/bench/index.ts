@@ -171,7 +171,7 @@ async function main(): Promise<void> {
       timing: "every drain: first job started (leaseflow: min(all_steps.started_at); peers: first handler call) → the queue seen empty by an EXISTS poll every 10 ms; every queue emptied with TRUNCATE, then VACUUM ANALYZE and CHECKPOINT before each drain",
       sql: "pgbench -j 2 -c 8: the limit is one table, claim (FOR UPDATE SKIP LOCKED) and complete (by client, indexed) as two prepared statements; leaseflow's SQL is claim_steps then complete_steps of what it claimed (simple protocol)",
       pickup: "enqueue time carried in the payload, handler start on the client's clock: leaseflow through kick-on-enqueue and the worker function (leaseflow.sleep reports its start), graphile-worker with a running runner (LISTEN/NOTIFY), pg-boss with useListenNotify and a notify queue",
-      sustained: "one npm run worker (LEASEFLOW_CONCURRENCY=32), enqueue_jobs every 100 ms at half the drain median, retention 1 minute with sweep() every 5 s; each minute 20 claim_steps(1) probes and the tables' sizes",
+      sustained: "one npm run worker (LEASEFLOW_CONCURRENCY=32), enqueue_jobs every 100 ms at half the drain median, retention 1 minute with sweep() every 5 s; a claim_steps(1) probe every 500 ms (120 a minute) and the tables' sizes each minute; table sizes judged flat from minute 3 (retention 1 minute + autovacuum_naptime)",
     },
     repetitions: sizes.repetitions,
     drain_jobs: sizes.drain,

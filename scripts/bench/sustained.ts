@@ -10,6 +10,14 @@ import { spawnWorker } from "./systems.ts";
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/** The first minute whose table sizes are the run's working size. Minute 1 holds only the jobs
+ * enqueued in it, none pruned yet. In minute 2 `sweep()` deletes what finished more than a minute
+ * ago, but that space is reused only once autovacuum has cleaned it, and autovacuum visits a
+ * database once per `autovacuum_naptime` (a server setting, a minute by default). From minute 3
+ * on, the tables hold a minute of live jobs and at most a vacuum interval of deleted ones: a
+ * queue whose tables keep growing after that grows with its history. */
+export const STEADY_MINUTE = 3;
+
 /** One minute of the sustained run. */
 export interface SustainedMinute {
   minute: number;
