@@ -2646,11 +2646,19 @@ begin
     v_claimed := coalesce(v_claimed, '{}') || coalesce(v_again.held_jobs, '{}');
   end if;
 
+  -- Two statements, each run only when it has rows to return. As one union, the statement was
+  -- planned on every call (plan_cache_mode auto: with nothing claimed, the plan made for the
+  -- call's values looked cheaper than the generic plan every time), 0.3 ms a call.
+  if cardinality(v_completed) > 0 then
+    return query
+    select v_completed, null::uuid, null::uuid, null::text, null::text, null::int, null::int, null::int,
+           null::timestamptz, null::bigint, null::smallint, null::text, null::uuid, null::jsonb, null::jsonb, null::jsonb;
+  end if;
+  if v_claimed is null then
+    return;
+  end if;
   return query
-  select v_completed, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null
-   where cardinality(v_completed) > 0
-  union all
-  select null, coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
+  select null::uuid[], coalesce(j.own_step_id, j.id), j.id, j.type, j.step_name, j.step_seq, j.attempt,
          coalesce(j.max_attempts, t.max_attempts, 3), j.lease_expires_at,
          (extract(epoch from coalesce(t.step_timeout, interval '5 minutes')) * 1000)::bigint,
          j.priority, j.group_key, j.tenant_id, j.payload, null::jsonb,
