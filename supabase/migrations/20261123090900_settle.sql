@@ -201,7 +201,6 @@ declare
   v_own_keyed_jobs uuid[];
   v_own_keyed_rows public.job_steps[];
   v_done uuid[];
-  v_done_jobs uuid[];
   v_batch jsonb;
   v_next_group uuid[];
   v_finishing uuid[];
@@ -254,14 +253,13 @@ begin
     returning s.id, s.job_id, s.seq, s.output
   )
   select (select array_agg(d.id) from done d),
-         (select array_agg(d.job_id) from done d),
          (select jsonb_object_agg(b.job_id::text,
                                   jsonb_build_object('seq', b.seq, 'completed_now', b.completed_now)
                                   || case when b.output is null then '{}'::jsonb else jsonb_build_object('output', b.output) end)
             from (select d.job_id, max(d.seq) as seq, count(*) as completed_now, (array_agg(d.output))[1] as output
                     from done d
                    group by d.job_id) b)
-    into v_done, v_done_jobs, v_batch;
+    into v_done, v_batch;
 
   -- Steps of this batch completed (none when the batch was only jobs that are their own step).
   if v_done is not null then
