@@ -683,12 +683,19 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
 /** `transport` with its calls recorded and some of them made to fail (an undefined entry: that
  * call goes through). */
 function instrumented(transport: Transport, failures: { claimSteps?: unknown[]; completeSteps?: unknown[] } = {}) {
-  const calls = { claimLimits: [] as number[], completeSizes: [] as number[], failSizes: [] as number[] };
+  const calls = {
+    claimLimits: [] as number[], completeSizes: [] as number[], failSizes: [] as number[],
+    /** The most steps asked for by the claims in flight at one moment. */
+    maxClaimingAtOnce: 0,
+  };
+  let claiming = 0;
   const spy: Transport = Object.create(transport);
   spy.claimSteps = (params) => {
     calls.claimLimits.push(params.limit);
+    claiming += params.limit;
+    calls.maxClaimingAtOnce = Math.max(calls.maxClaimingAtOnce, claiming);
     const error = failures.claimSteps?.shift();
-    return error ? Promise.reject(error) : transport.claimSteps(params);
+    return (error ? Promise.reject(error) : transport.claimSteps(params)).finally(() => { claiming -= params.limit; });
   };
   spy.completeSteps = (params) => {
     calls.completeSizes.push(params.results.length);
@@ -886,6 +893,21 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(calls.claimLimits[0]).toBe(4);
     expect(Math.max(...calls.claimLimits)).toBeGreaterThan(100);
     expect(calls.failSizes.length).toBeLessThan(40);
+  });
+
+  it("for fast handlers, holds up to twice batchSize: a full claim travels beside the one whose steps run, and none takes more than batchSize", async () => {
+    const registry = new Registry().define({ type: "rt.ahead", steps: ["go"], handlers: { go: () => null } });
+    await registry.publish(transport);
+    await enqueue("rt.ahead", Array.from({ length: 400 }, () => ({})));
+    const { spy, calls } = instrumented(transport);
+
+    const summary = await drain({ workerId: "rt-ahead", transport: spy, registry, concurrency: 2, batchSize: 10, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 400, completed: 400 });
+    expect(Math.max(...calls.claimLimits)).toBe(10);
+    // Held to one batch, the claims in flight asked for 10 at most between them.
+    expect(calls.maxClaimingAtOnce).toBeGreaterThan(10);
+    expect(calls.maxClaimingAtOnce).toBeLessThanOrEqual(20);
   });
 
   it("claims about one step per slot for slow handlers", async () => {

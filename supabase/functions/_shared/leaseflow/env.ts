@@ -21,7 +21,7 @@ export interface WorkerEnv {
   leaseMs: number;
   /** LEASEFLOW_CONCURRENCY: handlers at once. (Default: 10) */
   concurrency: number;
-  /** LEASEFLOW_BATCH_SIZE: most steps per claim and held at once. (Default: 1 000) */
+  /** LEASEFLOW_BATCH_SIZE: most steps per claim; up to twice as many are held at once. (Default: 1 000) */
   batchSize: number;
   /** LEASEFLOW_LOG_LEVEL: debug (a line per claimed and completed step), info, warn or error. (Default: info) */
   logLevel: LogLevel;
