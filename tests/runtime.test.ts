@@ -19,6 +19,7 @@ import {
   type Transport,
   workerConnectionSettings,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { sqlInteger, sqlLiteral } from "../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor } from "./helpers/db.ts";
 
 const admin = connect();
@@ -105,6 +106,52 @@ describe("PostgresTransport's connections", () => {
     // postgres.js's own: 3^retries / 100 s, between half and all of it.
     expect(settings.backoff(2)).toBeGreaterThanOrEqual(0.045);
     expect(settings.backoff(2)).toBeLessThanOrEqual(0.09);
+  });
+});
+
+describe("PostgresTransport's literals (the drain's calls carry their values in the statement's text)", () => {
+  const awkward = ["", "plain", "it's", "''", "\\", "\\'", "'; select pg_sleep(10); --", "E'\\x41'", "$$ $tag$ $1",
+    "line\nbreak\ttab\r", "😀 ünïcödé", "\\u0000 spelled out", "\\\\''\\'", "a".repeat(100_000)];
+
+  it("read back as the very string they were made of, with standard_conforming_strings on and off", async () => {
+    for (const setting of ["on", "off"]) {
+      const [row] = await admin.begin(async (tx) => {
+        await tx.unsafe(`set local standard_conforming_strings = ${setting}`);
+        return tx.unsafe(`select ${awkward.map((text, n) => `${sqlLiteral(text)} as v${n}`).join(", ")}`);
+      });
+      expect(Object.values(row!)).toEqual(awkward);
+    }
+  });
+
+  it("refuse a NUL character and anything but a safe integer, naming the value", () => {
+    expect(() => sqlLiteral("worker\0x")).toThrow('a value sent to Postgres must not contain a NUL character, got "worker\\u0000x"');
+    expect(() => sqlInteger(1.5)).toThrow("expected an integer, got 1.5");
+    expect(() => sqlInteger(Number.NaN)).toThrow("expected an integer, got NaN");
+  });
+
+  it("carry a worker id with quotes and backslashes through claims, completions and failures", async () => {
+    const registry = new Registry().define({
+      type: "rt.quoted",
+      steps: ["go"],
+      handlers: { go: (ctx) => { if (ctx.payload.fail) throw new PermanentError("no"); return { n: ctx.payload.n }; } },
+    });
+    await registry.publish(postgresTransport);
+    await enqueue("rt.quoted", [{ n: 1 }, { n: 2 }, { fail: true }]);
+    const workerId = "rt-it's a \\ worker'); --";
+
+    const summary = await drain({ workerId, transport: postgresTransport, registry, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 3, completed: 2, failed: 1 });
+    const jobs = await admin<{ status: string; completed_by: string | null; result: unknown }[]>`
+      select status, completed_by, result from public.jobs where type = 'rt.quoted' order by enqueue_order`;
+    expect(jobs).toEqual([
+      { status: "completed", completed_by: workerId, result: { n: 1 } },
+      { status: "completed", completed_by: workerId, result: { n: 2 } },
+      { status: "failed", completed_by: null, result: null },
+    ]);
+    const [attempt] = await admin<{ worker_id: string; outcome: string }[]>`
+      select a.worker_id, a.outcome from public.step_attempts a join public.jobs j on j.id = a.job_id where j.type = 'rt.quoted'`;
+    expect(attempt).toEqual({ worker_id: workerId, outcome: "failed" });
   });
 });
 
