@@ -1,6 +1,7 @@
 // The direct transport: postgres.js on SUPABASE_DB_URL, or LEASEFLOW_DB_URL for Supabase's
-// transaction pooler (port 6543), which is why statements are not prepared. Each method is one
-// round trip to one SQL function.
+// transaction pooler (port 6543), which is why statements are not prepared. Each method calls one
+// SQL function: the drain's calls in one round trip (see claimSteps), the others with parameters
+// in two.
 import postgres from "postgres";
 import type {
   ClaimedStep,
