@@ -49,6 +49,11 @@ export function workerConnectionSettings(options: Pick<PostgresTransportOptions,
   };
 }
 
+/** The columns of a claimed step that toClaimedStep reads (ClaimStepsRow), as claim_steps and
+ * complete_and_claim_steps name them. */
+const CLAIMED_STEP_COLUMNS =
+  "step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms, payload, previous_outputs";
+
 /** Transport over a direct (or pooled) Postgres connection. */
 export class PostgresTransport implements Transport {
   /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. */
@@ -79,8 +84,7 @@ export class PostgresTransport implements Transport {
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const types = params.types == null ? "null" : `array[${params.types.map(sqlLiteral).join(",")}]`;
     const rows = await this.sql.unsafe<ClaimStepsRow[]>(`
-      select step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms,
-             payload, previous_outputs
+      select ${CLAIMED_STEP_COLUMNS}
         from public.claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(interval(params.leaseMs))}::interval,
                                 ${sqlInteger(params.limit)}, ${types}::text[])`);
     return rows.map(toClaimedStep);
@@ -97,8 +101,7 @@ export class PostgresTransport implements Transport {
     results += "]";
     const lease = params.claimNextLeaseMs === undefined ? "null" : sqlLiteral(interval(params.claimNextLeaseMs));
     const rows = await this.sql.unsafe<CompleteAndClaimRow[]>(`
-      select completed_step_ids, step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at,
-             timeout_ms, payload, previous_outputs
+      select completed_step_ids, ${CLAIMED_STEP_COLUMNS}
         from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`);
     return toCompletedSteps(rows);
   }
