@@ -155,6 +155,42 @@ describe("PostgresTransport's literals (the drain's calls carry their values in 
   });
 });
 
+it("PostgresTransport reads each call's rows whole after a statement on its connection was cut off mid-rows (postgres.js leaves empty slots: porsager/postgres#1119)", async () => {
+  const sql = connect({ max: 1, prepare: false });
+  const transport = new PostgresTransport(sql);
+  // Three rows, then division by zero: the next statement on this one connection is the one read.
+  const cutOff = () => sql.unsafe("select i, 1 / (4 - i) from generate_series(1, 10) i").catch(() => undefined);
+  try {
+    await cutOff();
+    // The driver's fault the transport reads around: if this fails, postgres.js fixed it.
+    expect([...(await sql.unsafe("select 1 as x"))]).toEqual([undefined, undefined, undefined, { x: 1 }]);
+
+    await new Registry().define({ type: "rt.holes", steps: ["go"], handlers: { go: () => null } }).publish(transport);
+    const jobIds = await enqueue("rt.holes", [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    const workerId = "rt-holes";
+    await cutOff();
+    const claimed = await transport.claimSteps({ workerId, leaseMs: 30_000, limit: 10 });
+    expect(claimed.map((step) => step.jobId).sort()).toEqual([...jobIds].sort());
+    const [first, second, third, fourth] = claimed.map((step) => step.stepId) as [string, string, string, string];
+
+    await cutOff();
+    expect(await transport.completeSteps({ workerId, results: [{ stepId: first, outputJson: "null" }] })).toEqual({ completed: [first], claimed: [] });
+    await cutOff();
+    expect(await transport.failSteps({ workerId, failures: [{ stepId: second, error: { code: "permanent", message: "no" }, permanent: true }] }))
+      .toEqual(new Map([[second, "failed"]]));
+    await cutOff();
+    expect(await transport.extendLeases({ workerId, stepIds: [third, first], leaseMs: 30_000 })).toEqual(new Set([third]));
+    await cutOff();
+    expect(await transport.extendLease({ stepId: first, workerId, leaseMs: 30_000 })).toBe(false);
+    await cutOff();
+    expect(await transport.releaseSteps({ workerId, stepIds: [fourth] })).toBe(1);
+    await cutOff();
+    expect(await transport.nextClaimableAt(["rt.holes"])).toBeInstanceOf(Date);
+  } finally {
+    await sql.end();
+  }
+});
+
 describe("Registry", () => {
   it("refuses a type whose handlers do not match its steps one to one", () => {
     const noop = () => null;

@@ -16,6 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
+import { wholeRows } from "../../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 import { EXECUTIONS_DDL } from "./types.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -31,12 +32,13 @@ let sql = client();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Runs `query` again while Postgres restarts or a connection is cut (for up to 60 s); a query
- * that has not answered in 15 s counts as failed. */
-async function retrying<T>(query: () => Promise<T>): Promise<T> {
+ * that has not answered in 15 s counts as failed. Its rows come whole (wholeRows: a cut connection
+ * can leave empty slots before the next query's rows). */
+async function retrying<T>(query: () => Promise<T[]>): Promise<T[]> {
   for (let tries = 0; ; tries++) {
     try {
       return await Promise.race([
-        query(),
+        wholeRows(query()),
         sleep(15_000).then(() => Promise.reject(new Error("no answer in 15 s"))),
       ]);
     } catch (error) {
@@ -86,7 +88,10 @@ class Workers {
     child.on("exit", (code, signal) => {
       this.#running.delete(child);
       // Killed by the scenario, or stopped at the end, is expected; anything else is a crash.
-      if (signal !== "SIGKILL" && !(code === 0 && this.#stopping)) this.crashes++;
+      if (signal !== "SIGKILL" && !(code === 0 && this.#stopping)) {
+        this.crashes++;
+        console.error(`chaos: a worker crashed (pid ${child.pid}, exit code ${code}, signal ${signal}, ${this.#stopping ? "while" : "before"} being stopped)`);
+      }
     });
   }
 

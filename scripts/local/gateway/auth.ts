@@ -13,6 +13,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { JwtError, signJwt, verifyJwt } from "./jwt.ts";
+import { wholeRows } from "../../../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 
 /** An Auth answer: status, JSON body (none for 204) and headers. */
 export interface AuthResponse {
@@ -86,16 +87,16 @@ export class AuthSlice {
       if (typeof fields.email !== "string" || typeof fields.password !== "string" || !fields.email || !fields.password) {
         return error(400, "validation_failed", "email and password are required");
       }
-      const [user] = await this.sql<UserRow[]>`
+      const [user] = await wholeRows(this.sql<UserRow[]>`
         select ${this.sql(USER_COLUMNS)}
           from auth.users
          where lower(email) = lower(${fields.email})
-           and encrypted_password = extensions.crypt(${fields.password}, encrypted_password)`;
+           and encrypted_password = extensions.crypt(${fields.password}, encrypted_password)`);
       if (!user) return error(400, "invalid_credentials", "Invalid login credentials");
       if (!user.email_confirmed_at) return error(400, "email_not_confirmed", "Email not confirmed");
-      const [signedIn] = await this.sql<UserRow[]>`
+      const [signedIn] = await wholeRows(this.sql<UserRow[]>`
         update auth.users set last_sign_in_at = now(), updated_at = now() where id = ${user.id}
-        returning ${this.sql(USER_COLUMNS)}`;
+        returning ${this.sql(USER_COLUMNS)}`);
       const sessionId = randomUUID();
       await this.sql`insert into auth.sessions (id, user_id) values (${sessionId}, ${user.id})`;
       return this.#session(signedIn!, sessionId);
@@ -103,17 +104,17 @@ export class AuthSlice {
     if (grantType === "refresh_token") {
       if (typeof fields.refresh_token !== "string" || !fields.refresh_token) return error(400, "validation_failed", "refresh_token is required");
       // Used up in the same statement that finds it, so two refreshes of one token cannot both win.
-      const [used] = await this.sql<{ session_id: string; user_id: string; was_revoked: boolean }[]>`
+      const [used] = await wholeRows(this.sql<{ session_id: string; user_id: string; was_revoked: boolean }[]>`
         with found as (select id, revoked from auth.refresh_tokens where token = ${fields.refresh_token} for update)
         update auth.refresh_tokens r set revoked = true, updated_at = now()
           from found
          where r.id = found.id
-        returning r.session_id, r.user_id, found.revoked as was_revoked`;
+        returning r.session_id, r.user_id, found.revoked as was_revoked`);
       if (!used) return error(400, "refresh_token_not_found", "Invalid Refresh Token: Refresh Token Not Found");
       if (used.was_revoked) return error(400, "refresh_token_already_used", "Invalid Refresh Token: Already Used");
-      const [user] = await this.sql<UserRow[]>`
+      const [user] = await wholeRows(this.sql<UserRow[]>`
         select ${this.sql(USER_COLUMNS)}
-          from auth.users where id = ${used.user_id}::uuid`;
+          from auth.users where id = ${used.user_id}::uuid`);
       if (!user) return error(400, "user_not_found", "User from the refresh token no longer exists");
       return this.#session(user, used.session_id);
     }
@@ -170,7 +171,7 @@ export class AuthSlice {
     if (typeof claims.sub !== "string") return error(403, "bad_jwt", "invalid JWT: no sub claim (an API key is not a user's token)");
     const sessionId = typeof claims.session_id === "string" ? claims.session_id : undefined;
     if (sessionId) {
-      const [session] = await this.sql`select 1 from auth.sessions where id = ${sessionId}::uuid`;
+      const [session] = await wholeRows(this.sql`select 1 from auth.sessions where id = ${sessionId}::uuid`);
       if (!session) return error(403, "session_not_found", "Session from session_id claim in JWT does not exist");
     }
     return { sub: claims.sub, sessionId };
@@ -179,9 +180,9 @@ export class AuthSlice {
   async #user(authorization: string | undefined): Promise<AuthResponse> {
     const caller = await this.#caller(authorization);
     if ("status" in caller) return caller;
-    const [user] = await this.sql<UserRow[]>`
+    const [user] = await wholeRows(this.sql<UserRow[]>`
       select ${this.sql(USER_COLUMNS)}
-        from auth.users where id = ${caller.sub}::uuid`;
+        from auth.users where id = ${caller.sub}::uuid`);
     if (!user) return error(403, "user_not_found", "User from sub claim in JWT does not exist");
     return { status: 200, headers: API_VERSION, body: userJson(user) };
   }

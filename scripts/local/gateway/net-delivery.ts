@@ -3,6 +3,7 @@
 // every second catches anything missed), one attempt each, with their timeout; the outcome is
 // written to net._http_response, as pg_net does.
 import type postgres from "postgres";
+import { wholeRows } from "../../../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 
 interface QueuedRequest {
   id: string;
@@ -39,10 +40,10 @@ async function deliverNetRequests(sql: postgres.Sql, signal: AbortSignal, log: (
   const inFlight = new Set<Promise<void>>();
   try {
     while (!signal.aborted) {
-      const requests = await sql<QueuedRequest[]>`
+      const requests = await wholeRows(sql<QueuedRequest[]>`
         delete from net.http_request_queue
          where id in (select id from net.http_request_queue order by id limit 20 for update skip locked)
-        returning id, method, url, headers, body, timeout_milliseconds`;
+        returning id, method, url, headers, body, timeout_milliseconds`);
       for (const request of requests) {
         const sending = send(sql, request, log).finally(() => inFlight.delete(sending));
         inFlight.add(sending);

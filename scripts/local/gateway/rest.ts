@@ -13,6 +13,7 @@
 // a PGRST100 that says so, not a silently different answer.
 import type postgres from "postgres";
 import { asRole, errorAnswer, type RpcResponse } from "./rpc.ts";
+import { wholeRows } from "../../../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 
 /** A read's answer: status, JSON body (undefined for HEAD) and headers. */
 export interface ReadResponse extends RpcResponse {
@@ -144,10 +145,10 @@ function readSql(relation: string, request: ReadRequest): { text: string; params
 
 /** Does `relation` exist in the public schema (a table or a view)? Its privileges are the role's to check. */
 async function relationExists(sql: postgres.Sql, relation: string): Promise<boolean> {
-  const [row] = await sql<{ found: boolean }[]>`
+  const [row] = await wholeRows(sql<{ found: boolean }[]>`
     select exists (select 1 from pg_class c
                     where c.relnamespace = 'public'::regnamespace and c.relname = ${relation}
-                      and c.relkind in ('r', 'v', 'm', 'p', 'f')) as found`;
+                      and c.relkind in ('r', 'v', 'm', 'p', 'f')) as found`);
   return row!.found;
 }
 
@@ -179,7 +180,7 @@ export async function readRelation(
   let rows: unknown[];
   let total: number | null;
   try {
-    const [result] = await asRole(sql, role, claims, (tx) => tx.unsafe<{ body: unknown[]; total: string | null }[]>(text, params));
+    const [result] = await asRole(sql, role, claims, (tx) => wholeRows(tx.unsafe<{ body: unknown[]; total: string | null }[]>(text, params)));
     rows = result!.body;
     total = result!.total === null ? null : Number(result!.total);
   } catch (error) {

@@ -8,6 +8,7 @@
 //   - errors as {code, message, details, hint} with PostgREST's HTTP statuses (PGRST202 404 for
 //     an unknown function, PTxyz → xyz, 42501 → 401 for anon / 403 otherwise, ...).
 import type postgres from "postgres";
+import { wholeRows } from "../../../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 
 /** One public function as the RPC layer sees it. */
 interface RpcFunction {
@@ -46,13 +47,13 @@ let cachedRoleSettings: { at: number; settings: Promise<Record<string, Record<st
 /** Each role's settings (ALTER ROLE ... SET), for this database or all, read again every 5 s. */
 function roleSettings(sql: postgres.Sql): Promise<Record<string, Record<string, string>>> {
   if (!cachedRoleSettings || Date.now() - cachedRoleSettings.at > ROLE_SETTINGS_TTL_MS) {
-    const settings = sql<{ role: string; setting: string; value: string }[]>`
+    const settings = wholeRows(sql<{ role: string; setting: string; value: string }[]>`
       select r.rolname as role, split_part(c, '=', 1) as setting, substr(c, strpos(c, '=') + 1) as value
         from pg_db_role_setting s
         join pg_roles r on r.oid = s.setrole
         cross join unnest(s.setconfig) c
        where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-       order by s.setdatabase`.then((rows) => {
+       order by s.setdatabase`).then((rows) => {
       const byRole: Record<string, Record<string, string>> = {};
       for (const row of rows) (byRole[row.role] ??= {})[row.setting] = row.value;
       return byRole;
@@ -66,7 +67,7 @@ function roleSettings(sql: postgres.Sql): Promise<Record<string, Record<string, 
 }
 
 async function lookUp(sql: postgres.Sql, name: string): Promise<RpcFunction[]> {
-  return sql<RpcFunction[]>`
+  return wholeRows(sql<RpcFunction[]>`
     select coalesce(p.proargnames[1:p.pronargs], '{}') as "argNames",
            coalesce(array(select format_type(t, null) from unnest(p.proargtypes) t), '{}') as "argTypes",
            p.pronargdefaults as "argDefaults",
@@ -74,7 +75,7 @@ async function lookUp(sql: postgres.Sql, name: string): Promise<RpcFunction[]> {
            format_type(p.prorettype, null) as "returnType",
            p.prorettype = 'void'::regtype as "returnsVoid"
       from pg_proc p
-     where p.pronamespace = 'public'::regnamespace and p.proname = ${name}`;
+     where p.pronamespace = 'public'::regnamespace and p.proname = ${name}`);
 }
 
 /** Calls public.<name> with the JSON object `args` as `role` with `claims`. */
@@ -135,7 +136,7 @@ export async function callRpc(
   try {
     const rows = await asRole(sql, role, claims, (tx) =>
       // With no arguments the call names no parameter, and an unused $1 has no type (42P18).
-      tx.unsafe(query, given.length > 0 ? [JSON.stringify(args)] : []));
+      wholeRows(tx.unsafe(query, given.length > 0 ? [JSON.stringify(args)] : [])));
     const body = (rows[0] as { body: unknown } | undefined)?.body ?? null;
     return { status: 200, body };
   } catch (error) {

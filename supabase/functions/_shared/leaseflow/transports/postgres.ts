@@ -83,10 +83,10 @@ export class PostgresTransport implements Transport {
 
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const types = params.types == null ? "null" : `array[${params.types.map(sqlLiteral).join(",")}]`;
-    const rows = await this.sql.unsafe<ClaimStepsRow[]>(`
+    const rows = await wholeRows(this.sql.unsafe<ClaimStepsRow[]>(`
       select ${CLAIMED_STEP_COLUMNS}
         from public.claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(interval(params.leaseMs))}::interval,
-                                ${sqlInteger(params.limit)}, ${types}::text[])`);
+                                ${sqlInteger(params.limit)}, ${types}::text[])`));
     return rows.map(toClaimedStep);
   }
 
@@ -100,47 +100,47 @@ export class PostgresTransport implements Transport {
     }
     results += "]";
     const lease = params.claimNextLeaseMs === undefined ? "null" : sqlLiteral(interval(params.claimNextLeaseMs));
-    const rows = await this.sql.unsafe<CompleteAndClaimRow[]>(`
+    const rows = await wholeRows(this.sql.unsafe<CompleteAndClaimRow[]>(`
       select completed_step_ids, ${CLAIMED_STEP_COLUMNS}
-        from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`);
+        from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`));
     return toCompletedSteps(rows);
   }
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
     const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
-    const [row] = await this.sql<{ status: string }[]>`
+    const [row] = await wholeRows(this.sql<{ status: string }[]>`
       select status from public.fail_step(${params.stepId}, ${params.workerId},
                                           ${this.sql.json(params.error as unknown as postgres.JSONValue)},
-                                          ${retryIn}::interval, ${params.permanent})`;
+                                          ${retryIn}::interval, ${params.permanent})`);
     return settledAs(row?.status);
   }
 
   async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
-    const rows = await this.sql.unsafe<{ id: string; status: string }[]>(`
-      select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`);
+    const rows = await wholeRows(this.sql.unsafe<{ id: string; status: string }[]>(`
+      select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`));
     return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
   }
 
   async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
-    const rows = await this.sql<{ id: string }[]>`
-      select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`;
+    const rows = await wholeRows(this.sql<{ id: string }[]>`
+      select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`);
     return new Set(rows.map((row) => row.id));
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
-    const rows = await this.sql`
-      select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`;
+    const rows = await wholeRows(this.sql`
+      select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`);
     return rows.length > 0;
   }
 
   async releaseSteps(params: ReleaseStepsParams): Promise<number> {
-    const rows = await this.sql`
-      select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`;
+    const rows = await wholeRows(this.sql`
+      select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`);
     return rows.length;
   }
 
   async nextClaimableAt(types?: string[]): Promise<Date | null> {
-    const [row] = await this.sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`;
+    const [row] = await wholeRows(this.sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`);
     return row?.at ?? null;
   }
 
@@ -165,6 +165,18 @@ export class PostgresTransport implements Transport {
   async close(): Promise<void> {
     if (this.ownsClient) await this.sql.end({ timeout: 5 });
   }
+}
+
+/**
+ * A query's rows with no empty slots before them. postgres.js 3.4 counts a result's rows per
+ * connection and does not reset the count when a query's rows are cut off (its connection closed,
+ * or an error came after some rows): the next query on that connection resolves with that many
+ * empty slots before its own rows (porsager/postgres#1119, #1181, open). A claim read so after a
+ * Postgres restart crashed a chaos-suite worker. Every row the query returned follows the slots.
+ */
+export async function wholeRows<T>(query: PromiseLike<T[]>): Promise<T[]> {
+  const rows = await query;
+  return rows.length === 0 || 0 in rows ? rows : rows.filter(() => true);
 }
 
 /** `text` as a SQL string literal, in the E'' form (backslashes doubled as well as quotes), so that
