@@ -186,3 +186,36 @@ describe("sweep under concurrency", () => {
     }
   });
 });
+
+describe("the claim floor under concurrency", () => {
+  it("is not raised past the place of an enqueue still in flight, and the claim does not wait for it: the job is claimed once it commits", async () => {
+    await admin`select public.define_job_type('cc.floor', '["go"]')`;
+    // Nothing waiting or held: a claim due to raise the floor puts it past every place.
+    await admin`update public.claim_floor set raised_at = '-infinity'`;
+    await admin`select count(*) from public.claim_steps('cc-w', '1 minute', 1)`;
+    const [raised] = await admin`select queue_rank, queue_at = 'infinity' as past_every_place from public.claim_floor`;
+    expect(raised).toEqual({ queue_rank: 32767, past_every_place: true });
+    await admin`update public.claim_floor set raised_at = '-infinity'`;
+
+    const enqueuing = connect();
+    const claiming = connect({ connection: { statement_timeout: 2_000 } });
+    try {
+      let jobId = "";
+      await enqueuing.begin(async (tx) => {
+        const [job] = await tx<{ id: string }[]>`select (public.enqueue_job('cc.floor', '{}')).id as id`;
+        jobId = job!.id;
+        // The enqueue lowered the floor (not committed) and holds its lock shared: a claim due to
+        // raise the floor leaves it alone, rather than overwrite the lowered floor once it commits.
+        const claimed = await claiming`select step_id from public.claim_steps('cc-w', '1 minute', 10)`;
+        expect(claimed).toEqual([]);
+        const [floor] = await admin`select raised_at = '-infinity' as not_raised from public.claim_floor`;
+        expect(floor).toEqual({ not_raised: true });
+      });
+      const claimed = await claiming<{ job_id: string }[]>`select job_id from public.claim_steps('cc-w', '1 minute', 10)`;
+      expect(claimed.map((row) => row.job_id)).toEqual([jobId]);
+    } finally {
+      await enqueuing.end();
+      await claiming.end();
+    }
+  });
+});

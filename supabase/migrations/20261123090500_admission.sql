@@ -116,14 +116,95 @@ begin
 end;
 $$;
 
--- The queue places of items joining the claim queue, one per element of the arrays (returned
--- with its 1-based ordinality): each (tenant, priority) takes consecutive turns from its next
--- one, in array order; with fair claiming off, rank 5 - priority at its run_at.
-create or replace function public._queue_places(p_tenant_ids uuid[], p_priorities smallint[], p_run_ats timestamptz[])
-returns table (ord bigint, queue_rank smallint, queue_at timestamptz)
-language sql stable
+-- The claim floor: a place in the claim order (queue_rank, queue_at) before which no job waits
+-- in jobs_claimable_idx, so that a claim's ordered scan of that index starts there. Claims take
+-- jobs from the head of the index, and each leaves its entry there until a vacuum: a btree drops
+-- entries only when vacuumed or when an insert needs their page, and new entries go to the other
+-- end. A claim from the head read every one of them: at 16 700 jobs/s, ~6 700 buffers a minute
+-- after a vacuum, and the worker fell behind (README, Performance). The floor stays true because
+-- every transaction that makes a job wait lowers it to the job's place first or after
+-- (_lower_claim_floor), holding a lock shared until it ends: a new place (enqueue_jobs, and
+-- _queue_places for due retries, started lanes and redriven jobs) and a held job waiting again at
+-- its place (_expire_leases, release_steps, _complete_own_steps for a next step). Only
+-- _raise_claim_floor raises it, with that lock held exclusively, so no such transaction is in
+-- flight: every waiting job is committed and visible to it.
+-- Steps in job_steps (parallel groups, steps made by hand) are claimed from the head, as before.
+create table public.claim_floor (
+  id boolean primary key default true,
+  queue_rank smallint not null,
+  queue_at timestamptz not null,
+  -- When _raise_claim_floor last ran: claim_steps runs it at most once a second.
+  raised_at timestamptz not null,
+  constraint claim_floor_single_row check (id)
+);
+insert into public.claim_floor (queue_rank, queue_at, raised_at) values (-32768, '-infinity', '-infinity');
+
+comment on table public.claim_floor is
+  'The place in the claim order (queue_rank, queue_at) before which no job waits to be claimed: where claim_steps starts its scan of the waiting jobs. Lowered by every new place, raised by claim_steps once a second.';
+
+alter table public.claim_floor enable row level security;
+revoke all on table public.claim_floor from public, anon, authenticated;
+
+-- Lowers the claim floor to (p_queue_rank, p_queue_at) if that is before it: called by a
+-- transaction that makes a job wait at that place (or at the first of several). The shared lock,
+-- held until the transaction ends, keeps _raise_claim_floor from raising the floor past a job it
+-- cannot see waiting yet.
+create or replace function public._lower_claim_floor(p_queue_rank smallint, p_queue_at timestamptz)
+returns void
+language plpgsql volatile
 set search_path = ''
 as $$
+begin
+  if p_queue_at is null then
+    return;
+  end if;
+  perform pg_advisory_xact_lock_shared(hashtextextended('public.claim_floor', 0));
+  update public.claim_floor f
+     set queue_rank = p_queue_rank, queue_at = p_queue_at
+   where (f.queue_rank, f.queue_at) > (p_queue_rank, p_queue_at);
+end;
+$$;
+
+-- Raises the claim floor to the first waiting job's place at or after it (past every place when
+-- none waits). The caller holds the claim floor's lock exclusively (claim_steps), so every job
+-- made to wait before is committed and visible here, and none is until this transaction ends.
+create or replace function public._raise_claim_floor()
+returns void
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_floor public.claim_floor;
+  v_first record;
+begin
+  select * into v_floor from public.claim_floor;
+  select j.queue_rank, j.queue_at into v_first
+    from public.jobs j
+   where j.status = 'running' and j.locked_by is null and j.queue_at is not null
+     and (j.queue_rank, j.queue_at) >= (v_floor.queue_rank, v_floor.queue_at)
+   order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+   limit 1;
+  update public.claim_floor
+     set queue_rank = coalesce(v_first.queue_rank, 32767),
+         queue_at = coalesce(v_first.queue_at, 'infinity'),
+         raised_at = now();
+end;
+$$;
+
+-- The queue places of items joining the claim queue, one per element of the arrays (returned
+-- with its 1-based ordinality): each (tenant, priority) takes consecutive turns from its next
+-- one, in array order; with fair claiming off, rank 5 - priority at its run_at. The claim floor
+-- is lowered to the first of them (_lower_claim_floor).
+create or replace function public._queue_places(p_tenant_ids uuid[], p_priorities smallint[], p_run_ats timestamptz[])
+returns table (ord bigint, queue_rank smallint, queue_at timestamptz)
+language plpgsql volatile
+set search_path = ''
+as $$
+declare
+  v_ords bigint[];
+  v_ranks smallint[];
+  v_ats timestamptz[];
+begin
   with item as (
     select i.ord, i.tenant_id, i.priority, i.run_at,
            row_number() over (partition by i.tenant_id, i.priority order by i.ord) - 1 as turn
@@ -132,10 +213,19 @@ as $$
     select k.tenant_id, k.priority, q.queue_rank, q.first_turn_at
       from (select distinct tenant_id, priority from item) k
      cross join lateral public._queue_turn(k.tenant_id, k.priority) q
+  ), place as (
+    select i.ord, f.queue_rank, coalesce(f.first_turn_at + i.turn * interval '1 microsecond', i.run_at) as queue_at
+      from item i
+      join first_turn f on f.tenant_id is not distinct from i.tenant_id and f.priority = i.priority
   )
-  select i.ord, f.queue_rank, coalesce(f.first_turn_at + i.turn * interval '1 microsecond', i.run_at)
-    from item i
-    join first_turn f on f.tenant_id is not distinct from i.tenant_id and f.priority = i.priority
+  select array_agg(p.ord order by p.ord), array_agg(p.queue_rank order by p.ord), array_agg(p.queue_at order by p.ord)
+    into v_ords, v_ranks, v_ats
+    from place p;
+  perform public._lower_claim_floor(f.queue_rank, f.queue_at)
+     from (select u.queue_rank, u.queue_at from unnest(v_ranks, v_ats) u(queue_rank, queue_at)
+            order by u.queue_rank, u.queue_at limit 1) f;
+  return query select * from unnest(v_ords, v_ranks, v_ats);
+end;
 $$;
 
 -- Retries whose backoff is over join the claim queue at their tenant's next turn (at most
@@ -436,6 +526,8 @@ end;
 $$;
 
 revoke all on function
+  public._lower_claim_floor(smallint, timestamptz),
+  public._raise_claim_floor(),
   public._lock_lane(uuid, text, boolean),
   public._lock_job(uuid, uuid, text),
   public._queue_turn(uuid, smallint),

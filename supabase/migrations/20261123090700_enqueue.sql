@@ -184,6 +184,11 @@ begin
   select q.queue_rank, q.first_turn_at into v_queue_rank, v_first_turn_at
     from public._queue_turn(v_tenant, v_priority::smallint) q;
   v_own_step := public._runs_on_job_row(v_type.steps);
+  -- Jobs that are their own step and start now wait in jobs_claimable_idx from their first turn
+  -- on: the claim floor must not be past it (see claim_floor).
+  if v_own_step and v_run_at <= now() then
+    perform public._lower_claim_floor(v_queue_rank, coalesce(v_first_turn_at, v_run_at));
+  end if;
   -- As _create_next_steps sets it: the steps the job runs on its row, null for one.
   v_step_count := case when v_own_step then nullif(jsonb_array_length(v_type.steps), 1) end;
   if not v_own_step then

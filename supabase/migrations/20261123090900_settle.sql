@@ -150,8 +150,19 @@ begin
       from settled d
      where not d.last
     returning *
+  ), lowered as (
+    -- Jobs that moved on to a next step left in the claim queue wait there at their place: the
+    -- claim floor must not be past the first (see claim_floor).
+    select public._lower_claim_floor(f.queue_rank, f.queue_at)
+      from (select d.queue_rank, d.queue_at from settled d
+             where not d.last and p_claim_lease is null
+             order by d.queue_rank, d.queue_at limit 1) f
   )
-  select r.id, r.job_id, case when p_rows then r::public.job_steps end from recorded r
+  select r.id, r.job_id, case when p_rows then r::public.job_steps end
+    from recorded r
+    -- Joined so that it runs (once: a CTE with a volatile call is computed once); a job moved on
+    -- only where a record was written.
+    left join lowered on true
   union all
   select d.id, d.job_id,
          case when p_rows then
@@ -877,6 +888,8 @@ set search_path = ''
 as $$
 declare
   v_released uuid[];
+  v_queue_rank smallint;
+  v_queue_at timestamptz;
 begin
   perform public._require_worker_id('release_steps', p_worker_id);
   if array_position(p_step_ids, null) is not null then
@@ -929,9 +942,15 @@ begin
            updated_at = now()
       from held
      where j.id = held.id
-    returning held.step_id
+    returning held.step_id, j.queue_rank, j.queue_at
   )
-  select array_agg(r.step_id) into v_released from released r;
+  select array_agg(r.step_id),
+         (array_agg(r.queue_rank order by r.queue_rank, r.queue_at))[1],
+         (array_agg(r.queue_at order by r.queue_rank, r.queue_at))[1]
+    into v_released, v_queue_rank, v_queue_at
+    from released r;
+  -- They wait again at their places: the claim floor must not be past the first.
+  perform public._lower_claim_floor(v_queue_rank, v_queue_at);
   -- A later statement, so it sees them released.
   return query select s.* from public.all_steps s where s.id = any (v_released);
 end;

@@ -8,7 +8,21 @@ export type Database = {
   
   "public": {
           Tables: {
-            "job_steps": {
+            "claim_floor": {
+                  Row: {
+                    "id": boolean,"queue_at": string,"queue_rank": number,"raised_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "id"?: boolean,"queue_at": string,"queue_rank": number,"raised_at": string
+                  }
+                  Update: {
+                    "id"?: boolean,"queue_at"?: string,"queue_rank"?: number,"raised_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"job_steps": {
                   Row: {
                     "attempt": number,"completed_by": string | null,"created_at": string,"error": Json | null,"finished_at": string | null,"id": string,"input": Json | null,"job_id": string,"lease_expires_at": string | null,"locked_by": string | null,"max_attempts": number,"name": string | null,"output": Json | null,"priority": number,"queue_at": string | null,"queue_rank": number,"run_at": string,"seq": number,"started_at": string | null,"status": string,"step_order": number,"tenant_id": string | null,"updated_at": string
                   }
@@ -375,6 +389,9 @@ isOneToOne: false
 "_lock_lane":
 { Args: { "p_group_key": string,"p_tenant_id": string,"p_wait": boolean }; Returns: boolean
                            },
+"_lower_claim_floor":
+{ Args: { "p_queue_at": string,"p_queue_rank": number }; Returns: undefined
+                           },
 "_new_ids":
 { Args: { "p_count": number }; Returns: (string)[]
                            },
@@ -391,6 +408,9 @@ isOneToOne: false
                            },
 "_queue_turn":
 { Args: { "p_priority": number,"p_tenant_id": string }; Returns: Record<string, unknown>
+                           },
+"_raise_claim_floor":
+{ Args: Record<PropertyKey, never>; Returns: undefined
                            },
 "_recent_completions_per_second":
 { Args: { "p_type": string }; Returns: number
