@@ -2446,9 +2446,10 @@ begin
     perform public._queue_due_steps(greatest(p_limit, 100));
   end if;
 
-  -- Jobs are read from the claim floor on (see claim_floor). One claim a second raises it, if no
-  -- new place is being taken (the lock is free): at 16 700 jobs/s, the scan then passes over the
-  -- entries of at most a second's claims, not of every claim since the last vacuum.
+  -- Jobs are read from the claim floor on (see claim_floor). One claim a second raises it, when
+  -- no transaction that makes a job wait is in flight (the lock is free): at 16 700 jobs/s the
+  -- scan then passes over the entries of about a second's claims, not of every claim since the
+  -- last vacuum.
   if (select f.raised_at from public.claim_floor f) < now() - interval '1 second'
      and pg_try_advisory_xact_lock(hashtextextended('public.claim_floor', 0)) then
     perform public._raise_claim_floor();
@@ -4407,7 +4408,7 @@ CREATE TABLE public.claim_floor (
 -- Name: TABLE claim_floor; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.claim_floor IS 'The place in the claim order (queue_rank, queue_at) before which no job waits to be claimed: where claim_steps starts its scan of the waiting jobs. Lowered by every new place, raised by claim_steps once a second.';
+COMMENT ON TABLE public.claim_floor IS 'The place in the claim order (queue_rank, queue_at) before which no job waits to be claimed: where claim_steps starts its scan of the waiting jobs. Lowered by every transaction that makes a job wait, raised by claim_steps once a second.';
 
 
 --

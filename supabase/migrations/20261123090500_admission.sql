@@ -140,7 +140,7 @@ create table public.claim_floor (
 insert into public.claim_floor (queue_rank, queue_at, raised_at) values (-32768, '-infinity', '-infinity');
 
 comment on table public.claim_floor is
-  'The place in the claim order (queue_rank, queue_at) before which no job waits to be claimed: where claim_steps starts its scan of the waiting jobs. Lowered by every new place, raised by claim_steps once a second.';
+  'The place in the claim order (queue_rank, queue_at) before which no job waits to be claimed: where claim_steps starts its scan of the waiting jobs. Lowered by every transaction that makes a job wait, raised by claim_steps once a second.';
 
 alter table public.claim_floor enable row level security;
 revoke all on table public.claim_floor from public, anon, authenticated;
