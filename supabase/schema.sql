@@ -530,10 +530,9 @@ begin
   ), lowered as (
     -- Jobs that moved on to a next step left in the claim queue wait there at their place: the
     -- claim floor must not be past the first (see claim_floor).
-    select public._lower_claim_floor(f.queue_rank, f.queue_at)
-      from (select d.queue_rank, d.queue_at from settled d
-             where not d.last and p_claim_lease is null
-             order by d.queue_rank, d.queue_at limit 1) f
+    select public._lower_claim_floor(array_agg(d.queue_rank), array_agg(d.queue_at))
+      from settled d
+     where not d.last and p_claim_lease is null
   )
   select r.id, r.job_id, case when p_rows then r::public.job_steps end
     from recorded r
@@ -967,7 +966,7 @@ begin
   -- Jobs that are their own step and start now wait in jobs_claimable_idx from their first turn
   -- on: the claim floor must not be past it (see claim_floor).
   if v_own_step and v_run_at <= now() then
-    perform public._lower_claim_floor(v_queue_rank, coalesce(v_first_turn_at, v_run_at));
+    perform public._lower_claim_floor(array[v_queue_rank], array[coalesce(v_first_turn_at, v_run_at)]);
   end if;
   -- As _create_next_steps sets it: the steps the job runs on its row, null for one.
   v_step_count := case when v_own_step then nullif(jsonb_array_length(v_type.steps), 1) end;
@@ -1120,8 +1119,8 @@ declare
   v_job record;
   v_failure jsonb;
   v_reclaimed int;
-  v_queue_rank smallint;
-  v_queue_at timestamptz;
+  v_queue_ranks smallint[];
+  v_queue_ats timestamptz[];
 begin
   reclaimed := 0;
   failed := 0;
@@ -1198,12 +1197,12 @@ begin
     select count(*) filter (where e.attempt < e.max_attempts),
            coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.step_id))
                                   filter (where e.attempt >= e.max_attempts))[1]),
-           min(e.queue_rank), min(e.queue_at)
-      into v_reclaimed, v_failure, v_queue_rank, v_queue_at
+           array_agg(e.queue_rank), array_agg(e.queue_at)
+      into v_reclaimed, v_failure, v_queue_ranks, v_queue_ats
       from expired e;
     reclaimed := reclaimed + v_reclaimed;
-    -- Waiting again at its place (one job: the two minimums are its place).
-    perform public._lower_claim_floor(v_queue_rank, v_queue_at);
+    -- Waiting again at its place (none when that was its last attempt: queue_at is then null).
+    perform public._lower_claim_floor(v_queue_ranks, v_queue_ats);
 
     if v_failure is not null then
       perform public._fail_job(v_job.id, v_failure);
@@ -1708,21 +1707,29 @@ $$;
 
 
 --
--- Name: _lower_claim_floor(smallint, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+-- Name: _lower_claim_floor(smallint[], timestamp with time zone[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._lower_claim_floor(p_queue_rank smallint, p_queue_at timestamp with time zone) RETURNS void
+CREATE FUNCTION public._lower_claim_floor(p_queue_ranks smallint[], p_queue_ats timestamp with time zone[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_queue_rank smallint;
+  v_queue_at timestamptz;
 begin
-  if p_queue_at is null then
+  select u.queue_rank, u.queue_at into v_queue_rank, v_queue_at
+    from unnest(p_queue_ranks, p_queue_ats) u(queue_rank, queue_at)
+   where u.queue_at is not null
+   order by u.queue_rank, u.queue_at
+   limit 1;
+  if v_queue_at is null then
     return;
   end if;
   perform pg_advisory_xact_lock_shared(hashtextextended('public.claim_floor', 0));
   update public.claim_floor f
-     set queue_rank = p_queue_rank, queue_at = p_queue_at
-   where (f.queue_rank, f.queue_at) > (p_queue_rank, p_queue_at);
+     set queue_rank = v_queue_rank, queue_at = v_queue_at
+   where (f.queue_rank, f.queue_at) > (v_queue_rank, v_queue_at);
 end;
 $$;
 
@@ -1853,9 +1860,7 @@ begin
   select array_agg(p.ord order by p.ord), array_agg(p.queue_rank order by p.ord), array_agg(p.queue_at order by p.ord)
     into v_ords, v_ranks, v_ats
     from place p;
-  perform public._lower_claim_floor(f.queue_rank, f.queue_at)
-     from (select u.queue_rank, u.queue_at from unnest(v_ranks, v_ats) u(queue_rank, queue_at)
-            order by u.queue_rank, u.queue_at limit 1) f;
+  perform public._lower_claim_floor(v_ranks, v_ats);
   return query select * from unnest(v_ords, v_ranks, v_ats);
 end;
 $$;
@@ -4001,8 +4006,8 @@ CREATE FUNCTION public.release_steps(p_worker_id text, p_step_ids uuid[] DEFAULT
     AS $$
 declare
   v_released uuid[];
-  v_queue_rank smallint;
-  v_queue_at timestamptz;
+  v_queue_ranks smallint[];
+  v_queue_ats timestamptz[];
 begin
   perform public._require_worker_id('release_steps', p_worker_id);
   if array_position(p_step_ids, null) is not null then
@@ -4057,13 +4062,11 @@ begin
      where j.id = held.id
     returning held.step_id, j.queue_rank, j.queue_at
   )
-  select array_agg(r.step_id),
-         (array_agg(r.queue_rank order by r.queue_rank, r.queue_at))[1],
-         (array_agg(r.queue_at order by r.queue_rank, r.queue_at))[1]
-    into v_released, v_queue_rank, v_queue_at
+  select array_agg(r.step_id), array_agg(r.queue_rank), array_agg(r.queue_at)
+    into v_released, v_queue_ranks, v_queue_ats
     from released r;
   -- They wait again at their places: the claim floor must not be past the first.
-  perform public._lower_claim_floor(v_queue_rank, v_queue_at);
+  perform public._lower_claim_floor(v_queue_ranks, v_queue_ats);
   -- A later statement, so it sees them released.
   return query select s.* from public.all_steps s where s.id = any (v_released);
 end;
@@ -5429,10 +5432,10 @@ REVOKE ALL ON FUNCTION public._lock_lane(p_tenant_id uuid, p_group_key text, p_w
 
 
 --
--- Name: FUNCTION _lower_claim_floor(p_queue_rank smallint, p_queue_at timestamp with time zone); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _lower_claim_floor(p_queue_ranks smallint[], p_queue_ats timestamp with time zone[]); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._lower_claim_floor(p_queue_rank smallint, p_queue_at timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._lower_claim_floor(p_queue_ranks smallint[], p_queue_ats timestamp with time zone[]) FROM PUBLIC;
 
 
 --

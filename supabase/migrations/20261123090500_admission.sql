@@ -145,23 +145,31 @@ comment on table public.claim_floor is
 alter table public.claim_floor enable row level security;
 revoke all on table public.claim_floor from public, anon, authenticated;
 
--- Lowers the claim floor to (p_queue_rank, p_queue_at) if that is before it: called by a
--- transaction that makes a job wait at that place (or at the first of several). The shared lock,
--- held until the transaction ends, keeps _raise_claim_floor from raising the floor past a job it
--- cannot see waiting yet.
-create or replace function public._lower_claim_floor(p_queue_rank smallint, p_queue_at timestamptz)
+-- Lowers the claim floor to the first of the places (p_queue_ranks[i], p_queue_ats[i]) if that is
+-- before it: called by a transaction that makes jobs wait at those places (a null place, or none,
+-- lowers nothing). The shared lock, held until the transaction ends, keeps _raise_claim_floor
+-- from raising the floor past a job it cannot see waiting yet.
+create or replace function public._lower_claim_floor(p_queue_ranks smallint[], p_queue_ats timestamptz[])
 returns void
 language plpgsql volatile
 set search_path = ''
 as $$
+declare
+  v_queue_rank smallint;
+  v_queue_at timestamptz;
 begin
-  if p_queue_at is null then
+  select u.queue_rank, u.queue_at into v_queue_rank, v_queue_at
+    from unnest(p_queue_ranks, p_queue_ats) u(queue_rank, queue_at)
+   where u.queue_at is not null
+   order by u.queue_rank, u.queue_at
+   limit 1;
+  if v_queue_at is null then
     return;
   end if;
   perform pg_advisory_xact_lock_shared(hashtextextended('public.claim_floor', 0));
   update public.claim_floor f
-     set queue_rank = p_queue_rank, queue_at = p_queue_at
-   where (f.queue_rank, f.queue_at) > (p_queue_rank, p_queue_at);
+     set queue_rank = v_queue_rank, queue_at = v_queue_at
+   where (f.queue_rank, f.queue_at) > (v_queue_rank, v_queue_at);
 end;
 $$;
 
@@ -221,9 +229,7 @@ begin
   select array_agg(p.ord order by p.ord), array_agg(p.queue_rank order by p.ord), array_agg(p.queue_at order by p.ord)
     into v_ords, v_ranks, v_ats
     from place p;
-  perform public._lower_claim_floor(f.queue_rank, f.queue_at)
-     from (select u.queue_rank, u.queue_at from unnest(v_ranks, v_ats) u(queue_rank, queue_at)
-            order by u.queue_rank, u.queue_at limit 1) f;
+  perform public._lower_claim_floor(v_ranks, v_ats);
   return query select * from unnest(v_ords, v_ranks, v_ats);
 end;
 $$;
@@ -526,7 +532,7 @@ end;
 $$;
 
 revoke all on function
-  public._lower_claim_floor(smallint, timestamptz),
+  public._lower_claim_floor(smallint[], timestamptz[]),
   public._raise_claim_floor(),
   public._lock_lane(uuid, text, boolean),
   public._lock_job(uuid, uuid, text),

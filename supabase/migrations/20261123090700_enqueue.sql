@@ -187,7 +187,7 @@ begin
   -- Jobs that are their own step and start now wait in jobs_claimable_idx from their first turn
   -- on: the claim floor must not be past it (see claim_floor).
   if v_own_step and v_run_at <= now() then
-    perform public._lower_claim_floor(v_queue_rank, coalesce(v_first_turn_at, v_run_at));
+    perform public._lower_claim_floor(array[v_queue_rank], array[coalesce(v_first_turn_at, v_run_at)]);
   end if;
   -- As _create_next_steps sets it: the steps the job runs on its row, null for one.
   v_step_count := case when v_own_step then nullif(jsonb_array_length(v_type.steps), 1) end;

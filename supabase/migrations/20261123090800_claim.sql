@@ -110,8 +110,8 @@ declare
   v_job record;
   v_failure jsonb;
   v_reclaimed int;
-  v_queue_rank smallint;
-  v_queue_at timestamptz;
+  v_queue_ranks smallint[];
+  v_queue_ats timestamptz[];
 begin
   reclaimed := 0;
   failed := 0;
@@ -188,12 +188,12 @@ begin
     select count(*) filter (where e.attempt < e.max_attempts),
            coalesce(v_failure, (array_agg(e.error || jsonb_build_object('step_id', e.step_id))
                                   filter (where e.attempt >= e.max_attempts))[1]),
-           min(e.queue_rank), min(e.queue_at)
-      into v_reclaimed, v_failure, v_queue_rank, v_queue_at
+           array_agg(e.queue_rank), array_agg(e.queue_at)
+      into v_reclaimed, v_failure, v_queue_ranks, v_queue_ats
       from expired e;
     reclaimed := reclaimed + v_reclaimed;
-    -- Waiting again at its place (one job: the two minimums are its place).
-    perform public._lower_claim_floor(v_queue_rank, v_queue_at);
+    -- Waiting again at its place (none when that was its last attempt: queue_at is then null).
+    perform public._lower_claim_floor(v_queue_ranks, v_queue_ats);
 
     if v_failure is not null then
       perform public._fail_job(v_job.id, v_failure);

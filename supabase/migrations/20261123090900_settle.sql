@@ -153,10 +153,9 @@ begin
   ), lowered as (
     -- Jobs that moved on to a next step left in the claim queue wait there at their place: the
     -- claim floor must not be past the first (see claim_floor).
-    select public._lower_claim_floor(f.queue_rank, f.queue_at)
-      from (select d.queue_rank, d.queue_at from settled d
-             where not d.last and p_claim_lease is null
-             order by d.queue_rank, d.queue_at limit 1) f
+    select public._lower_claim_floor(array_agg(d.queue_rank), array_agg(d.queue_at))
+      from settled d
+     where not d.last and p_claim_lease is null
   )
   select r.id, r.job_id, case when p_rows then r::public.job_steps end
     from recorded r
@@ -888,8 +887,8 @@ set search_path = ''
 as $$
 declare
   v_released uuid[];
-  v_queue_rank smallint;
-  v_queue_at timestamptz;
+  v_queue_ranks smallint[];
+  v_queue_ats timestamptz[];
 begin
   perform public._require_worker_id('release_steps', p_worker_id);
   if array_position(p_step_ids, null) is not null then
@@ -944,13 +943,11 @@ begin
      where j.id = held.id
     returning held.step_id, j.queue_rank, j.queue_at
   )
-  select array_agg(r.step_id),
-         (array_agg(r.queue_rank order by r.queue_rank, r.queue_at))[1],
-         (array_agg(r.queue_at order by r.queue_rank, r.queue_at))[1]
-    into v_released, v_queue_rank, v_queue_at
+  select array_agg(r.step_id), array_agg(r.queue_rank), array_agg(r.queue_at)
+    into v_released, v_queue_ranks, v_queue_ats
     from released r;
   -- They wait again at their places: the claim floor must not be past the first.
-  perform public._lower_claim_floor(v_queue_rank, v_queue_at);
+  perform public._lower_claim_floor(v_queue_ranks, v_queue_ats);
   -- A later statement, so it sees them released.
   return query select s.* from public.all_steps s where s.id = any (v_released);
 end;

@@ -390,7 +390,7 @@ isOneToOne: false
 { Args: { "p_group_key": string,"p_tenant_id": string,"p_wait": boolean }; Returns: boolean
                            },
 "_lower_claim_floor":
-{ Args: { "p_queue_at": string,"p_queue_rank": number }; Returns: undefined
+{ Args: { "p_queue_ats": (string)[],"p_queue_ranks": (number)[] }; Returns: undefined
                            },
 "_new_ids":
 { Args: { "p_count": number }; Returns: (string)[]
