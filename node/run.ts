@@ -58,6 +58,7 @@ export async function runNodeWorker(createRegistry: (env: (name: string) => stri
     registry,
     leaseMs: env.leaseMs,
     batchSize: env.batchSize,
+    maxHeldBytes: env.maxHeldBytes,
     concurrency: env.concurrency,
     idle: { lingerMs: env.lingerMs },
     stopSignal: stop.signal,

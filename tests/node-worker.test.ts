@@ -108,6 +108,36 @@ describe("npm run worker (a real process)", () => {
     expect(worker).toEqual({ stopped: true });
   });
 
+  it("drains 1 200 jobs of 150 KiB payloads inside a 128 MB heap (held steps bounded by LEASEFLOW_MAX_HELD_MB)", async () => {
+    // 180 MB of payloads: held all at once (a deep prefetch for fast handlers), or kept alive after
+    // they ran, they do not fit.
+    for (let call = 0; call < 3; call++) {
+      await admin`select count(*) from public.enqueue_jobs('leaseflow.sleep',
+        (select jsonb_agg(jsonb_build_object('ms', 0, 'blob', repeat('x', 150 * 1024))) from generate_series(1, 400)))`;
+    }
+    const child = spawn("node_modules/.bin/tsx", ["node/worker.ts"], {
+      env: { ...process.env, SUPABASE_DB_URL: DB_URL, NODE_OPTIONS: "--max-old-space-size=128", LEASEFLOW_CONCURRENCY: "32" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let done = 0;
+    const deadline = Date.now() + 60_000;
+    while (done < 1_200 && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const [row] = await admin<{ done: number }[]>`select count(*)::int as done from public.jobs where status = 'completed'`;
+      done = row!.done;
+    }
+    child.kill("SIGTERM");
+    const code = await exited;
+
+    expect(output).not.toContain("heap out of memory");
+    expect(done).toBe(1_200);
+    expect(code).toBe(0);
+  });
+
   it("runs over the API transport too (LEASEFLOW_TRANSPORT=api)", async () => {
     await enqueueSleeps(admin, 3, 0);
     const env: Record<string, string | undefined> = {
@@ -132,9 +162,12 @@ describe("npm run worker (a real process)", () => {
   });
 
   it("refuses to start without a database URL, naming every bad setting", async () => {
-    expect(() => readWorkerEnv((name) => ({ LEASEFLOW_BATCH_SIZE: "0" })[name])).toThrow(
-      "leaseflow worker settings:\n  - SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set\n  - LEASEFLOW_BATCH_SIZE must be an integer from 1 to 1000, got \"0\"",
+    expect(() => readWorkerEnv((name) => ({ LEASEFLOW_BATCH_SIZE: "0", LEASEFLOW_MAX_HELD_MB: "0.5" })[name])).toThrow(
+      "leaseflow worker settings:\n  - SUPABASE_DB_URL (or LEASEFLOW_DB_URL) is not set\n  - LEASEFLOW_BATCH_SIZE must be an integer from 1 to 1000, got \"0\"" +
+        "\n  - LEASEFLOW_MAX_HELD_MB must be an integer from 1 to 4096, got \"0.5\"",
     );
+    expect(readWorkerEnv((name) => ({ SUPABASE_DB_URL: DB_URL, LEASEFLOW_MAX_HELD_MB: "8" })[name]).maxHeldBytes).toBe(8 * 2 ** 20);
+    expect(readWorkerEnv((name) => ({ SUPABASE_DB_URL: DB_URL })[name]).maxHeldBytes).toBe(32 * 2 ** 20);
     const env = { ...process.env };
     delete env.SUPABASE_DB_URL;
     delete env.LEASEFLOW_DB_URL;

@@ -19,6 +19,7 @@ import {
   type Transport,
   workerConnectionSettings,
 } from "../supabase/functions/_shared/leaseflow/mod.ts";
+import { jsonSizeEstimate } from "../supabase/functions/_shared/leaseflow/running.ts";
 import { sqlInteger, sqlLiteral } from "../supabase/functions/_shared/leaseflow/transports/postgres.ts";
 import { API_URL, DB_URL, SERVICE_ROLE_KEY, connect, emptyQueue, waitFor } from "./helpers/db.ts";
 
@@ -1003,5 +1004,69 @@ describe("drain's batching and write retries (postgres.js)", () => {
 
     expect(summary).toMatchObject({ claimed: 24, completed: 24 });
     expect(Math.max(...calls.claimLimits)).toBeLessThanOrEqual(5);
+  });
+
+  /** The JSON the drain held at once, as its claims and completion writes returned (a step is
+   * held from its claim's answer until its completion's). */
+  function heldBytesTracked(transport: Transport) {
+    const sizes = new Map<string, number>();
+    const seen = { held: 0, maxHeld: 0, claimLimits: [] as number[] };
+    const spy: Transport = Object.create(transport);
+    spy.claimSteps = async (params) => {
+      seen.claimLimits.push(params.limit);
+      const steps = await transport.claimSteps(params);
+      for (const step of steps) {
+        const bytes = jsonSizeEstimate(step.payload) + jsonSizeEstimate(step.previousOutputs);
+        sizes.set(step.stepId, bytes);
+        seen.held += bytes;
+      }
+      seen.maxHeld = Math.max(seen.maxHeld, seen.held);
+      return steps;
+    };
+    spy.completeSteps = async (params) => {
+      const answer = await transport.completeSteps(params);
+      for (const { stepId } of params.results) seen.held -= sizes.get(stepId) ?? 0;
+      return answer;
+    };
+    return { spy, seen };
+  }
+
+  it("sizes claims so that the held steps' payloads stay under maxHeldBytes, each step asked for counted as the largest taken so far", async () => {
+    const registry = new Registry().define({ type: "rt.heavy", steps: ["go"], handlers: { go: () => null } });
+    await registry.publish(transport);
+    const payload = { blob: "x".repeat(20_000) };
+    const stepBytes = jsonSizeEstimate(payload) + jsonSizeEstimate({});
+
+    // Unbounded, this drain holds far more than 100 kB at once (fast handlers: a deep prefetch).
+    await enqueue("rt.heavy", Array.from({ length: 60 }, () => payload));
+    const unbounded = heldBytesTracked(transport);
+    expect(await drain({ workerId: "rt-heavy-1", transport: unbounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: Number.POSITIVE_INFINITY, idle: { lingerMs: 0 } }))
+      .toMatchObject({ claimed: 60, completed: 60 });
+    expect(unbounded.seen.maxHeld).toBeGreaterThan(10 * stepBytes);
+
+    await enqueue("rt.heavy", Array.from({ length: 60 }, () => payload));
+    const bounded = heldBytesTracked(transport);
+    const summary = await drain({ workerId: "rt-heavy-2", transport: bounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: 100_000, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 60, completed: 60 });
+    expect(bounded.seen.maxHeld).toBeLessThanOrEqual(100_000);
+    // The first claim, sizes unknown, asks for the slots' worth; later ones for what fits.
+    expect(bounded.seen.claimLimits[0]).toBe(2);
+    expect(Math.max(...bounded.seen.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
+  });
+
+  it("still runs a step larger than maxHeldBytes, alone", async () => {
+    const registry = new Registry().define({ type: "rt.huge", steps: ["go"], handlers: { go: () => null } });
+    await registry.publish(transport);
+    const payload = { blob: "x".repeat(5_000) };
+    await enqueue("rt.huge", Array.from({ length: 5 }, () => payload));
+    const { spy, seen } = heldBytesTracked(transport);
+
+    const summary = await drain({ workerId: "rt-huge", transport: spy, registry, concurrency: 1, batchSize: 10, maxHeldBytes: 1_000, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 5, completed: 5 });
+    expect(seen.claimLimits.slice(1).every((limit) => limit === 1)).toBe(true);
+    // One at a time.
+    expect(seen.maxHeld).toBe(jsonSizeEstimate(payload) + jsonSizeEstimate({}));
   });
 });

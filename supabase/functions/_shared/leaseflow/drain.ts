@@ -47,6 +47,11 @@ export interface DrainOptions {
   /** Most steps per claim; up to twice as many are held at once (the prefetch fills the room
    * above concurrency). (Default: 1 000) */
   batchSize?: number;
+  /** The most the held steps' payloads and previous outputs may weigh, in bytes of JSON: claims
+   * are sized so that the held steps, and each step asked for counted as the largest taken so
+   * far, stay under it (an Edge Function has 256 MB). A step larger than this alone still runs.
+   * (Default: 32 MiB) */
+  maxHeldBytes?: number;
   /** How often the held steps' leases are renewed. (Default: leaseMs / 3) */
   heartbeatMs?: number;
   /** Settles arriving within this window share one write, as do all that arrive while a write
@@ -117,6 +122,12 @@ const MAX_CLAIMS_IN_FLIGHT = 2;
  * handlers still claim about as many steps as there are slots. */
 export const DEFAULT_BATCH_SIZE = 1_000;
 
+/** The most JSON the held steps carry unless told otherwise (DrainOptions.maxHeldBytes): an Edge
+ * invocation's 256 MB must hold the runtime, the claims' answers as they are read, and what the
+ * handlers make of their payloads. Without it, a drain of 200 KiB payloads (up to 2 000 steps held)
+ * reached 730 MiB. */
+export const DEFAULT_MAX_HELD_BYTES = 32 * 2 ** 20;
+
 /** How often a lease of `leaseMs` is renewed (and a worker heartbeats) by default: three times per
  * lease, so one late renewal never lets it lapse. */
 export function defaultHeartbeatMs(leaseMs: number): number {
@@ -134,6 +145,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     marginMs = 5_000,
     concurrency = 10,
     batchSize = DEFAULT_BATCH_SIZE,
+    maxHeldBytes = DEFAULT_MAX_HELD_BYTES,
     settleDelayMs = 0,
     claimErrorPauseMs = 1_000,
     stopSignal,
@@ -172,8 +184,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     log,
     // A job that runs one step at a time moves on when its step completes: its next step is
     // claimed by the same write, for as long as the loop itself would claim (the steps it
-    // completes were counted, so their successors fit the capacity; the CPU budget is asked).
-    claimNext: (count) => (claimingOpen && stopReason(count) === undefined ? leaseMs : undefined),
+    // completes were counted, so their successors fit the capacity; the CPU and byte budgets are
+    // asked).
+    claimNext: (count) => (claimingOpen && stopReason(count) === undefined && byteRoom() >= count ? leaseMs : undefined),
     onClaimed: (steps) => {
       summary.claimed += steps.length;
       pool.add(steps);
@@ -212,6 +225,17 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const begun = summary.claimed - pool.queued;
     const perStep = cpu.usedMs && begun >= 10 ? cpuUsedMs() / begun : (cpu.perStepMs ?? 0.1);
     return Math.floor((cpu.limitMs - cpuUsedMs()) / perStep) - pool.queued - pool.running - claiming;
+  };
+  /** How many more steps the byte budget affords, each one asked for counted as the largest step
+   * taken so far (unknown before the first claim returns, which asks for the slots' worth). At
+   * least one while nothing is held, so a step larger than the whole budget still runs. The
+   * steps a completion write finishes are counted until it returns, so it claims next steps only
+   * while those fit beside them. */
+  const byteRoom = (): number => {
+    const perStep = pool.largestStepBytes;
+    if (perStep === 0) return Number.POSITIVE_INFINITY;
+    const room = Math.floor((maxHeldBytes - pool.heldBytes) / perStep) - claiming;
+    return pool.held === 0 && claiming === 0 ? Math.max(1, room) : room;
   };
   /** Why the loop must stop claiming now, if it must; with `claimNext`, whether a completion
    * write may claim that many next steps. */
@@ -301,7 +325,7 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
         break;
       }
       const target = capacity();
-      const room = Math.min(target - pool.queued - pool.running - claiming, cpuRoom());
+      const room = Math.min(target - pool.queued - pool.running - claiming, cpuRoom(), byteRoom());
       // Keep one claim travelling whenever there is room; send a second beside it only for half
       // the capacity or more. Never while settles pile up (the database is slower than the
       // handlers).

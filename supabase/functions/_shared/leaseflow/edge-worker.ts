@@ -108,6 +108,7 @@ export function createWorkerHandler(platform: EdgePlatform): (request: Request) 
         budgetMs: env.budgetMs,
         leaseMs: env.leaseMs,
         batchSize: env.batchSize,
+        maxHeldBytes: env.maxHeldBytes,
         concurrency: env.concurrency,
         // Polling through the idle grace, a trickle of jobs is served by a running invocation
         // instead of one wake-up each; a job enqueued meanwhile waits half the interval on average.

@@ -1,6 +1,6 @@
 // Worker settings from the environment, read and checked once; every problem is reported in one
 // error, so a misconfigured deployment says all that is wrong at once.
-import { DEFAULT_BATCH_SIZE } from "./drain.ts";
+import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_HELD_BYTES } from "./drain.ts";
 import type { LogLevel } from "./types.ts";
 
 const LOG_LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
@@ -23,6 +23,8 @@ export interface WorkerEnv {
   concurrency: number;
   /** LEASEFLOW_BATCH_SIZE: most steps per claim; up to twice as many are held at once. (Default: 1 000) */
   batchSize: number;
+  /** LEASEFLOW_MAX_HELD_MB: the most the held steps' payloads and previous outputs may weigh, in MiB of JSON. (Default: 32) */
+  maxHeldBytes: number;
   /** LEASEFLOW_LOG_LEVEL: debug (a line per claimed and completed step), info, warn or error. (Default: info) */
   logLevel: LogLevel;
   /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry that is about to be due. (Default: 10 000) */
@@ -75,6 +77,7 @@ export function readWorkerEnv(get: (name: string) => string | undefined): Worker
     leaseMs: integer("LEASEFLOW_LEASE_MS", 30_000, 1_000, 3_600_000),
     concurrency,
     batchSize: integer("LEASEFLOW_BATCH_SIZE", DEFAULT_BATCH_SIZE, 1, 1_000),
+    maxHeldBytes: integer("LEASEFLOW_MAX_HELD_MB", DEFAULT_MAX_HELD_BYTES / 2 ** 20, 1, 4_096) * 2 ** 20,
     logLevel,
     lingerMs: integer("LEASEFLOW_LINGER_MS", 10_000, 0, 60_000),
     idleGraceMs: integer("LEASEFLOW_IDLE_GRACE_MS", 5_000, 0, 60_000),

@@ -62,6 +62,8 @@ class Held implements SettledStep {
   startedAt = 0;
   /** The handler's timeout. */
   timeout: ReturnType<typeof setTimeout> | undefined;
+  /** Its payload's and previous outputs' JSON size (jsonSizeEstimate), counted while it is held. */
+  readonly bytes: number;
 
   constructor(
     readonly step: ClaimedStep,
@@ -71,6 +73,33 @@ class Held implements SettledStep {
     this.jobId = step.jobId;
     this.stepName = step.stepName;
     this.attempt = step.attempt;
+    this.bytes = jsonSizeEstimate(step.payload) + jsonSizeEstimate(step.previousOutputs);
+  }
+}
+
+/** The length of `value`'s JSON text, estimated without writing it (a string counts its UTF-16
+ * length, a number 8 characters): what a held step's payload and previous outputs weigh. Walking
+ * the value costs far less than the JSON.parse that made it, and nothing for small payloads. */
+export function jsonSizeEstimate(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return value.length + 2;
+    case "number":
+      return 8;
+    case "boolean":
+      return 5;
+    case "object": {
+      if (value === null) return 4;
+      let size = 2;
+      if (Array.isArray(value)) {
+        for (const item of value) size += jsonSizeEstimate(item) + 1;
+        return size;
+      }
+      for (const key in value) size += key.length + 4 + jsonSizeEstimate((value as Record<string, unknown>)[key]);
+      return size;
+    }
+    default:
+      return 0;
   }
 }
 
@@ -122,9 +151,12 @@ class HeldContext implements StepContext {
 
 /** The steps a drain holds: queued for a handler, running, or waiting for their settle. */
 export class StepPool {
-  readonly #queue: Held[] = [];
+  /** Claimed steps in claim order; those before #queueHead were dispatched (their slots emptied). */
+  readonly #queue: (Held | undefined)[] = [];
   #queueHead = 0;
   readonly #held = new Map<string, Held>();
+  #heldBytes = 0;
+  #largestStepBytes = 0;
   /** Dispatched steps (counted as running) whose handlers start at the next microtask. */
   #starting: Held[] = [];
   #startQueued = false;
@@ -156,6 +188,16 @@ export class StepPool {
     return this.#held.size;
   }
 
+  /** The held steps' payloads and previous outputs, in bytes of JSON (jsonSizeEstimate). */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** The largest step (payload and previous outputs, bytes of JSON) taken so far; 0 before any. */
+  get largestStepBytes(): number {
+    return this.#largestStepBytes;
+  }
+
   /** Steps whose handler ended and whose settle is not written yet. */
   get settling(): number {
     return this.#held.size - this.#running - this.queued;
@@ -175,7 +217,11 @@ export class StepPool {
       // The lease runs from the claim; with clock skew between here and the database, the lease
       // the database computed is the one that counts, so take the earlier of the two.
       const held = new Held(step, Math.min(step.leaseExpiresAt.getTime(), now + this.options.leaseMs));
+      const replaced = this.#held.get(step.stepId);
+      if (replaced) this.#heldBytes -= replaced.bytes;
       this.#held.set(step.stepId, held);
+      this.#heldBytes += held.bytes;
+      if (held.bytes > this.#largestStepBytes) this.#largestStepBytes = held.bytes;
       this.#queue.push(held);
     }
     this.#dispatch();
@@ -192,7 +238,7 @@ export class StepPool {
     this.#closed = true;
     if (!dropQueued) return;
     this.#dropping = true;
-    for (const held of this.#queue.splice(0).slice(this.#queueHead)) this.#held.delete(held.stepId);
+    for (const held of this.#queue.splice(0).slice(this.#queueHead)) this.#forget(held!);
     this.#queueHead = 0;
     this.#changed.fire();
   }
@@ -218,7 +264,10 @@ export class StepPool {
   #dispatch(): void {
     while (!this.#dropping && this.#running < this.options.concurrency && this.#queueHead < this.#queue.length) {
       this.#running++;
-      this.#starting.push(this.#queue[this.#queueHead++]!);
+      this.#starting.push(this.#queue[this.#queueHead]!);
+      // Emptied at once: until the next compaction, a consumed slot would keep its step, payload
+      // and all, alive after it settled (a thousand 200 KiB payloads).
+      this.#queue[this.#queueHead++] = undefined;
     }
     // Started from a microtask, not here: a synchronous handler must not run inside this loop (nor
     // recurse into it). One microtask for all the steps dispatched before it runs.
@@ -341,7 +390,7 @@ export class StepPool {
   #settle(held: Held, run: HandlerRun): void {
     const { settler, counts, log } = this.options;
     const settled = (_outcome?: SettleOutcome) => {
-      this.#held.delete(held.stepId);
+      this.#forget(held);
       this.#changed.fire();
     };
     if ("output" in run) {
@@ -363,6 +412,14 @@ export class StepPool {
     // Shutdown is not the step's failure: the drain releases its step.
     if (isA(run.thrown, ShutdownError)) return settled();
     settler.fail(held, settlementFor(run.thrown), settled);
+  }
+
+  /** The step is no longer this pool's: settled, dropped, or taken over. */
+  #forget(held: Held): void {
+    // Only its own entry: the same step claimed again meanwhile (its lease lapsed) is a new one.
+    if (this.#held.get(held.stepId) !== held) return;
+    this.#held.delete(held.stepId);
+    this.#heldBytes -= held.bytes;
   }
 
   /** One call renews every held step's lease; a step missing from the answer was taken over. */
@@ -400,7 +457,7 @@ export class StepPool {
       if (index === -1) continue; // its handler ended: the settle will find the lease gone
       // Still queued: never started, so nothing to stop; another worker has it now.
       this.#queue.splice(index, 1);
-      this.#held.delete(stepId);
+      this.#forget(held);
       counts.lost++;
       log.warn(`Lost the lease on queued step ${stepId} before starting it`, { job: held.jobId });
       this.#changed.fire();
