@@ -1055,6 +1055,28 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(Math.max(...bounded.seen.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
   });
 
+  it("counts an output waiting for its write in its step's weight: claims shrink to what fits beside large outputs", async () => {
+    const output = "y".repeat(20_000);
+    const registry = new Registry().define({ type: "rt.wordy", steps: ["go"], handlers: { go: () => output } });
+    await registry.publish(transport);
+    // The heaviest step: a tiny input ({} and {}) with the output's JSON text.
+    const stepBytes = 2 + 2 + JSON.stringify(output).length;
+
+    await enqueue("rt.wordy", Array.from({ length: 60 }, () => ({})));
+    const unbounded = heldBytesTracked(transport);
+    expect(await drain({ workerId: "rt-wordy-1", transport: unbounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: Number.POSITIVE_INFINITY, idle: { lingerMs: 0 } }))
+      .toMatchObject({ claimed: 60, completed: 60 });
+    expect(Math.max(...unbounded.seen.claimLimits)).toBeGreaterThan(Math.floor(100_000 / stepBytes));
+
+    await enqueue("rt.wordy", Array.from({ length: 60 }, () => ({})));
+    const bounded = heldBytesTracked(transport);
+    const summary = await drain({ workerId: "rt-wordy-2", transport: bounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: 100_000, idle: { lingerMs: 0 } });
+
+    expect(summary).toMatchObject({ claimed: 60, completed: 60 });
+    expect(bounded.seen.claimLimits[0]).toBe(2);
+    expect(Math.max(...bounded.seen.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
+  });
+
   it("still runs a step larger than maxHeldBytes, alone", async () => {
     const registry = new Registry().define({ type: "rt.huge", steps: ["go"], handlers: { go: () => null } });
     await registry.publish(transport);

@@ -47,10 +47,10 @@ export interface DrainOptions {
   /** Most steps per claim; up to twice as many are held at once (the prefetch fills the room
    * above concurrency). (Default: 1 000) */
   batchSize?: number;
-  /** The most the held steps' payloads and previous outputs may weigh, in bytes of JSON: claims
-   * are sized so that the held steps, and each step asked for counted as the largest taken so
-   * far, stay under it (an Edge Function has 256 MB). A step larger than this alone still runs.
-   * (Default: 32 MiB) */
+  /** The most the held steps may weigh, in bytes of JSON (payloads, previous outputs, and outputs
+   * waiting for their write): claims are sized so that the held steps, and each step asked for
+   * counted as the heaviest so far, stay under it (an Edge Function has 256 MB). A step heavier
+   * than this alone still runs. (Default: 32 MiB) */
   maxHeldBytes?: number;
   /** How often the held steps' leases are renewed. (Default: leaseMs / 3) */
   heartbeatMs?: number;
@@ -124,8 +124,8 @@ export const DEFAULT_BATCH_SIZE = 1_000;
 
 /** The most JSON the held steps carry unless told otherwise (DrainOptions.maxHeldBytes): an Edge
  * invocation's 256 MB must hold the runtime, the claims' answers as they are read, and what the
- * handlers make of their payloads. Without it, a drain of 200 KiB payloads (up to 2 000 steps held)
- * reached 730 MiB. */
+ * handlers make of their payloads, and the completion writes' outputs. Without it, a drain of
+ * 200 KiB payloads (up to 2 000 steps held) reached 730 MiB. */
 export const DEFAULT_MAX_HELD_BYTES = 32 * 2 ** 20;
 
 /** How often a lease of `leaseMs` is renewed (and a worker heartbeats) by default: three times per
@@ -226,9 +226,9 @@ export async function drain(options: DrainOptions): Promise<DrainSummary> {
     const perStep = cpu.usedMs && begun >= 10 ? cpuUsedMs() / begun : (cpu.perStepMs ?? 0.1);
     return Math.floor((cpu.limitMs - cpuUsedMs()) / perStep) - pool.queued - pool.running - claiming;
   };
-  /** How many more steps the byte budget affords, each one asked for counted as the largest step
-   * taken so far (unknown before the first claim returns, which asks for the slots' worth). At
-   * least one while nothing is held, so a step larger than the whole budget still runs. The
+  /** How many more steps the byte budget affords, each one asked for counted as the heaviest step
+   * so far (unknown before the first claim returns, which asks for the slots' worth). At least
+   * one while nothing is held, so a step heavier than the whole budget still runs. The
    * steps a completion write finishes are counted until it returns, so it claims next steps only
    * while those fit beside them. */
   const byteRoom = (): number => {

@@ -23,7 +23,8 @@ export interface WorkerEnv {
   concurrency: number;
   /** LEASEFLOW_BATCH_SIZE: most steps per claim; up to twice as many are held at once. (Default: 1 000) */
   batchSize: number;
-  /** LEASEFLOW_MAX_HELD_MB: the most the held steps' payloads and previous outputs may weigh, in MiB of JSON. (Default: 32) */
+  /** LEASEFLOW_MAX_HELD_MB: the most the held steps may weigh, in MiB of JSON (payloads, previous
+   * outputs, outputs waiting for their write). (Default: 32) */
   maxHeldBytes: number;
   /** LEASEFLOW_LOG_LEVEL: debug (a line per claimed and completed step), info, warn or error. (Default: info) */
   logLevel: LogLevel;

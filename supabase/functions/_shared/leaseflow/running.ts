@@ -64,6 +64,8 @@ class Held implements SettledStep {
   timeout: ReturnType<typeof setTimeout> | undefined;
   /** Its payload's and previous outputs' JSON size (jsonSizeEstimate), counted while it is held. */
   readonly bytes: number;
+  /** Its output's JSON text length once its handler returned, counted until the write. */
+  outputBytes = 0;
 
   constructor(
     readonly step: ClaimedStep,
@@ -188,12 +190,14 @@ export class StepPool {
     return this.#held.size;
   }
 
-  /** The held steps' payloads and previous outputs, in bytes of JSON (jsonSizeEstimate). */
+  /** The held steps' payloads and previous outputs (jsonSizeEstimate), and the outputs waiting
+   * for their write, in bytes of JSON. */
   get heldBytes(): number {
     return this.#heldBytes;
   }
 
-  /** The largest step (payload and previous outputs, bytes of JSON) taken so far; 0 before any. */
+  /** The heaviest step (payload, previous outputs and, once run, output; bytes of JSON) so far;
+   * 0 before any. */
   get largestStepBytes(): number {
     return this.#largestStepBytes;
   }
@@ -218,7 +222,7 @@ export class StepPool {
       // the database computed is the one that counts, so take the earlier of the two.
       const held = new Held(step, Math.min(step.leaseExpiresAt.getTime(), now + this.options.leaseMs));
       const replaced = this.#held.get(step.stepId);
-      if (replaced) this.#heldBytes -= replaced.bytes;
+      if (replaced) this.#heldBytes -= replaced.bytes + replaced.outputBytes;
       this.#held.set(step.stepId, held);
       this.#heldBytes += held.bytes;
       if (held.bytes > this.#largestStepBytes) this.#largestStepBytes = held.bytes;
@@ -401,7 +405,9 @@ export class StepPool {
         return settler.fail(held, { kind: "fail", error: { code: "output_not_json", message: `output is not JSON: ${json.reason}` } }, settled);
       }
       // The text as checked: a toJSON that answers differently next time cannot fail the write.
-      return settler.complete(held, json.json ?? "null", settled);
+      const text = json.json ?? "null";
+      this.#weighOutput(held, text.length);
+      return settler.complete(held, text, settled);
     }
     if ("settlement" in run) return settler.fail(held, run.settlement, settled);
     if (isA(run.thrown, LeaseLostError)) {
@@ -414,12 +420,19 @@ export class StepPool {
     settler.fail(held, settlementFor(run.thrown), settled);
   }
 
+  /** Counts an output waiting for its write with its step's input: a step's weight is both. */
+  #weighOutput(held: Held, bytes: number): void {
+    held.outputBytes = bytes;
+    this.#heldBytes += bytes;
+    if (held.bytes + bytes > this.#largestStepBytes) this.#largestStepBytes = held.bytes + bytes;
+  }
+
   /** The step is no longer this pool's: settled, dropped, or taken over. */
   #forget(held: Held): void {
     // Only its own entry: the same step claimed again meanwhile (its lease lapsed) is a new one.
     if (this.#held.get(held.stepId) !== held) return;
     this.#held.delete(held.stepId);
-    this.#heldBytes -= held.bytes;
+    this.#heldBytes -= held.bytes + held.outputBytes;
   }
 
   /** One call renews every held step's lease; a step missing from the answer was taken over. */
