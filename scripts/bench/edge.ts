@@ -2,7 +2,8 @@
 // measured on the client's clock: the handler's start minus the enqueue time carried in the
 // payload (leaseflow.sleep reports its start in its output). And leaseflow's Edge path through
 // the local gateway and the `worker` function: cold start, steps/s with one invocation and with
-// the tick's fan-out, invocations per 1 000 jobs and during idle ticks (counted from `workers`).
+// the tick's fan-out (no-op handlers, and handlers that wait), invocations per 1 000 jobs and
+// during idle ticks (counted from `workers`).
 import { execFileSync } from "node:child_process";
 import { Logger, run } from "graphile-worker";
 import { PgBoss } from "pg-boss";
@@ -100,6 +101,14 @@ export interface EdgeFigures {
   steps_per_s_fan_out: number;
   /** Invocations that registered during the fan-out run (counted in `workers`). */
   fan_out_invocations: number;
+  /** The same two runs with handlers that wait instead of computing (leaseflow.sleep, `ms` each),
+   * as a step that calls an API does: what a fan-out is for when one invocation's slots, not the
+   * cores, are the limit. */
+  io_handler_ms: number;
+  io_jobs: number;
+  io_steps_per_s_one_invocation: number;
+  io_steps_per_s_fan_out: number;
+  io_fan_out_invocations: number;
   invocations_per_1000_jobs: number;
   idle_window_s: number;
   /** Invocations that registered during the idle ticks (counted in `workers`). */
@@ -110,11 +119,45 @@ async function waitAllCompleted(sql: postgres.Sql, what: string): Promise<void> 
   await until(what, async () => !(await leaseflowOpen(sql)));
 }
 
-/** The Edge path: `jobs` one-step jobs per throughput run, `idleSeconds` of ticks at the end. */
-export async function edgePath(sql: postgres.Sql, env: Record<string, string>, jobs: number, idleSeconds: number): Promise<EdgeFigures> {
+/** Steps/s of one invocation (max_invocations = 1, the enqueue's kick wakes it), then of the
+ * tick's fan-out (no kick: debounced; one tick() wakes what the backlog needs), on `jobs` jobs of
+ * `payload` each; and the invocations the fan-out started. */
+async function oneAndFanOut(sql: postgres.Sql, jobs: number, payload: { ms: number }): Promise<{ one: number; fanOut: number; invocations: number }> {
+  const payloads = sql.json(Array.from({ length: jobs }, () => payload));
+  await sql`truncate public.jobs cascade`;
+  await sql`update public.leaseflow_settings set max_invocations = 1, last_kick_at = null`;
+  let started = performance.now();
+  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
+  await waitAllCompleted(sql, "the one-invocation run");
+  const one = jobs / ((performance.now() - started) / 1000);
+  await workersIdle(sql);
+
+  await sql`truncate public.jobs cascade`;
+  await sql`truncate public.workers, public.worker_wakeups`;
+  await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = now(), kick_debounce = '1 hour'`;
+  started = performance.now();
+  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
+  await sql`select public.tick()`;
+  await waitAllCompleted(sql, "the fan-out run");
+  const fanOut = jobs / ((performance.now() - started) / 1000);
+  const [invocations] = await sql<{ n: number }[]>`select count(*)::int as n from public.workers where kind = 'edge'`;
+  await sql`update public.leaseflow_settings set kick_debounce = '5 seconds', last_kick_at = null`;
+  await workersIdle(sql);
+  return { one, fanOut, invocations: invocations!.n };
+}
+
+/** The Edge path: `jobs` no-op one-step jobs per throughput run (`ioJobs` for the runs whose
+ * handlers wait `ioHandlerMs`), `idleSeconds` of ticks at the end. */
+export async function edgePath(
+  sql: postgres.Sql,
+  env: Record<string, string>,
+  jobs: number,
+  ioJobs: number,
+  ioHandlerMs: number,
+  idleSeconds: number,
+): Promise<EdgeFigures> {
   await publishJobTypes(env.SUPABASE_DB_URL!);
   await workersIdle(sql);
-  const payloads = sql.json(Array.from({ length: jobs }, () => ({ ms: 0 })));
 
   // Cold start: a fresh function process, one job, one wake-up → the job's first claim.
   try {
@@ -138,27 +181,8 @@ export async function edgePath(sql: postgres.Sql, env: Record<string, string>, j
   await wake;
   await workersIdle(sql);
 
-  // One invocation: max_invocations = 1, the enqueue's kick wakes it.
-  await sql`truncate public.jobs cascade`;
-  await sql`update public.leaseflow_settings set max_invocations = 1, last_kick_at = null`;
-  let started = performance.now();
-  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
-  await waitAllCompleted(sql, "the one-invocation run");
-  const oneInvocation = jobs / ((performance.now() - started) / 1000);
-  await workersIdle(sql);
-
-  // The tick's fan-out: no kick (debounced), then one tick() wakes what the backlog needs.
-  await sql`truncate public.jobs cascade`;
-  await sql`truncate public.workers, public.worker_wakeups`;
-  await sql`update public.leaseflow_settings set max_invocations = 10, last_kick_at = now(), kick_debounce = '1 hour'`;
-  started = performance.now();
-  await sql`select count(*) from public.enqueue_jobs('leaseflow.sleep', ${payloads})`;
-  await sql`select public.tick()`;
-  await waitAllCompleted(sql, "the fan-out run");
-  const fanOut = jobs / ((performance.now() - started) / 1000);
-  const [invocations] = await sql<{ n: number }[]>`select count(*)::int as n from public.workers where kind = 'edge'`;
-  await sql`update public.leaseflow_settings set kick_debounce = '5 seconds', last_kick_at = null`;
-  await workersIdle(sql);
+  const noop = await oneAndFanOut(sql, jobs, { ms: 0 });
+  const io = await oneAndFanOut(sql, ioJobs, { ms: ioHandlerMs });
 
   // An idle window: tick() every 5 seconds (hosted pg_cron's schedule), plus pg_cron's own.
   await sql`truncate public.jobs cascade`;
@@ -172,10 +196,15 @@ export async function edgePath(sql: postgres.Sql, env: Record<string, string>, j
   return {
     jobs,
     cold_start_ms: coldStartMs,
-    steps_per_s_one_invocation: Math.round(oneInvocation),
-    steps_per_s_fan_out: Math.round(fanOut),
-    fan_out_invocations: invocations!.n,
-    invocations_per_1000_jobs: Math.round((invocations!.n / jobs) * 1000 * 100) / 100,
+    steps_per_s_one_invocation: Math.round(noop.one),
+    steps_per_s_fan_out: Math.round(noop.fanOut),
+    fan_out_invocations: noop.invocations,
+    io_handler_ms: ioHandlerMs,
+    io_jobs: ioJobs,
+    io_steps_per_s_one_invocation: Math.round(io.one),
+    io_steps_per_s_fan_out: Math.round(io.fanOut),
+    io_fan_out_invocations: io.invocations,
+    invocations_per_1000_jobs: Math.round((noop.invocations / jobs) * 1000 * 100) / 100,
     idle_window_s: idleSeconds,
     idle_invocations: idle!.n,
   };

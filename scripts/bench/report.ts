@@ -80,7 +80,8 @@ export function goals(r: Results): { goal: string; result: string; met: boolean 
     { goal: "3-step jobs: steps/s ÷ 1-step jobs/s ≥ 0.8", result: `${ratio3(threeStep, lf)} (${fmt(threeStep)} steps/s)`, met: threeStep >= 0.8 * lf },
     {
       goal: "one Edge invocation ≥ 3 000 steps/s; the fan-out ≥ 2× one",
-      result: `${fmt(r.edge.steps_per_s_one_invocation)} steps/s; fan-out ${fmt(r.edge.steps_per_s_fan_out)} (${ratio(r.edge.steps_per_s_fan_out, r.edge.steps_per_s_one_invocation)}×)`,
+      result: `${fmt(r.edge.steps_per_s_one_invocation)} steps/s; fan-out ${fmt(r.edge.steps_per_s_fan_out)} (${ratio(r.edge.steps_per_s_fan_out, r.edge.steps_per_s_one_invocation)}×)` +
+        ` (with ${r.edge.io_handler_ms} ms handlers, not judged: fan-out ${ratio(r.edge.io_steps_per_s_fan_out, r.edge.io_steps_per_s_one_invocation)}× one)`,
       met: r.edge.steps_per_s_one_invocation >= 3_000 && r.edge.steps_per_s_fan_out >= 2 * r.edge.steps_per_s_one_invocation,
     },
     {
@@ -136,6 +137,8 @@ export function markdown(r: Results): string {
     `| cold start: fresh function process → first claim | ${fmt(r.edge.cold_start_ms)} ms |`,
     `| steps/s, one invocation (${fmt(r.edge.jobs)} one-step jobs) | ${fmt(r.edge.steps_per_s_one_invocation)} |`,
     `| steps/s, the tick's fan-out (${r.edge.fan_out_invocations} invocations) | ${fmt(r.edge.steps_per_s_fan_out)} |`,
+    `| steps/s, one invocation, handlers waiting ${r.edge.io_handler_ms} ms (${fmt(r.edge.io_jobs)} jobs) | ${fmt(r.edge.io_steps_per_s_one_invocation)} |`,
+    `| steps/s, the tick's fan-out, handlers waiting ${r.edge.io_handler_ms} ms (${r.edge.io_fan_out_invocations} invocations) | ${fmt(r.edge.io_steps_per_s_fan_out)} |`,
     `| invocations per 1 000 jobs (fan-out run, counted) | ${r.edge.invocations_per_1000_jobs} |`,
     `| invocations during ${r.edge.idle_window_s} s of idle ticks | ${r.edge.idle_invocations} |`,
     "",
