@@ -123,9 +123,9 @@ const MAX_CLAIMS_IN_FLIGHT = 2;
 export const DEFAULT_BATCH_SIZE = 1_000;
 
 /** The most JSON the held steps carry unless told otherwise (DrainOptions.maxHeldBytes): an Edge
- * invocation's 256 MB must hold the runtime, the claims' answers as they are read, and what the
- * handlers make of their payloads, and the completion writes' outputs. Without it, a drain of
- * 200 KiB payloads (up to 2 000 steps held) reached 730 MiB. */
+ * invocation's 256 MB must also hold the runtime, the claims' answers as they are read and what
+ * the handlers make of their payloads. Without it, a drain of 200 KiB payloads (up to 2 000 steps
+ * held) reached 730 MiB. */
 export const DEFAULT_MAX_HELD_BYTES = 32 * 2 ** 20;
 
 /** How often a lease of `leaseMs` is renewed (and a worker heartbeats) by default: three times per
