@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(49);
+select plan(50);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -118,6 +118,10 @@ select is(
       and 'autovacuum_vacuum_scale_factor=0.01' = any (c.reloptions)),
   array['job_steps', 'jobs'],
   'jobs and job_steps autovacuum at 1 % dead rows, without cost delay');
+
+-- A job's claim and completion write new versions of its row: a fifth of each page is kept for them.
+select ok((select 'fillfactor=80' = any (c.reloptions) from pg_class c where c.oid = 'public.jobs'::regclass),
+  'jobs pages are filled to 80 %, leaving room for the claim''s and completion''s row versions');
 
 -- Function declarations.
 select is_definer('public', 'claim_next_step', array['text', 'interval'], 'claim_next_step is security definer');
