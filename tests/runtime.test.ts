@@ -10,6 +10,7 @@ import {
   Registry,
   RetryAfterError,
   ShutdownError,
+  type ClaimedStep,
   type StepContext,
   StepTimeoutError,
   SupabaseTransport,
@@ -771,20 +772,39 @@ function instrumented(transport: Transport, failures: { claimSteps?: unknown[]; 
     claimLimits: [] as number[], completeSizes: [] as number[], failSizes: [] as number[],
     /** The most steps asked for by the claims in flight at one moment. */
     maxClaimingAtOnce: 0,
+    /** The most JSON (payloads and previous outputs) held at once, a step held from the answer
+     * that claimed it to the answer of the completion that wrote it. */
+    maxHeldBytes: 0,
   };
   let claiming = 0;
+  let heldBytes = 0;
+  const stepBytes = new Map<string, number>();
+  const took = (steps: ClaimedStep[]) => {
+    for (const step of steps) {
+      const bytes = jsonSizeEstimate(step.payload) + jsonSizeEstimate(step.previousOutputs);
+      stepBytes.set(step.stepId, bytes);
+      heldBytes += bytes;
+    }
+    calls.maxHeldBytes = Math.max(calls.maxHeldBytes, heldBytes);
+  };
   const spy: Transport = Object.create(transport);
   spy.claimSteps = (params) => {
     calls.claimLimits.push(params.limit);
     claiming += params.limit;
     calls.maxClaimingAtOnce = Math.max(calls.maxClaimingAtOnce, claiming);
     const error = failures.claimSteps?.shift();
-    return (error ? Promise.reject(error) : transport.claimSteps(params)).finally(() => { claiming -= params.limit; });
+    return (error ? Promise.reject(error) : transport.claimSteps(params))
+      .then((steps) => (took(steps), steps))
+      .finally(() => { claiming -= params.limit; });
   };
   spy.completeSteps = (params) => {
     calls.completeSizes.push(params.results.length);
     const error = failures.completeSteps?.shift();
-    return error ? Promise.reject(error) : transport.completeSteps(params);
+    return (error ? Promise.reject(error) : transport.completeSteps(params)).then((answer) => {
+      for (const { stepId } of params.results) heldBytes -= stepBytes.get(stepId) ?? 0;
+      took(answer.claimed);
+      return answer;
+    });
   };
   spy.failSteps = (params) => {
     calls.failSizes.push(params.failures.length);
@@ -1006,32 +1026,7 @@ describe("drain's batching and write retries (postgres.js)", () => {
     expect(Math.max(...calls.claimLimits)).toBeLessThanOrEqual(5);
   });
 
-  /** The JSON the drain held at once, as its claims and completion writes returned (a step is
-   * held from its claim's answer until its completion's). */
-  function heldBytesTracked(transport: Transport) {
-    const sizes = new Map<string, number>();
-    const seen = { held: 0, maxHeld: 0, claimLimits: [] as number[] };
-    const spy: Transport = Object.create(transport);
-    spy.claimSteps = async (params) => {
-      seen.claimLimits.push(params.limit);
-      const steps = await transport.claimSteps(params);
-      for (const step of steps) {
-        const bytes = jsonSizeEstimate(step.payload) + jsonSizeEstimate(step.previousOutputs);
-        sizes.set(step.stepId, bytes);
-        seen.held += bytes;
-      }
-      seen.maxHeld = Math.max(seen.maxHeld, seen.held);
-      return steps;
-    };
-    spy.completeSteps = async (params) => {
-      const answer = await transport.completeSteps(params);
-      for (const { stepId } of params.results) seen.held -= sizes.get(stepId) ?? 0;
-      return answer;
-    };
-    return { spy, seen };
-  }
-
-  it("sizes claims so that the held steps' payloads stay under maxHeldBytes, each step asked for counted as the largest taken so far", async () => {
+  it("sizes claims so that the held steps' payloads stay under maxHeldBytes, each step asked for counted as the heaviest so far", async () => {
     const registry = new Registry().define({ type: "rt.heavy", steps: ["go"], handlers: { go: () => null } });
     await registry.publish(transport);
     const payload = { blob: "x".repeat(20_000) };
@@ -1039,20 +1034,20 @@ describe("drain's batching and write retries (postgres.js)", () => {
 
     // Unbounded, this drain holds far more than 100 kB at once (fast handlers: a deep prefetch).
     await enqueue("rt.heavy", Array.from({ length: 60 }, () => payload));
-    const unbounded = heldBytesTracked(transport);
+    const unbounded = instrumented(transport);
     expect(await drain({ workerId: "rt-heavy-1", transport: unbounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: Number.POSITIVE_INFINITY, idle: { lingerMs: 0 } }))
       .toMatchObject({ claimed: 60, completed: 60 });
-    expect(unbounded.seen.maxHeld).toBeGreaterThan(10 * stepBytes);
+    expect(unbounded.calls.maxHeldBytes).toBeGreaterThan(10 * stepBytes);
 
     await enqueue("rt.heavy", Array.from({ length: 60 }, () => payload));
-    const bounded = heldBytesTracked(transport);
+    const bounded = instrumented(transport);
     const summary = await drain({ workerId: "rt-heavy-2", transport: bounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: 100_000, idle: { lingerMs: 0 } });
 
     expect(summary).toMatchObject({ claimed: 60, completed: 60 });
-    expect(bounded.seen.maxHeld).toBeLessThanOrEqual(100_000);
+    expect(bounded.calls.maxHeldBytes).toBeLessThanOrEqual(100_000);
     // The first claim, sizes unknown, asks for the slots' worth; later ones for what fits.
-    expect(bounded.seen.claimLimits[0]).toBe(2);
-    expect(Math.max(...bounded.seen.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
+    expect(bounded.calls.claimLimits[0]).toBe(2);
+    expect(Math.max(...bounded.calls.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
   });
 
   it("counts an output waiting for its write in its step's weight: claims shrink to what fits beside large outputs", async () => {
@@ -1063,18 +1058,18 @@ describe("drain's batching and write retries (postgres.js)", () => {
     const stepBytes = 2 + 2 + JSON.stringify(output).length;
 
     await enqueue("rt.wordy", Array.from({ length: 60 }, () => ({})));
-    const unbounded = heldBytesTracked(transport);
+    const unbounded = instrumented(transport);
     expect(await drain({ workerId: "rt-wordy-1", transport: unbounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: Number.POSITIVE_INFINITY, idle: { lingerMs: 0 } }))
       .toMatchObject({ claimed: 60, completed: 60 });
-    expect(Math.max(...unbounded.seen.claimLimits)).toBeGreaterThan(Math.floor(100_000 / stepBytes));
+    expect(Math.max(...unbounded.calls.claimLimits)).toBeGreaterThan(Math.floor(100_000 / stepBytes));
 
     await enqueue("rt.wordy", Array.from({ length: 60 }, () => ({})));
-    const bounded = heldBytesTracked(transport);
+    const bounded = instrumented(transport);
     const summary = await drain({ workerId: "rt-wordy-2", transport: bounded.spy, registry, concurrency: 2, batchSize: 50, maxHeldBytes: 100_000, idle: { lingerMs: 0 } });
 
     expect(summary).toMatchObject({ claimed: 60, completed: 60 });
-    expect(bounded.seen.claimLimits[0]).toBe(2);
-    expect(Math.max(...bounded.seen.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
+    expect(bounded.calls.claimLimits[0]).toBe(2);
+    expect(Math.max(...bounded.calls.claimLimits)).toBeLessThanOrEqual(Math.floor(100_000 / stepBytes));
   });
 
   it("still runs a step larger than maxHeldBytes, alone", async () => {
@@ -1082,13 +1077,13 @@ describe("drain's batching and write retries (postgres.js)", () => {
     await registry.publish(transport);
     const payload = { blob: "x".repeat(5_000) };
     await enqueue("rt.huge", Array.from({ length: 5 }, () => payload));
-    const { spy, seen } = heldBytesTracked(transport);
+    const { spy, calls } = instrumented(transport);
 
     const summary = await drain({ workerId: "rt-huge", transport: spy, registry, concurrency: 1, batchSize: 10, maxHeldBytes: 1_000, idle: { lingerMs: 0 } });
 
     expect(summary).toMatchObject({ claimed: 5, completed: 5 });
-    expect(seen.claimLimits.slice(1).every((limit) => limit === 1)).toBe(true);
+    expect(calls.claimLimits.slice(1).every((limit) => limit === 1)).toBe(true);
     // One at a time.
-    expect(seen.maxHeld).toBe(jsonSizeEstimate(payload) + jsonSizeEstimate({}));
+    expect(calls.maxHeldBytes).toBe(jsonSizeEstimate(payload) + jsonSizeEstimate({}));
   });
 });
