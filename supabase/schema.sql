@@ -1857,7 +1857,9 @@ begin
       from item i
       join first_turn f on f.tenant_id is not distinct from i.tenant_id and f.priority = i.priority
   )
-  select array_agg(p.ord order by p.ord), array_agg(p.queue_rank order by p.ord), array_agg(p.queue_at order by p.ord)
+  -- Aggregated from the same rows in the same order, the arrays pair up; the callers find a place
+  -- by its ord, so no aggregate sorts.
+  select array_agg(p.ord), array_agg(p.queue_rank), array_agg(p.queue_at)
     into v_ords, v_ranks, v_ats
     from place p;
   perform public._lower_claim_floor(v_ranks, v_ats);
@@ -1925,6 +1927,9 @@ declare
   v_floor public.claim_floor;
   v_first record;
 begin
+  if not pg_try_advisory_xact_lock(hashtextextended('public.claim_floor', 0)) then
+    return;
+  end if;
   select * into v_floor from public.claim_floor;
   select j.queue_rank, j.queue_at into v_first
     from public.jobs j
@@ -2452,11 +2457,10 @@ begin
   end if;
 
   -- Jobs are read from the claim floor on (see claim_floor). One claim a second raises it, when
-  -- no transaction that makes a job wait is in flight (the lock is free): at 16 700 jobs/s the
+  -- no transaction that makes a job wait is in flight (_raise_claim_floor): at 16 700 jobs/s the
   -- scan then passes over the entries of about a second's claims, not of every claim since the
   -- last vacuum.
-  if (select f.raised_at from public.claim_floor f) < now() - interval '1 second'
-     and pg_try_advisory_xact_lock(hashtextextended('public.claim_floor', 0)) then
+  if (select f.raised_at from public.claim_floor f) < now() - interval '1 second' then
     perform public._raise_claim_floor();
   end if;
   select f.queue_rank, f.queue_at into v_floor_rank, v_floor_at from public.claim_floor f;

@@ -321,9 +321,10 @@ alter table public.jobs set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_v
 -- claim_steps + complete_steps: 2.8 Heap/LOCK records a job, the claim's row lock and these),
 -- dirtying one more page, each a full-page image in the WAL after every checkpoint. A fifth of
 -- each page is left free, so more of those versions stay where the row was (the dead ones before
--- them are pruned as pages are read). Three pairs of 5-minute sustained runs at 12 000 jobs/s, in alternating order:
--- 8 286, 7 986 and 7 879 MiB of WAL against 9 421, 8 618 and 8 796 at fillfactor 100. Whether
--- the worker kept up did not change: one run of three fell behind with either setting.
+-- them are pruned as pages are read). Three pairs of 5-minute sustained runs at 12 000 jobs/s,
+-- in alternating order: 8 286, 7 986 and 7 879 MiB of WAL against 9 421, 8 618 and 8 796 at
+-- fillfactor 100. Whether the worker kept up did not change: one run of three fell behind with
+-- either setting.
 alter table public.jobs set (fillfactor = 80);
 alter table public.job_steps set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000,
   autovacuum_vacuum_cost_delay = 0, autovacuum_analyze_scale_factor = 0.02);

@@ -133,7 +133,7 @@ create table public.claim_floor (
   id boolean primary key default true,
   queue_rank smallint not null,
   queue_at timestamptz not null,
-  -- When _raise_claim_floor last ran: claim_steps runs it at most once a second.
+  -- When _raise_claim_floor last raised it: claim_steps calls it at most once a second.
   raised_at timestamptz not null,
   constraint claim_floor_single_row check (id)
 );
@@ -174,8 +174,10 @@ end;
 $$;
 
 -- Raises the claim floor to the first waiting job's place at or after it (past every place when
--- none waits). The caller holds the claim floor's lock exclusively (claim_steps), so every job
--- made to wait before is committed and visible here, and none is until this transaction ends.
+-- none waits), if the floor's lock is free: taken exclusively, it waits for no transaction that
+-- made a job wait (each holds it shared), so every such job is committed and visible here, and
+-- none is until this transaction ends. While the lock is taken the floor stays where it is (a
+-- claim never waits for it).
 create or replace function public._raise_claim_floor()
 returns void
 language plpgsql volatile
@@ -185,6 +187,9 @@ declare
   v_floor public.claim_floor;
   v_first record;
 begin
+  if not pg_try_advisory_xact_lock(hashtextextended('public.claim_floor', 0)) then
+    return;
+  end if;
   select * into v_floor from public.claim_floor;
   select j.queue_rank, j.queue_at into v_first
     from public.jobs j
@@ -226,7 +231,9 @@ begin
       from item i
       join first_turn f on f.tenant_id is not distinct from i.tenant_id and f.priority = i.priority
   )
-  select array_agg(p.ord order by p.ord), array_agg(p.queue_rank order by p.ord), array_agg(p.queue_at order by p.ord)
+  -- Aggregated from the same rows in the same order, the arrays pair up; the callers find a place
+  -- by its ord, so no aggregate sorts.
+  select array_agg(p.ord), array_agg(p.queue_rank), array_agg(p.queue_at)
     into v_ords, v_ranks, v_ats
     from place p;
   perform public._lower_claim_floor(v_ranks, v_ats);

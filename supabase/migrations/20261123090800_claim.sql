@@ -305,11 +305,10 @@ begin
   end if;
 
   -- Jobs are read from the claim floor on (see claim_floor). One claim a second raises it, when
-  -- no transaction that makes a job wait is in flight (the lock is free): at 16 700 jobs/s the
+  -- no transaction that makes a job wait is in flight (_raise_claim_floor): at 16 700 jobs/s the
   -- scan then passes over the entries of about a second's claims, not of every claim since the
   -- last vacuum.
-  if (select f.raised_at from public.claim_floor f) < now() - interval '1 second'
-     and pg_try_advisory_xact_lock(hashtextextended('public.claim_floor', 0)) then
+  if (select f.raised_at from public.claim_floor f) < now() - interval '1 second' then
     perform public._raise_claim_floor();
   end if;
   select f.queue_rank, f.queue_at into v_floor_rank, v_floor_at from public.claim_floor f;
