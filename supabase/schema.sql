@@ -210,6 +210,33 @@ end;
 $$;
 
 
+--
+-- Name: _check_job_ids(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._check_job_ids() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[] := array(select distinct i.job_id from inserted_rows i);
+  v_locked int;
+  v_missing uuid;
+begin
+  -- A job deleted meanwhile is waited for and then not returned.
+  select count(*) into v_locked
+    from (select 1 from public.jobs j where j.id = any (v_ids) for key share of j) l;
+  if v_locked < cardinality(v_ids) then
+    select x into v_missing from unnest(v_ids) x where not exists (select 1 from public.jobs j where j.id = x) limit 1;
+    raise exception 'insert into %: job_id % names no job (every row of % belongs to an existing job)',
+      tg_table_name, v_missing, tg_table_name
+      using errcode = 'foreign_key_violation';
+  end if;
+  return null;
+end;
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -791,6 +818,24 @@ begin
   )
   select (select count(distinct created.job_id) from created) + (select count(*) from queued) into v_jobs;
   return v_jobs;
+end;
+$$;
+
+
+--
+-- Name: _delete_job_children(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._delete_job_children() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_ids uuid[] := array(select d.id from deleted_jobs d);
+begin
+  delete from public.job_steps s where s.job_id = any (v_ids);
+  delete from public.step_attempts a where a.job_id = any (v_ids);
+  return null;
 end;
 $$;
 
@@ -1962,6 +2007,22 @@ $$;
 
 
 --
+-- Name: _refuse_job_id_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._refuse_job_id_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  raise exception 'update of %: job_id cannot change (% to %); a row of % belongs to its job for good',
+    tg_table_name, old.job_id, new.job_id, tg_table_name
+    using errcode = 'integrity_constraint_violation';
+end;
+$$;
+
+
+--
 -- Name: _require_id(text, text, uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2246,6 +2307,21 @@ begin
       using errcode = 'PT429', detail = jsonb_build_object('retry_after_ms', v_wait_ms)::text;
   end if;
   update public.tenant_enqueue_buckets b set tokens = b.tokens - p_count where b.tenant_id = v_tenant;
+end;
+$$;
+
+
+--
+-- Name: _truncate_job_children(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._truncate_job_children() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  truncate public.job_steps, public.step_attempts;
+  return null;
 end;
 $$;
 
@@ -5094,19 +5170,45 @@ CREATE INDEX workers_wakeup_id_idx ON public.workers USING btree (((metadata ->>
 
 
 --
--- Name: job_steps job_steps_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: job_steps job_steps_check_job_ids; Type: TRIGGER; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.job_steps
-    ADD CONSTRAINT job_steps_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+CREATE TRIGGER job_steps_check_job_ids AFTER INSERT ON public.job_steps REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION public._check_job_ids();
 
 
 --
--- Name: step_attempts step_attempts_job_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: job_steps job_steps_job_id_fixed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-ALTER TABLE ONLY public.step_attempts
-    ADD CONSTRAINT step_attempts_job_id_fkey FOREIGN KEY (job_id) REFERENCES public.jobs(id) ON DELETE CASCADE;
+CREATE TRIGGER job_steps_job_id_fixed BEFORE UPDATE OF job_id ON public.job_steps FOR EACH ROW WHEN ((new.job_id IS DISTINCT FROM old.job_id)) EXECUTE FUNCTION public._refuse_job_id_change();
+
+
+--
+-- Name: jobs jobs_delete_children; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER jobs_delete_children AFTER DELETE ON public.jobs REFERENCING OLD TABLE AS deleted_jobs FOR EACH STATEMENT EXECUTE FUNCTION public._delete_job_children();
+
+
+--
+-- Name: jobs jobs_truncate_children; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER jobs_truncate_children AFTER TRUNCATE ON public.jobs FOR EACH STATEMENT EXECUTE FUNCTION public._truncate_job_children();
+
+
+--
+-- Name: step_attempts step_attempts_check_job_ids; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER step_attempts_check_job_ids AFTER INSERT ON public.step_attempts REFERENCING NEW TABLE AS inserted_rows FOR EACH STATEMENT EXECUTE FUNCTION public._check_job_ids();
+
+
+--
+-- Name: step_attempts step_attempts_job_id_fixed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER step_attempts_job_id_fixed BEFORE UPDATE OF job_id ON public.step_attempts FOR EACH ROW WHEN ((new.job_id IS DISTINCT FROM old.job_id)) EXECUTE FUNCTION public._refuse_job_id_change();
 
 
 --
@@ -5238,6 +5340,13 @@ REVOKE ALL ON FUNCTION public._cancel_unfinished_steps(p_job_id uuid, p_reason j
 
 
 --
+-- Name: FUNCTION _check_job_ids(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._check_job_ids() FROM PUBLIC;
+
+
+--
 -- Name: TABLE jobs; Type: ACL; Schema: public; Owner: -
 --
 
@@ -5279,6 +5388,13 @@ REVOKE ALL ON FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[
 --
 
 REVOKE ALL ON FUNCTION public._create_next_steps(p_job_ids uuid[]) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _delete_job_children(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._delete_job_children() FROM PUBLIC;
 
 
 --
@@ -5492,6 +5608,13 @@ REVOKE ALL ON FUNCTION public._recent_completions_per_second(p_type text) FROM P
 
 
 --
+-- Name: FUNCTION _refuse_job_id_change(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._refuse_job_id_change() FROM PUBLIC;
+
+
+--
 -- Name: FUNCTION _require_id(p_function text, p_argument text, p_id uuid); Type: ACL; Schema: public; Owner: -
 --
 
@@ -5568,6 +5691,13 @@ REVOKE ALL ON FUNCTION public._start_jobs(p_job_ids uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION public._take_enqueue_tokens(p_function text, p_count integer) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _truncate_job_children(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._truncate_job_children() FROM PUBLIC;
 
 
 --

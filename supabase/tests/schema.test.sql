@@ -9,7 +9,8 @@ select has_table('public', 'job_steps', 'job_steps exists');
 select col_is_pk('public', 'jobs', 'id', 'jobs.id is the primary key');
 select col_default_is('public', 'jobs', 'id', 'gen_random_uuid()', 'jobs.id defaults to a random uuid');
 select col_is_pk('public', 'job_steps', 'id', 'job_steps.id is the primary key');
-select fk_ok('public', 'job_steps', 'job_id', 'public', 'jobs', 'id', 'job_steps.job_id references jobs.id');
+select triggers_are('public', 'job_steps', array['job_steps_check_job_ids', 'job_steps_job_id_fixed'],
+  'job_steps.job_id is kept to an existing job by triggers (their behaviour: job_children.test.sql)');
 select col_default_is('public', 'job_steps', 'attempt', '0', 'attempt defaults to 0');
 select col_default_is('public', 'job_steps', 'max_attempts', '3', 'max_attempts defaults to 3');
 select col_default_is('public', 'job_steps', 'status', 'pending', 'a step starts pending');

@@ -2,7 +2,7 @@
 -- them), at most prune_batch_size per call; keeps unfinished and recent ones; starts due jobs.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(8);
+select plan(9);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -12,6 +12,12 @@ update public.leaseflow_settings set retention = interval '1 day', prune_batch_s
 create temp table old on commit drop as select * from public.enqueue_jobs('mail', '[{}, {}, {}]') as e(id);
 select public.complete_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id)) from public.claim_steps('w1', '1 minute', 10)));
 update public.jobs set finished_at = now() - interval '2 days' where id in (select id from old);
+-- History for the old jobs to take with them: a step row and a failed attempt each.
+insert into public.job_steps (job_id, seq) select id, 1 from old;
+insert into public.step_attempts (step_id, job_id, attempt, worker_id, outcome) select id, id, 1, 'w1', 'retried' from old;
+select is((select count(*) from public.job_steps s where s.job_id in (select id from old))
+          + (select count(*) from public.step_attempts a where a.job_id in (select id from old)),
+  6::bigint, 'the old jobs have steps and attempts before the sweep');
 create temp table recent on commit drop as select * from public.enqueue_job('mail', '{}');
 select public.complete_step((select step_id from public.claim_steps('w1', '1 minute', 1)), 'w1', '{}');
 create temp table unfinished on commit drop as select * from public.enqueue_job('mail', '{}');

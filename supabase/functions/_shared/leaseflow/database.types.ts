@@ -34,19 +34,7 @@ export type Database = {
                     "attempt"?: number,"completed_by"?: string | null,"created_at"?: string,"error"?: Json | null,"finished_at"?: string | null,"id"?: string,"input"?: Json | null,"job_id"?: string,"lease_expires_at"?: string | null,"locked_by"?: string | null,"max_attempts"?: number,"name"?: string | null,"output"?: Json | null,"priority"?: number,"queue_at"?: string | null,"queue_rank"?: number,"run_at"?: string,"seq"?: number,"started_at"?: string | null,"status"?: string,"step_order"?: number,"tenant_id"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
-                    {
-      foreignKeyName: "job_steps_job_id_fkey"
-      columns: ["job_id"]
-isOneToOne: false
-      referencedRelation: "dead_letter"
-      referencedColumns: ["job_id"]
-    },{
-      foreignKeyName: "job_steps_job_id_fkey"
-      columns: ["job_id"]
-isOneToOne: false
-      referencedRelation: "jobs"
-      referencedColumns: ["id"]
-    }
+                    
                   ]
                 },"job_types": {
                   Row: {
@@ -102,19 +90,7 @@ isOneToOne: false
                     "attempt"?: number,"error"?: Json | null,"finished_at"?: string,"id"?: never,"job_id"?: string,"outcome"?: string,"started_at"?: string | null,"step_id"?: string,"worker_id"?: string
                   }
                   Relationships: [
-                    {
-      foreignKeyName: "step_attempts_job_id_fkey"
-      columns: ["job_id"]
-isOneToOne: false
-      referencedRelation: "dead_letter"
-      referencedColumns: ["job_id"]
-    },{
-      foreignKeyName: "step_attempts_job_id_fkey"
-      columns: ["job_id"]
-isOneToOne: false
-      referencedRelation: "jobs"
-      referencedColumns: ["id"]
-    }
+                    
                   ]
                 },"tenant_enqueue_buckets": {
                   Row: {
