@@ -2320,7 +2320,12 @@ CREATE FUNCTION public._truncate_job_children() RETURNS trigger
     SET search_path TO ''
     AS $$
 begin
-  truncate public.job_steps, public.step_attempts;
+  if exists (select 1 from public.job_steps) then
+    truncate public.job_steps;
+  end if;
+  if exists (select 1 from public.step_attempts) then
+    truncate public.step_attempts;
+  end if;
   return null;
 end;
 $$;

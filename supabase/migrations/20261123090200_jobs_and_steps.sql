@@ -288,6 +288,8 @@ create trigger jobs_delete_children
   for each statement execute function public._delete_job_children();
 
 -- `truncate jobs` empties steps and attempts too (as `truncate ... cascade` did with the keys).
+-- A table truncated by the same statement (`truncate jobs, job_steps`) is empty here and cannot
+-- be truncated again inside it (it is in use), so only a table with rows is.
 create or replace function public._truncate_job_children()
 returns trigger
 language plpgsql volatile
@@ -295,7 +297,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  truncate public.job_steps, public.step_attempts;
+  if exists (select 1 from public.job_steps) then
+    truncate public.job_steps;
+  end if;
+  if exists (select 1 from public.step_attempts) then
+    truncate public.step_attempts;
+  end if;
   return null;
 end;
 $$;

@@ -4,7 +4,7 @@
 -- takes their rows with them, whoever deletes (a sweep, or a row deleted by hand in Studio).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(13);
+select plan(16);
 
 delete from public.jobs;
 insert into public.jobs (id, status) values
@@ -72,6 +72,16 @@ insert into public.step_attempts (step_id, job_id, attempt, worker_id, outcome)
 truncate public.jobs;
 select is((select count(*) from public.job_steps), 0::bigint, 'truncating jobs truncates job_steps');
 select is((select count(*) from public.step_attempts), 0::bigint, 'and step_attempts');
+
+-- Naming the children in the same truncate, as one would with the keys.
+insert into public.jobs (id, status) values ('c0000000-0000-4000-8000-000000000005', 'running');
+insert into public.job_steps (job_id, seq) values ('c0000000-0000-4000-8000-000000000005', 0);
+insert into public.step_attempts (step_id, job_id, attempt, worker_id, outcome)
+  values ('c1000000-0000-4000-8000-000000000005', 'c0000000-0000-4000-8000-000000000005', 1, 'w1', 'released');
+select lives_ok($$ truncate public.jobs, public.job_steps $$, 'jobs can be truncated with job_steps named beside it');
+select is((select count(*) from public.step_attempts), 0::bigint, 'and the attempts not named go too');
+select lives_ok($$ truncate public.step_attempts, public.jobs, public.job_steps $$,
+  'or with both named, in any order');
 
 select * from finish();
 rollback;
