@@ -12,7 +12,7 @@ update public.leaseflow_settings set retention = interval '1 day', prune_batch_s
 create temp table old on commit drop as select * from public.enqueue_jobs('mail', '[{}, {}, {}]') as e(id);
 select public.complete_steps('w1', (select jsonb_agg(jsonb_build_object('step_id', step_id)) from public.claim_steps('w1', '1 minute', 10)));
 update public.jobs set finished_at = now() - interval '2 days' where id in (select id from old);
--- History for the old jobs to take with them: a step row and a failed attempt each.
+-- History for the old jobs to take with them: a step row and a retried attempt each.
 insert into public.job_steps (job_id, seq) select id, 1 from old;
 insert into public.step_attempts (step_id, job_id, attempt, worker_id, outcome) select id, id, 1, 'w1', 'retried' from old;
 select is((select count(*) from public.job_steps s where s.job_id in (select id from old))
