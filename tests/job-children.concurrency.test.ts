@@ -51,11 +51,14 @@ describe("a job's steps and attempts against a concurrent delete of the job", ()
     try {
       await deleter`begin`;
       await deleter`delete from public.jobs where id = ${jobId}`;
+      let settled = false;
       const inserting = writer`insert into public.job_steps (job_id, seq) values (${jobId}, 0)`.then(
         () => "inserted",
         (error: { code?: string }) => error.code,
-      );
+      ).finally(() => { settled = true; });
       await new Promise((resolve) => setTimeout(resolve, 300));
+      // The insert's check asks for the job (key share), which the delete holds until it ends.
+      expect(settled).toBe(false);
       await deleter`commit`;
       expect(await inserting).toBe("23503");
       expect(await orphans()).toBe(0);
