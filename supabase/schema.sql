@@ -1400,6 +1400,8 @@ $$;
 CREATE FUNCTION public._invocations_wanted(OUT backlog integer, OUT live integer, OUT wanted integer) RETURNS record
     LANGUAGE plpgsql
     SET search_path TO ''
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
     AS $$
 declare
   v_settings public.leaseflow_settings;
@@ -1415,9 +1417,11 @@ begin
           union all
           -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
           -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
-          -- without an invocation it would wait for the next enqueue).
+          -- without an invocation it would wait for the next enqueue). The queue from the claim
+          -- floor on, as claim_steps reads it (see claim_floor).
           (select 1 from public.jobs j
             where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+              and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
               and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
@@ -4008,19 +4012,25 @@ COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key
 CREATE FUNCTION public.next_claimable_at(p_types text[] DEFAULT NULL::text[]) RETURNS timestamp with time zone
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
+    SET enable_seqscan TO 'off'
+    SET jit TO 'off'
     AS $$
-  -- Both probes are cheap when called as intended (nothing is due now): pending steps are then
-  -- only those in retry backoff, and delayed jobs are read in run_at order from jobs_due_idx.
+  -- Cheap when called as intended (nothing is due now): pending steps are then only those in
+  -- retry backoff, and delayed jobs are read in run_at order from jobs_due_idx.
   select least(
     (select min(s.run_at)
        from public.job_steps s
        join public.jobs j on j.id = s.job_id
       where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
         and j.status = 'running' and (p_types is null or j.type = any (p_types))),
-    -- Jobs that are their own step: queued, or waiting for a retry (one index each).
+    -- Jobs that are their own step: queued, or waiting for a retry (one index each). The queued
+    -- ones from the claim floor on, as claim_steps reads them: from the head of
+    -- jobs_claimable_idx, an idle worker's every poll read the entry of each job claimed since
+    -- the last vacuum (see claim_floor).
     (select min(j.run_at)
        from public.jobs j
       where j.status = 'running' and j.locked_by is null and j.queue_at is not null
+        and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
         and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j

@@ -70,3 +70,61 @@ describe("claim_steps with a large finished history", () => {
     }
   });
 });
+
+describe("an idle worker's probes after many claims", () => {
+  it("next_claimable_at and the backlog count read the claim queue from the claim floor, not the entries of the jobs claimed since the last vacuum", async () => {
+    await admin`select public.define_job_type('history.idle', '["go"]')`;
+    await admin`select count(*) from public.enqueue_jobs('history.idle', (select jsonb_agg('{}'::jsonb) from generate_series(1, 20000)))`;
+    await admin`vacuum analyze public.jobs`;
+    await admin`alter table public.jobs set (autovacuum_enabled = off)`;
+    try {
+      // 19 990 claimed and completed: their entries stay at the head of jobs_claimable_idx until
+      // a vacuum. Then the claim floor is raised, as the next claim would (once a second), to the
+      // first of the ten still waiting.
+      for (let claimed = 0; claimed < 19_990; claimed += 1_000) {
+        const batch = Math.min(1_000, 19_990 - claimed);
+        await admin`
+          select count(*) from public.complete_steps('history-idle',
+            (select jsonb_agg(jsonb_build_object('step_id', c.step_id)) from public.claim_steps('history-idle', '1 minute', ${batch}) c))`;
+      }
+      await admin`select public._raise_claim_floor()`;
+      const [waiting] = await admin<{ first_run_at: Date; count: number }[]>`
+        select min(run_at) as first_run_at, count(*)::int as count from public.jobs where status = 'running' and locked_by is null`;
+      expect(waiting!.count).toBe(10);
+
+      const { options, notices } = explainedConnection();
+      const sql = connect(options);
+      try {
+        // The backlog count looks only as far as max_invocations would use (none while it is 0, as
+        // in these tests): raised in a transaction that is rolled back, so no tick wakes an
+        // invocation meanwhile.
+        await sql`begin`;
+        await sql`update public.leaseflow_settings set max_invocations = 10`;
+        // Warmed up, then measured (the first reads of each index also visit the claimed jobs'
+        // rows and mark their entries dead; only the index pages are read after that).
+        await sql`select public.next_claimable_at(), public._invocations_wanted()`;
+        let next: Date | null = null;
+        let backlog: number | null = null;
+        const costs = await explainStatements(sql, notices, async () => {
+          const [row] = await sql<{ next: Date | null }[]>`select public.next_claimable_at() as next`;
+          next = row!.next;
+          const [wanted] = await sql<{ backlog: number }[]>`select backlog from public._invocations_wanted()`;
+          backlog = wanted!.backlog;
+        });
+        await sql`rollback`;
+        expect(next).toEqual(waiting!.first_run_at);
+        expect(backlog).toBe(10);
+        // From the floor: the ten waiting jobs' entries and a descent of the index, a few buffers
+        // each probe. From the head: the 19 990 claimed jobs' entries too, some 100 index pages.
+        // (next_claimable_at's body: the call around it also plans that statement, ~110 buffers
+        // of index metadata either way.)
+        expect(statement(costs, "-- Cheap when called as intended").buffers).toBeLessThanOrEqual(30);
+        expect(statement(costs, "select count(*) from ((select 1 from public.job_steps").buffers).toBeLessThanOrEqual(30);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await admin`alter table public.jobs reset (autovacuum_enabled)`;
+    }
+  });
+});

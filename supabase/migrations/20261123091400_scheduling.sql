@@ -61,6 +61,10 @@ $$;
 create or replace function public._invocations_wanted(out backlog int, out live int, out wanted int)
 language plpgsql volatile
 set search_path = ''
+-- Index probes whatever the statistics say: a plan cached from a backlog's statistics read the
+-- claim queue by a scan of every job, and no JIT (the priced-out scans look huge to it).
+set enable_seqscan = off
+set jit = off
 as $$
 declare
   v_settings public.leaseflow_settings;
@@ -76,9 +80,11 @@ begin
           union all
           -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
           -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
-          -- without an invocation it would wait for the next enqueue).
+          -- without an invocation it would wait for the next enqueue). The queue from the claim
+          -- floor on, as claim_steps reads it (see claim_floor).
           (select 1 from public.jobs j
             where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+              and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
               and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
