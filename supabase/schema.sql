@@ -1401,6 +1401,7 @@ CREATE FUNCTION public._invocations_wanted(OUT backlog integer, OUT live integer
     LANGUAGE plpgsql
     SET search_path TO ''
     SET enable_seqscan TO 'off'
+    SET max_parallel_workers_per_gather TO '0'
     SET jit TO 'off'
     AS $$
 declare
@@ -1408,10 +1409,19 @@ declare
   v_types text[] := public._edge_worker_types();
 begin
   select * into v_settings from public.leaseflow_settings;
+  -- Steps in job_steps, queued (job_steps_claimable_idx) or with a retry due
+  -- (job_steps_retry_due_idx): as one probe of every pending step, no index held exactly those,
+  -- and each call read every step record kept.
   select count(*) into backlog
     from ((select 1 from public.job_steps s
              join public.jobs j on j.id = s.job_id
-            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+            where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null and s.run_at <= now()
+              and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          (select 1 from public.job_steps s
+             join public.jobs j on j.id = s.job_id
+            where s.status = 'pending' and s.queue_at is null and s.attempt < s.max_attempts and s.run_at <= now()
               and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
@@ -4010,19 +4020,32 @@ COMMENT ON FUNCTION public.list_jobs(p_statuses text[], p_type text, p_group_key
 --
 
 CREATE FUNCTION public.next_claimable_at(p_types text[] DEFAULT NULL::text[]) RETURNS timestamp with time zone
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     SET enable_seqscan TO 'off'
+    SET max_parallel_workers_per_gather TO '0'
     SET jit TO 'off'
     AS $$
-  -- Cheap when called as intended (nothing is due now): pending steps are then only those in
-  -- retry backoff, and delayed jobs are read in run_at order from jobs_due_idx.
-  select least(
+begin
+  -- plpgsql, not SQL: the statement's plan is kept for the connection (a SQL function's body was
+  -- planned on every call, ~2 ms of each idle poll).
+  return least(
+    -- Steps in job_steps, one partial index each: those queued (job_steps_claimable_idx) and
+    -- those waiting for a retry (job_steps_retry_due_idx, read in run_at order up to the first of
+    -- a running job of p_types). As one probe of every pending step, no index held exactly those,
+    -- and each call read every step record kept (88-109 ms with 200 000 of them).
     (select min(s.run_at)
        from public.job_steps s
        join public.jobs j on j.id = s.job_id
-      where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+      where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
         and j.status = 'running' and (p_types is null or j.type = any (p_types))),
+    (select s.run_at
+       from public.job_steps s
+       join public.jobs j on j.id = s.job_id
+      where s.status = 'pending' and s.queue_at is null and s.attempt < s.max_attempts
+        and j.status = 'running' and (p_types is null or j.type = any (p_types))
+      order by s.run_at
+      limit 1),
     -- Jobs that are their own step: queued, or waiting for a retry (one index each). The queued
     -- ones from the claim floor on, as claim_steps reads them: from the head of
     -- jobs_claimable_idx, an idle worker's every poll read the entry of each job claimed since
@@ -4038,7 +4061,8 @@ CREATE FUNCTION public.next_claimable_at(p_types text[] DEFAULT NULL::text[]) RE
         and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))))
+      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))));
+end;
 $$;
 
 

@@ -521,23 +521,38 @@ comment on function public.claim_next_step(text, interval) is
 -- next tick (5 s hosted; a minute where pg_cron has no second schedules).
 create or replace function public.next_claimable_at(p_types text[] default null)
 returns timestamptz
-language sql stable
+language plpgsql stable
 security definer
 set search_path = ''
--- Each probe reads its own partial index. A plan from statistics taken under a backlog read the
--- claim queue's probe as a scan of every job instead (115 ms over 200 000 finished jobs). No JIT:
--- the priced-out scans make the estimate look huge (compiling took ~480 ms a call).
+-- Each probe reads the partial index that holds exactly its rows, so a call costs a few buffers
+-- whatever the tables keep. A plan from statistics taken under a backlog read the claim queue's
+-- probe as a scan of every job instead (115 ms over 200 000 finished jobs), or as a parallel scan
+-- whose workers took 10 ms to start for the 9 buffers it read. No JIT: the priced-out scans make
+-- the estimate look huge (compiling took ~480 ms a call).
 set enable_seqscan = off
+set max_parallel_workers_per_gather = 0
 set jit = off
 as $$
-  -- Cheap when called as intended (nothing is due now): pending steps are then only those in
-  -- retry backoff, and delayed jobs are read in run_at order from jobs_due_idx.
-  select least(
+begin
+  -- plpgsql, not SQL: the statement's plan is kept for the connection (a SQL function's body was
+  -- planned on every call, ~2 ms of each idle poll).
+  return least(
+    -- Steps in job_steps, one partial index each: those queued (job_steps_claimable_idx) and
+    -- those waiting for a retry (job_steps_retry_due_idx, read in run_at order up to the first of
+    -- a running job of p_types). As one probe of every pending step, no index held exactly those,
+    -- and each call read every step record kept (88-109 ms with 200 000 of them).
     (select min(s.run_at)
        from public.job_steps s
        join public.jobs j on j.id = s.job_id
-      where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at is not null
+      where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null
         and j.status = 'running' and (p_types is null or j.type = any (p_types))),
+    (select s.run_at
+       from public.job_steps s
+       join public.jobs j on j.id = s.job_id
+      where s.status = 'pending' and s.queue_at is null and s.attempt < s.max_attempts
+        and j.status = 'running' and (p_types is null or j.type = any (p_types))
+      order by s.run_at
+      limit 1),
     -- Jobs that are their own step: queued, or waiting for a retry (one index each). The queued
     -- ones from the claim floor on, as claim_steps reads them: from the head of
     -- jobs_claimable_idx, an idle worker's every poll read the entry of each job claimed since
@@ -553,7 +568,8 @@ as $$
         and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))))
+      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))));
+end;
 $$;
 
 comment on function public.next_claimable_at(text[]) is

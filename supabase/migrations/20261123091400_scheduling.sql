@@ -61,9 +61,11 @@ $$;
 create or replace function public._invocations_wanted(out backlog int, out live int, out wanted int)
 language plpgsql volatile
 set search_path = ''
--- Index probes whatever the statistics say: a plan cached from a backlog's statistics read the
--- claim queue by a scan of every job, and no JIT (the priced-out scans look huge to it).
+-- Index probes whatever the statistics say (as next_claimable_at's): a plan cached from a
+-- backlog's statistics read the claim queue by a scan of every job. No parallel workers for a
+-- probe of a few buffers, and no JIT (the priced-out scans look huge to it).
 set enable_seqscan = off
+set max_parallel_workers_per_gather = 0
 set jit = off
 as $$
 declare
@@ -71,10 +73,19 @@ declare
   v_types text[] := public._edge_worker_types();
 begin
   select * into v_settings from public.leaseflow_settings;
+  -- Steps in job_steps, queued (job_steps_claimable_idx) or with a retry due
+  -- (job_steps_retry_due_idx): as one probe of every pending step, no index held exactly those,
+  -- and each call read every step record kept.
   select count(*) into backlog
     from ((select 1 from public.job_steps s
              join public.jobs j on j.id = s.job_id
-            where s.status = 'pending' and s.attempt < s.max_attempts and s.run_at <= now()
+            where s.status = 'pending' and s.attempt < s.max_attempts and s.queue_at is not null and s.run_at <= now()
+              and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
+            limit v_settings.max_invocations * v_settings.worker_batch_size)
+          union all
+          (select 1 from public.job_steps s
+             join public.jobs j on j.id = s.job_id
+            where s.status = 'pending' and s.queue_at is null and s.attempt < s.max_attempts and s.run_at <= now()
               and j.status = 'running' and j.type is not null and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all

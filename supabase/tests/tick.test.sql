@@ -3,7 +3,7 @@
 -- into an idle queue, nothing without the Vault secrets, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(31);
+select plan(33);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -110,6 +110,18 @@ select is((select unclaimable_steps from public.queue_stats where type = 'mail')
 select public.fail_step((select step_id from public.claim_steps('w', '1 minute', 10, array['mail'])), 'w', '{"message": "busy"}', interval '0');
 select is((select queue_at from public.jobs where type = 'mail'), null, 'a retried job that is its own step leaves the claim queue');
 select is((public.tick() ->> 'backlog')::int, 1, 'and counts as backlog once its retry is due');
+-- Steps in job_steps (a parallel group) count the same ways: queued, and with a retry due.
+delete from public.jobs;
+select public.define_job_type('fanout', '[["x", "y"]]');
+-- (The function's types as a later invocation registers them: started after the first.)
+update public.workers set started_at = started_at - interval '1 second' where id = 'edge-types';
+select public.register_worker('edge-types-2', 'edge', '{"types": ["mail", "fanout"]}');
+select public.stop_worker('edge-types-2');
+select public.enqueue_job('fanout', '{}');
+select is((public.tick() ->> 'backlog')::int, 2, 'the queued steps of a parallel group are backlog');
+select public.fail_step((select step_id from public.claim_steps('w', '1 minute', 10, array['fanout']) order by step_name limit 1),
+                        'w', '{"message": "busy"}', interval '0');
+select is((public.tick() ->> 'backlog')::int, 1, 'and so is one of them whose retry is due, while the other is held');
 
 -- Turned off.
 update public.leaseflow_settings set max_invocations = 0, last_kick_at = null;
