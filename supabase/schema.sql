@@ -282,6 +282,7 @@ CREATE TABLE public.jobs (
     CONSTRAINT jobs_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 100))),
     CONSTRAINT jobs_own_step_id_check CHECK (((step_seq >= 0) AND ((own_step_id IS NULL) = (step_seq = 0)))),
     CONSTRAINT jobs_priority_check CHECK (((priority >= 1) AND (priority <= 5))),
+    CONSTRAINT jobs_queued_has_type_check CHECK (((type IS NOT NULL) OR ((locked_by IS NULL) AND (queue_at IS NULL)))),
     CONSTRAINT jobs_queued_is_running_check CHECK (((queue_at IS NULL) OR (status <> 'pending'::text))),
     CONSTRAINT jobs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'completed'::text, 'failed'::text, 'cancelled'::text]))),
     CONSTRAINT jobs_step_count_check CHECK ((((step_count > 1) AND (step_seq < step_count)) OR ((step_count IS NULL) AND (step_seq = 0))))
@@ -1427,12 +1428,12 @@ begin
           union all
           -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
           -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
-          -- without an invocation it would wait for the next enqueue). The queue from the claim
-          -- floor on, as claim_steps reads it (see claim_floor).
+          -- without an invocation it would wait for the next enqueue). The queues of the
+          -- function's types from the claim floor on, as claim_steps reads them (see claim_floor).
           (select 1 from public.jobs j
-            where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+            where j.type = any (coalesce(v_types, array(select t.type from public.job_types t)))
+              and j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
-              and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
           (select 1 from public.jobs j
@@ -1990,11 +1991,16 @@ begin
     return;
   end if;
   select * into v_floor from public.claim_floor;
-  select j.queue_rank, j.queue_at into v_first
-    from public.jobs j
-   where j.status = 'running' and j.locked_by is null and j.queue_at is not null
-     and (j.queue_rank, j.queue_at) >= (v_floor.queue_rank, v_floor.queue_at)
-   order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+  -- The first of each type's queue (jobs_claimable_idx keeps one per type).
+  select f.queue_rank, f.queue_at into v_first
+    from public.job_types t
+   cross join lateral (select j.queue_rank, j.queue_at
+                         from public.jobs j
+                        where j.type = t.type and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+                          and (j.queue_rank, j.queue_at) >= (v_floor.queue_rank, v_floor.queue_at)
+                        order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+                        limit 1) f
+   order by f.queue_rank, f.queue_at
    limit 1;
   update public.claim_floor
      set queue_rank = coalesce(v_first.queue_rank, 32767),
@@ -2573,31 +2579,39 @@ begin
   -- be missing (tests/claim.snapshot.test.ts); so could a job that is its own step reached past
   -- the snapshot by its row lock (see `taken`). A first step has none to read.
   --
-  -- Two sources in one claim order: jobs that are their own step (jobs_claimable_idx) and
-  -- job_steps rows (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a
-  -- row another claimer holds is passed over, never waited for), at most p_limit of each; the
-  -- first p_limit of the two by the claim order are claimed. When both kinds wait, rows read but
+  -- The sources, in one claim order: the queue of each type claimed (p_types, or every type) of
+  -- jobs that are their own step (jobs_claimable_idx) and job_steps rows
+  -- (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a row another
+  -- claimer holds is passed over, never waited for), at most p_limit of each; the first p_limit of
+  -- them all by the claim order are claimed. When more than one source has rows, rows read but
   -- not taken stay locked until this statement's transaction ends (milliseconds).
   --
   -- When no step row is claimable (every job then runs on its row: the common case), the first
-  -- statement claims jobs only, as the second would, without merging the two sources: no sort
-  -- of the candidates, no union, no lookup of a step's job per row (a tenth of a claim's time).
+  -- statement claims jobs only, as the second would, without merging in step rows: no union, no
+  -- lookup of a step's job per row (a tenth of a claim's time).
   -- A step row queued after the probe waits for the next claim, as if queued after this one.
   if not exists (select 1 from public.job_steps s where s.status = 'pending' and s.attempt < s.max_attempts
                                                  and s.queue_at is not null and s.run_at <= now()) then
     return query
     with next_jobs as (
-      select j.id, j.step_seq as seq
-        from public.jobs j
-       where j.status = 'running'
-         and j.locked_by is null
-         and j.queue_at is not null
-         and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
-         and j.run_at <= now()
-         and (p_types is null or j.type = any (p_types))
-       order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+      -- Each type's queue in the claim order (jobs_claimable_idx), the first p_limit of them all
+      -- taken (see above).
+      select n.id, n.seq
+        from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+       cross join lateral (
+         select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order
+           from public.jobs j
+          where j.type = k.type
+            and j.status = 'running'
+            and j.locked_by is null
+            and j.queue_at is not null
+            and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
+            and j.run_at <= now()
+          order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+          limit p_limit
+            for no key update of j skip locked) n
+       order by n.queue_rank, n.queue_at, n.priority desc, n.enqueue_order
        limit p_limit
-         for no key update of j skip locked
     ), claimed as (
       update public.jobs j
          set locked_by = p_worker_id,
@@ -2633,19 +2647,23 @@ begin
 
   return query
   with next_jobs as (
-    select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
-      from public.jobs j
-     where j.status = 'running'
-       and j.locked_by is null
-       and j.queue_at is not null
-       and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
-       and j.run_at <= now()
-       and (p_types is null or j.type = any (p_types))
-     order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
-     limit p_limit
-       -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
-       -- lock of a step_attempts row being recorded for the job.
-       for no key update of j skip locked
+    -- Each type's queue, as in the statement above.
+    select n.*
+      from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+     cross join lateral (
+       select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
+         from public.jobs j
+        where j.type = k.type
+          and j.status = 'running'
+          and j.locked_by is null
+          and j.queue_at is not null
+          and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
+          and j.run_at <= now()
+        order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+        limit p_limit
+          -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
+          -- lock of a step_attempts row being recorded for the job.
+          for no key update of j skip locked) n
   ), next_steps as (
     select s.id, s.seq, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
       from public.job_steps s
@@ -3066,8 +3084,7 @@ begin
   -- steps under them would run steps their workflow never had.
   if exists (select 1 from public.job_types t where t.type = p_type and t.steps <> v_groups) then
     -- Neither held nor queued (jobs_unfinished_type_idx); held (jobs_lease_idx: only jobs in
-    -- flight, so few); queued, each its own step (jobs_claimable_idx holds every type's queued
-    -- jobs: a scan of the whole backlog, paid only when a type's steps change).
+    -- flight, so few); queued, each its own step (jobs_claimable_idx: the type's own queue).
     select (select count(*) from public.jobs j
              where j.type = p_type and j.finished_at is null and j.locked_by is null and j.queue_at is null)
            + (select count(*) from public.jobs j where j.lease_expires_at is not null and j.type = p_type)
@@ -3732,10 +3749,11 @@ begin
      and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
           or s.priority > v_job.priority
           or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order))))
-  -- Jobs that are their own step, in the same order.
+  -- Jobs that are their own step, in the same order (each type's queue: jobs_claimable_idx).
   + (select count(*)
        from public.jobs o
-      where o.status = 'running' and o.locked_by is null and o.queue_at is not null
+      where o.type = any (array(select t.type from public.job_types t))
+        and o.status = 'running' and o.locked_by is null and o.queue_at is not null
         and o.id <> p_job_id
         and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)
         and ((o.queue_rank, o.queue_at) < (v_first.queue_rank, v_first.queue_at)
@@ -4033,7 +4051,7 @@ begin
     -- Steps in job_steps, one partial index each: those queued (job_steps_claimable_idx) and
     -- those waiting for a retry (job_steps_retry_due_idx, read in run_at order up to the first of
     -- a running job of p_types). As one probe of every pending step, no index held exactly those,
-    -- and each call read every step record kept (88-109 ms with 200 000 of them).
+    -- and each call read every step record kept (22-25 ms a call with 200 000 of them).
     (select min(s.run_at)
        from public.job_steps s
        join public.jobs j on j.id = s.job_id
@@ -4047,14 +4065,14 @@ begin
       order by s.run_at
       limit 1),
     -- Jobs that are their own step: queued, or waiting for a retry (one index each). The queued
-    -- ones from the claim floor on, as claim_steps reads them: from the head of
-    -- jobs_claimable_idx, an idle worker's every poll read the entry of each job claimed since
-    -- the last vacuum (see claim_floor).
+    -- ones in their types' queues from the claim floor on, as claim_steps reads them: from the
+    -- head of the claim queue, an idle worker's every poll read the entry of each job claimed
+    -- since the last vacuum (see claim_floor).
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'running' and j.locked_by is null and j.queue_at is not null
-        and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
-        and (p_types is null or j.type = any (p_types))),
+      where j.type = any (coalesce(p_types, array(select t.type from public.job_types t)))
+        and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+        and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)),
     (select min(j.run_at)
        from public.jobs j
       where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null
@@ -5065,7 +5083,7 @@ CREATE INDEX job_steps_tenant_queue_idx ON public.job_steps USING btree (COALESC
 -- Name: jobs_claimable_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX jobs_claimable_idx ON public.jobs USING btree (queue_rank, queue_at, priority DESC, enqueue_order) WHERE ((status = 'running'::text) AND (locked_by IS NULL) AND (queue_at IS NOT NULL));
+CREATE INDEX jobs_claimable_idx ON public.jobs USING btree (type, queue_rank, queue_at, priority DESC, enqueue_order) WHERE ((status = 'running'::text) AND (locked_by IS NULL) AND (queue_at IS NOT NULL));
 
 
 --

@@ -134,3 +134,48 @@ describe("an idle worker's probes after many claims", () => {
     }
   });
 });
+
+describe("claims of some types under a backlog of others", () => {
+  it("a worker's claim, next_claimable_at and the backlog count read only its types' queues, not the 20 000 jobs of another type waiting ahead of them", async () => {
+    await admin`select public.define_job_type('history.other', '["go"]')`;
+    await admin`select public.define_job_type('history.mine', '["go"]')`;
+    // Another type's backlog first (its worker is down, say), then this worker's own jobs.
+    await admin`select count(*) from public.enqueue_jobs('history.other', (select jsonb_agg('{}'::jsonb) from generate_series(1, 20000)))`;
+    await admin`select count(*) from public.enqueue_jobs('history.mine', (select jsonb_agg('{}'::jsonb) from generate_series(1, 50)))`;
+    await admin`vacuum analyze public.jobs`;
+    // The worker Edge Function's types, as an invocation registers them (the backlog count's).
+    await admin`select public.register_worker('history-edge', 'edge', '{"types": ["history.mine"]}')`;
+    await admin`select public.stop_worker('history-edge')`;
+
+    const { options, notices } = explainedConnection();
+    const sql = connect(options);
+    try {
+      await sql`begin`;
+      await sql`update public.leaseflow_settings set max_invocations = 10`;
+      // Warmed up (and the first ten of this worker's jobs claimed), then measured.
+      await sql`select count(*) from public.claim_steps('history-mine', '30 seconds', 10, array['history.mine'])`;
+      await sql`select public.next_claimable_at(array['history.mine']), public._invocations_wanted()`;
+      let claimedTypes: string[] = [];
+      let backlog: number | null = null;
+      const costs = await explainStatements(sql, notices, async () => {
+        const claimed = await sql<{ job_type: string }[]>`
+          select job_type from public.claim_steps('history-mine', '30 seconds', 10, array['history.mine'])`;
+        claimedTypes = claimed.map((row) => row.job_type);
+        await sql`select public.next_claimable_at(array['history.mine'])`;
+        const [wanted] = await sql<{ backlog: number }[]>`select backlog from public._invocations_wanted()`;
+        backlog = wanted!.backlog;
+      });
+      await sql`rollback`;
+      expect(claimedTypes).toEqual(Array(10).fill("history.mine"));
+      expect(backlog).toBe(30);
+      // Measured: the claim of 10 reads ~150 buffers in all, its statement ~70; the probes a
+      // few each. Passing over the other type's 20 000 jobs visits each one's row: hundreds of
+      // pages more for each.
+      expect(statement(costs, "with next_jobs").buffers).toBeLessThanOrEqual(150);
+      expect(statement(costs, "least(").buffers).toBeLessThanOrEqual(30);
+      expect(statement(costs, "select count(*) from ((select 1 from public.job_steps").buffers).toBeLessThanOrEqual(30);
+    } finally {
+      await sql.end();
+    }
+  });
+});

@@ -3,13 +3,16 @@
 //                 index for each statement (claimable rows, and the rows a client holds), so the
 //                 ceiling does not fall with the table's size
 //   SQL only      leaseflow's own claim_steps + complete_steps driven the same way: what the SQL
-//                 costs without any worker runtime
+//                 costs without any worker runtime. claim_steps is called as the worker calls it,
+//                 with the worker's job types (its registry's): each type's queue is read on its
+//                 own, and a claim without types reads every defined type's
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type postgres from "postgres";
+import { createRegistry } from "../../supabase/functions/_shared/examples/index.ts";
 
 const CLIENTS = 8;
 
@@ -48,7 +51,10 @@ export async function pgbenchLimit(sql: postgres.Sql, dbUrl: string, count: numb
   return tps * batch;
 }
 
-/** leaseflow's SQL alone: claim_steps(batch) then complete_steps of what it claimed. */
+/** The types the bench's worker (`npm run worker`) claims, as a SQL array literal. */
+const workerTypes = `array[${createRegistry().typeNames().map((type) => `'${type.replaceAll("'", "''")}'`).join(", ")}]`;
+
+/** leaseflow's SQL alone: claim_steps(batch, the worker's types) then complete_steps of what it claimed. */
 export async function leaseflowSqlOnly(sql: postgres.Sql, dbUrl: string, count: number, batch: number): Promise<number> {
   await sql`truncate public.jobs cascade`;
   await sql`update public.leaseflow_settings set max_invocations = 0`;
@@ -60,7 +66,7 @@ export async function leaseflowSqlOnly(sql: postgres.Sql, dbUrl: string, count: 
   const transactions = Math.floor(count / batch / CLIENTS);
   // Simple protocol: pgbench substitutes :ids (the claimed ids, one text) only into plain text.
   const tps = await pgbench(dbUrl, [
-    `select coalesce(string_agg(step_id::text, ','), '') as ids from public.claim_steps('bench-:client_id', '1 minute', ${batch}) \\gset`,
+    `select coalesce(string_agg(step_id::text, ','), '') as ids from public.claim_steps('bench-:client_id', '1 minute', ${batch}, ${workerTypes}) \\gset`,
     `select count(*) from public.complete_steps('bench-:client_id', (select jsonb_agg(jsonb_build_object('step_id', x, 'output', null)) from unnest(string_to_array(':ids', ',')) x));`,
     "",
   ].join("\n"), transactions, "simple");

@@ -143,8 +143,7 @@ begin
   -- steps under them would run steps their workflow never had.
   if exists (select 1 from public.job_types t where t.type = p_type and t.steps <> v_groups) then
     -- Neither held nor queued (jobs_unfinished_type_idx); held (jobs_lease_idx: only jobs in
-    -- flight, so few); queued, each its own step (jobs_claimable_idx holds every type's queued
-    -- jobs: a scan of the whole backlog, paid only when a type's steps change).
+    -- flight, so few); queued, each its own step (jobs_claimable_idx: the type's own queue).
     select (select count(*) from public.jobs j
              where j.type = p_type and j.finished_at is null and j.locked_by is null and j.queue_at is null)
            + (select count(*) from public.jobs j where j.lease_expires_at is not null and j.type = p_type)

@@ -117,13 +117,13 @@ end;
 $$;
 
 -- The claim floor: a place in the claim order (queue_rank, queue_at) before which no job waits
--- in jobs_claimable_idx, so that a claim's ordered scan of that index starts there. Claims take
--- jobs from the head of the index, and each leaves its entry there until a vacuum: a btree drops
--- entries only when vacuumed or when an insert needs their page, and new entries go to the other
--- end. A claim from the head read every one of them: at 16 700 jobs/s, ~6 700 buffers a minute
--- after a vacuum, and the worker fell behind (README, Performance). The floor stays true because
--- every transaction that makes a job wait lowers it to the job's place first or after
--- (_lower_claim_floor), holding a lock shared until it ends: a new place (enqueue_jobs, and
+-- in jobs_claimable_idx, so that a claim's ordered scan of each type's queue there starts at it.
+-- Claims take jobs from the head of those queues, and each leaves its entry there until a
+-- vacuum: a btree drops entries only when vacuumed or when an insert needs their page, and new
+-- entries go to the other end. A claim from the head read every one of them: at 16 700 jobs/s,
+-- ~6 700 buffers a minute after a vacuum, and the worker fell behind (README, Performance). The
+-- floor stays true because every transaction that makes a job wait lowers it to the job's place
+-- first or after (_lower_claim_floor), holding a lock shared until it ends: a new place (enqueue_jobs, and
 -- _queue_places for due retries, started lanes and redriven jobs) and a held job waiting again at
 -- its place (_expire_leases, release_steps, _complete_own_steps for a next step). Only
 -- _raise_claim_floor raises it, with that lock held exclusively, so no such transaction is in
@@ -191,11 +191,16 @@ begin
     return;
   end if;
   select * into v_floor from public.claim_floor;
-  select j.queue_rank, j.queue_at into v_first
-    from public.jobs j
-   where j.status = 'running' and j.locked_by is null and j.queue_at is not null
-     and (j.queue_rank, j.queue_at) >= (v_floor.queue_rank, v_floor.queue_at)
-   order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+  -- The first of each type's queue (jobs_claimable_idx keeps one per type).
+  select f.queue_rank, f.queue_at into v_first
+    from public.job_types t
+   cross join lateral (select j.queue_rank, j.queue_at
+                         from public.jobs j
+                        where j.type = t.type and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+                          and (j.queue_rank, j.queue_at) >= (v_floor.queue_rank, v_floor.queue_at)
+                        order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+                        limit 1) f
+   order by f.queue_rank, f.queue_at
    limit 1;
   update public.claim_floor
      set queue_rank = coalesce(v_first.queue_rank, 32767),

@@ -326,31 +326,39 @@ begin
   -- be missing (tests/claim.snapshot.test.ts); so could a job that is its own step reached past
   -- the snapshot by its row lock (see `taken`). A first step has none to read.
   --
-  -- Two sources in one claim order: jobs that are their own step (jobs_claimable_idx) and
-  -- job_steps rows (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a
-  -- row another claimer holds is passed over, never waited for), at most p_limit of each; the
-  -- first p_limit of the two by the claim order are claimed. When both kinds wait, rows read but
+  -- The sources, in one claim order: the queue of each type claimed (p_types, or every type) of
+  -- jobs that are their own step (jobs_claimable_idx) and job_steps rows
+  -- (job_steps_claimable_idx), each read in order, locked as read (SKIP LOCKED: a row another
+  -- claimer holds is passed over, never waited for), at most p_limit of each; the first p_limit of
+  -- them all by the claim order are claimed. When more than one source has rows, rows read but
   -- not taken stay locked until this statement's transaction ends (milliseconds).
   --
   -- When no step row is claimable (every job then runs on its row: the common case), the first
-  -- statement claims jobs only, as the second would, without merging the two sources: no sort
-  -- of the candidates, no union, no lookup of a step's job per row (a tenth of a claim's time).
+  -- statement claims jobs only, as the second would, without merging in step rows: no union, no
+  -- lookup of a step's job per row (a tenth of a claim's time).
   -- A step row queued after the probe waits for the next claim, as if queued after this one.
   if not exists (select 1 from public.job_steps s where s.status = 'pending' and s.attempt < s.max_attempts
                                                  and s.queue_at is not null and s.run_at <= now()) then
     return query
     with next_jobs as (
-      select j.id, j.step_seq as seq
-        from public.jobs j
-       where j.status = 'running'
-         and j.locked_by is null
-         and j.queue_at is not null
-         and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
-         and j.run_at <= now()
-         and (p_types is null or j.type = any (p_types))
-       order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+      -- Each type's queue in the claim order (jobs_claimable_idx), the first p_limit of them all
+      -- taken (see above).
+      select n.id, n.seq
+        from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+       cross join lateral (
+         select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order
+           from public.jobs j
+          where j.type = k.type
+            and j.status = 'running'
+            and j.locked_by is null
+            and j.queue_at is not null
+            and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
+            and j.run_at <= now()
+          order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+          limit p_limit
+            for no key update of j skip locked) n
+       order by n.queue_rank, n.queue_at, n.priority desc, n.enqueue_order
        limit p_limit
-         for no key update of j skip locked
     ), claimed as (
       update public.jobs j
          set locked_by = p_worker_id,
@@ -386,19 +394,23 @@ begin
 
   return query
   with next_jobs as (
-    select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
-      from public.jobs j
-     where j.status = 'running'
-       and j.locked_by is null
-       and j.queue_at is not null
-       and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
-       and j.run_at <= now()
-       and (p_types is null or j.type = any (p_types))
-     order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
-     limit p_limit
-       -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
-       -- lock of a step_attempts row being recorded for the job.
-       for no key update of j skip locked
+    -- Each type's queue, as in the statement above.
+    select n.*
+      from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+     cross join lateral (
+       select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
+         from public.jobs j
+        where j.type = k.type
+          and j.status = 'running'
+          and j.locked_by is null
+          and j.queue_at is not null
+          and (j.queue_rank, j.queue_at) >= (v_floor_rank, v_floor_at)
+          and j.run_at <= now()
+        order by j.queue_rank, j.queue_at, j.priority desc, j.enqueue_order
+        limit p_limit
+          -- NO KEY: what the update below takes anyway; a FOR UPDATE would also block the key-share
+          -- lock of a step_attempts row being recorded for the job.
+          for no key update of j skip locked) n
   ), next_steps as (
     select s.id, s.seq, s.queue_rank, s.queue_at, s.priority, s.step_order as claim_order
       from public.job_steps s
@@ -554,14 +566,14 @@ begin
       order by s.run_at
       limit 1),
     -- Jobs that are their own step: queued, or waiting for a retry (one index each). The queued
-    -- ones from the claim floor on, as claim_steps reads them: from the head of
-    -- jobs_claimable_idx, an idle worker's every poll read the entry of each job claimed since
-    -- the last vacuum (see claim_floor).
+    -- ones in their types' queues from the claim floor on, as claim_steps reads them: from the
+    -- head of the claim queue, an idle worker's every poll read the entry of each job claimed
+    -- since the last vacuum (see claim_floor).
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'running' and j.locked_by is null and j.queue_at is not null
-        and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
-        and (p_types is null or j.type = any (p_types))),
+      where j.type = any (coalesce(p_types, array(select t.type from public.job_types t)))
+        and j.status = 'running' and j.locked_by is null and j.queue_at is not null
+        and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)),
     (select min(j.run_at)
        from public.jobs j
       where j.status = 'running' and j.locked_by is null and j.queue_at is null and j.step_name is not null

@@ -83,10 +83,11 @@ begin
      and ((s.queue_rank, s.queue_at) < (v_first.queue_rank, v_first.queue_at)
           or s.priority > v_job.priority
           or (s.priority = v_job.priority and (v_first.step_order is null or s.step_order < v_first.step_order))))
-  -- Jobs that are their own step, in the same order.
+  -- Jobs that are their own step, in the same order (each type's queue: jobs_claimable_idx).
   + (select count(*)
        from public.jobs o
-      where o.status = 'running' and o.locked_by is null and o.queue_at is not null
+      where o.type = any (array(select t.type from public.job_types t))
+        and o.status = 'running' and o.locked_by is null and o.queue_at is not null
         and o.id <> p_job_id
         and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)
         and ((o.queue_rank, o.queue_at) < (v_first.queue_rank, v_first.queue_at)

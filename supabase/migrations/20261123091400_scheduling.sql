@@ -91,12 +91,12 @@ begin
           union all
           -- Jobs that are their own step, in the claim queue (jobs_claimable_idx) or with a retry
           -- due (jobs_retry_due_idx; the claim puts it back in the queue, and nothing else does, so
-          -- without an invocation it would wait for the next enqueue). The queue from the claim
-          -- floor on, as claim_steps reads it (see claim_floor).
+          -- without an invocation it would wait for the next enqueue). The queues of the
+          -- function's types from the claim floor on, as claim_steps reads them (see claim_floor).
           (select 1 from public.jobs j
-            where j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
+            where j.type = any (coalesce(v_types, array(select t.type from public.job_types t)))
+              and j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
-              and (v_types is null or j.type = any (v_types))
             limit v_settings.max_invocations * v_settings.worker_batch_size)
           union all
           (select 1 from public.jobs j

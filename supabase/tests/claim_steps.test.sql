@@ -4,7 +4,7 @@
 -- time, type filter, the enriched row, argument errors, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(21);
+select plan(24);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -76,6 +76,20 @@ select public.enqueue_jobs('sms', '[{}, {}]');
 select is((select count(*) from public.claim_steps('w1', '1 minute', 10, array['sms'])), 2::bigint, 'p_types limits the claim to those types');
 select is((select count(*) from public.claim_steps('w1', '1 minute', 2)), 2::bigint, 'p_limit caps the batch');
 select is((select count(*) from public.claim_steps('w1', '1 minute', 2)), 1::bigint, 'and the rest comes next');
+-- Several types: each is read in its own queue, and the batch is the first of them all in the
+-- claim order, whatever the order of p_types.
+delete from public.jobs;
+create temp table queued on commit drop as
+  select n, (case when n % 2 = 1 then public.enqueue_job('mail', jsonb_build_object('n', n))
+                  else public.enqueue_job('sms', jsonb_build_object('n', n)) end).id as job_id
+    from generate_series(1, 7) n;
+select results_eq(
+  $$ select (payload ->> 'n')::int from public.claim_steps('w1', '1 minute', 3, array['sms', 'mail']) $$,
+  $$ values (1), (2), (3) $$,
+  'p_types of two types: the first three of both in the claim order, interleaved');
+select is((select count(*) from public.claim_steps('w1', '1 minute', 2, array['mail', 'mail'])), 2::bigint,
+  'a type named twice is read once: both mail jobs left, not one of them twice');
+select is((select count(*) from public.claim_steps('w1', '1 minute', 10, array['sms'])), 2::bigint, 'and the two sms jobs left');
 
 -- Argument errors.
 select throws_ok($$ select * from public.claim_steps('w1', '1 minute', 0) $$, '22023',

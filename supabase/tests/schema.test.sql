@@ -2,7 +2,7 @@
 -- table grants, and how the functions are declared (security definer, empty search_path).
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(50);
+select plan(52);
 
 select has_table('public', 'jobs', 'jobs exists');
 select has_table('public', 'job_steps', 'job_steps exists');
@@ -32,9 +32,12 @@ select throws_ok($$ insert into public.jobs (status) values ('completed') $$,
   '23514', null, 'a finished job without finished_at is rejected');
 select throws_ok($$ insert into public.jobs (status, finished_at) values ('pending', now()) $$,
   '23514', null, 'an unfinished job with a finished_at is rejected');
-select throws_ok($$ insert into public.jobs (status, step_name, queue_at) values ('pending', 'a', now()) $$,
+select throws_ok($$ insert into public.jobs (type, status, step_name, queue_at) values ('a', 'pending', 'a', now()) $$,
   '23514', 'new row for relation "jobs" violates check constraint "jobs_queued_is_running_check"',
   'a pending job is not in the claim queue');
+select throws_ok($$ insert into public.jobs (status, step_name, queue_at, started_at) values ('running', 'a', now(), now()) $$,
+  '23514', 'new row for relation "jobs" violates check constraint "jobs_queued_has_type_check"',
+  'nor a job without a type (the claim queue is kept per type)');
 select throws_ok(
   $$ insert into public.job_steps (job_id, seq, status) values ('a0000000-0000-4000-8000-000000000001', 0, 'queued') $$,
   '23514', null, 'a step status outside the five is rejected');
@@ -64,6 +67,8 @@ select is(
   (select pg_get_expr(i.indpred, i.indrelid) from pg_index i where i.indexrelid = 'public.job_steps_lease_idx'::regclass),
   '(lease_expires_at IS NOT NULL)',
   'the lease index holds only running steps');
+select has_index('public', 'jobs', 'jobs_claimable_idx', array['type', 'queue_rank', 'queue_at', 'priority', 'enqueue_order'],
+  'jobs that are their own step wait in one claim queue per type');
 select has_index('public', 'job_steps', 'job_steps_job_id_seq_idx', array['job_id', 'seq'],
   'steps are indexed by (job_id, seq) for the seq gate and the foreign key');
 
