@@ -237,6 +237,19 @@ end;
 $$;
 
 
+--
+-- Name: _claim_queue_types(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public._claim_queue_types(p_types text[]) RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select case when p_types is null then array(select t.type from public.job_types t)
+              else array(select distinct unnest(p_types)) end
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -1431,7 +1444,7 @@ begin
           -- without an invocation it would wait for the next enqueue). The queues of the
           -- function's types from the claim floor on, as claim_steps reads them (see claim_floor).
           (select 1 from public.jobs j
-            where j.type = any (coalesce(v_types, array(select t.type from public.job_types t)))
+            where j.type = any (public._claim_queue_types(v_types))
               and j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
             limit v_settings.max_invocations * v_settings.worker_batch_size)
@@ -1993,7 +2006,7 @@ begin
   select * into v_floor from public.claim_floor;
   -- The first of each type's queue (jobs_claimable_idx keeps one per type).
   select f.queue_rank, f.queue_at into v_first
-    from public.job_types t
+    from unnest(public._claim_queue_types(null)) as t(type)
    cross join lateral (select j.queue_rank, j.queue_at
                          from public.jobs j
                         where j.type = t.type and j.status = 'running' and j.locked_by is null and j.queue_at is not null
@@ -2597,7 +2610,7 @@ begin
       -- Each type's queue in the claim order (jobs_claimable_idx), the first p_limit of them all
       -- taken (see above).
       select n.id, n.seq
-        from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+        from unnest(public._claim_queue_types(p_types)) as k(type)
        cross join lateral (
          select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order
            from public.jobs j
@@ -2649,7 +2662,7 @@ begin
   with next_jobs as (
     -- Each type's queue, as in the statement above.
     select n.*
-      from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+      from unnest(public._claim_queue_types(p_types)) as k(type)
      cross join lateral (
        select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
          from public.jobs j
@@ -3752,7 +3765,7 @@ begin
   -- Jobs that are their own step, in the same order (each type's queue: jobs_claimable_idx).
   + (select count(*)
        from public.jobs o
-      where o.type = any (array(select t.type from public.job_types t))
+      where o.type = any (public._claim_queue_types(null))
         and o.status = 'running' and o.locked_by is null and o.queue_at is not null
         and o.id <> p_job_id
         and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)
@@ -4070,7 +4083,7 @@ begin
     -- since the last vacuum (see claim_floor).
     (select min(j.run_at)
        from public.jobs j
-      where j.type = any (coalesce(p_types, array(select t.type from public.job_types t)))
+      where j.type = any (public._claim_queue_types(p_types))
         and j.status = 'running' and j.locked_by is null and j.queue_at is not null
         and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)),
     (select min(j.run_at)
@@ -5401,6 +5414,13 @@ REVOKE ALL ON FUNCTION public._cancel_unfinished_steps(p_job_id uuid, p_reason j
 --
 
 REVOKE ALL ON FUNCTION public._check_job_ids() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION _claim_queue_types(p_types text[]); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public._claim_queue_types(p_types text[]) FROM PUBLIC;
 
 
 --

@@ -116,6 +116,18 @@ begin
 end;
 $$;
 
+-- The types whose claim queues a read covers: p_types (each once), or every defined type.
+-- jobs_claimable_idx keeps one queue per type; only a job with a type is queued
+-- (jobs_queued_has_type_check).
+create or replace function public._claim_queue_types(p_types text[])
+returns text[]
+language sql stable
+set search_path = ''
+as $$
+  select case when p_types is null then array(select t.type from public.job_types t)
+              else array(select distinct unnest(p_types)) end
+$$;
+
 -- The claim floor: a place in the claim order (queue_rank, queue_at) before which no job waits
 -- in jobs_claimable_idx, so that a claim's ordered scan of each type's queue there starts at it.
 -- Claims take jobs from the head of those queues, and each leaves its entry there until a
@@ -123,9 +135,9 @@ $$;
 -- entries go to the other end. A claim from the head read every one of them: at 16 700 jobs/s,
 -- ~6 700 buffers a minute after a vacuum, and the worker fell behind (README, Performance). The
 -- floor stays true because every transaction that makes a job wait lowers it to the job's place
--- first or after (_lower_claim_floor), holding a lock shared until it ends: a new place (enqueue_jobs, and
--- _queue_places for due retries, started lanes and redriven jobs) and a held job waiting again at
--- its place (_expire_leases, release_steps, _complete_own_steps for a next step). Only
+-- first or after (_lower_claim_floor), holding a lock shared until it ends: a new place
+-- (enqueue_jobs, and _queue_places for due retries, started lanes and redriven jobs) and a held
+-- job waiting again at its place (_expire_leases, release_steps, _complete_own_steps for a next step). Only
 -- _raise_claim_floor raises it, with that lock held exclusively, so no such transaction is in
 -- flight: every waiting job is committed and visible to it.
 -- Steps in job_steps (parallel groups, steps made by hand) are claimed from the head, as before.
@@ -193,7 +205,7 @@ begin
   select * into v_floor from public.claim_floor;
   -- The first of each type's queue (jobs_claimable_idx keeps one per type).
   select f.queue_rank, f.queue_at into v_first
-    from public.job_types t
+    from unnest(public._claim_queue_types(null)) as t(type)
    cross join lateral (select j.queue_rank, j.queue_at
                          from public.jobs j
                         where j.type = t.type and j.status = 'running' and j.locked_by is null and j.queue_at is not null
@@ -544,6 +556,7 @@ end;
 $$;
 
 revoke all on function
+  public._claim_queue_types(text[]),
   public._lower_claim_floor(smallint[], timestamptz[]),
   public._raise_claim_floor(),
   public._lock_lane(uuid, text, boolean),

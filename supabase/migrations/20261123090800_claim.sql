@@ -344,7 +344,7 @@ begin
       -- Each type's queue in the claim order (jobs_claimable_idx), the first p_limit of them all
       -- taken (see above).
       select n.id, n.seq
-        from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+        from unnest(public._claim_queue_types(p_types)) as k(type)
        cross join lateral (
          select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order
            from public.jobs j
@@ -396,7 +396,7 @@ begin
   with next_jobs as (
     -- Each type's queue, as in the statement above.
     select n.*
-      from (select distinct unnest(coalesce(p_types, array(select t.type from public.job_types t)))) as k(type)
+      from unnest(public._claim_queue_types(p_types)) as k(type)
      cross join lateral (
        select j.id, j.step_seq as seq, j.queue_rank, j.queue_at, j.priority, j.enqueue_order as claim_order
          from public.jobs j
@@ -571,7 +571,7 @@ begin
     -- since the last vacuum (see claim_floor).
     (select min(j.run_at)
        from public.jobs j
-      where j.type = any (coalesce(p_types, array(select t.type from public.job_types t)))
+      where j.type = any (public._claim_queue_types(p_types))
         and j.status = 'running' and j.locked_by is null and j.queue_at is not null
         and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)),
     (select min(j.run_at)

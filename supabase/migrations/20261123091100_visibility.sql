@@ -86,7 +86,7 @@ begin
   -- Jobs that are their own step, in the same order (each type's queue: jobs_claimable_idx).
   + (select count(*)
        from public.jobs o
-      where o.type = any (array(select t.type from public.job_types t))
+      where o.type = any (public._claim_queue_types(null))
         and o.status = 'running' and o.locked_by is null and o.queue_at is not null
         and o.id <> p_job_id
         and (o.queue_rank, o.queue_at) <= (v_first.queue_rank, v_first.queue_at)

@@ -94,7 +94,7 @@ begin
           -- without an invocation it would wait for the next enqueue). The queues of the
           -- function's types from the claim floor on, as claim_steps reads them (see claim_floor).
           (select 1 from public.jobs j
-            where j.type = any (coalesce(v_types, array(select t.type from public.job_types t)))
+            where j.type = any (public._claim_queue_types(v_types))
               and j.status = 'running' and j.locked_by is null and j.queue_at is not null and j.run_at <= now()
               and (j.queue_rank, j.queue_at) >= (select f.queue_rank, f.queue_at from public.claim_floor f)
             limit v_settings.max_invocations * v_settings.worker_batch_size)

@@ -193,6 +193,9 @@ export type Database = {
 "_cancel_unfinished_steps":
 { Args: { "p_job_id": string,"p_reason": Json }; Returns: undefined
                            },
+"_claim_queue_types":
+{ Args: { "p_types": (string)[] }; Returns: (string)[]
+                           },
 "_complete_own_steps":
 { Args: { "p_claim_lease": string,"p_ids": (string)[],"p_keyed": boolean,"p_outputs": Json,"p_rows": boolean,"p_worker_id": string }; Returns: {
               "job_id": string,"step": Database["public"]['Tables']["job_steps"]['Row'],"step_id": string
