@@ -156,13 +156,16 @@ async function measure(scenario: string, faultAt: Date, started: number, crashes
            (select n - steps from runs) as "extraExecutions",
            coalesce((select round(extract(epoch from max(next - finished_at)) * 1000)::int from finishes), 0) as "longestStallMs"`);
   if (row!.lost > 0) {
-    // Where the unfinished jobs stand: held or not, under a live lease or a lapsed one.
+    // Where the unfinished jobs stand: held or not, under a live lease or a lapsed one, due or
+    // not, queued and where against the claim floor, and their step's last error.
     const states = await retrying(() => sql`
-      select j.type, j.status as job, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
-             s.attempt, s.max_attempts, count(*)::int as jobs
-        from public.jobs j left join public.all_steps s on s.job_id = j.id
+      select j.type, j.status as job, s.name, s.status as step, s.locked_by, s.lease_expires_at > now() as lease_live,
+             s.attempt, s.max_attempts, s.run_at <= now() as due, s.queue_at is not null as queued,
+             (s.queue_rank, s.queue_at) >= (f.queue_rank, f.queue_at) as from_floor, s.error->>'message' as error,
+             count(*)::int as jobs
+        from public.jobs j left join public.all_steps s on s.job_id = j.id cross join public.claim_floor f
        where j.id in (select id from public.jobs where ${sql.unsafe(LOST)})
-       group by 1, 2, 3, 4, 5, 6, 7 order by jobs desc limit 20`);
+       group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 order by jobs desc limit 20`);
     for (const state of states) console.log(`chaos: unfinished in ${scenario}: ${JSON.stringify(state)}`);
   }
   return { scenario, ...row!, workerCrashes: crashes, seconds: Math.round((Date.now() - started) / 100) / 10 };
