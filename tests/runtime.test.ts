@@ -4,6 +4,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
   drain,
+  isTransientError,
   LeaseLostError,
   PermanentError,
   PostgresTransport,
@@ -98,6 +99,40 @@ describe("PostgresTransport's connections", () => {
       await stuck.close();
       silent.close();
     }
+  });
+
+  // A client whose every query stays unsettled, as postgres.js leaves one whose connection the
+  // server terminated while the query was being sent (scripts/bench/pg-stranded.ts shows it).
+  const strandedClient = () => {
+    const unanswered = () => new Promise<never>(() => {});
+    const client = Object.assign(unanswered, { unsafe: unanswered, json: (value: unknown) => value, ended: 0, end: async () => { client.ended++; } });
+    return client;
+  };
+
+  it("fail a call that gets no answer in callTimeoutMs with a transient error, and send the next call over a new pool", async () => {
+    const stranded = strandedClient();
+    const fresh = connect({ max: 1 });
+    const transport = new PostgresTransport(stranded as unknown as postgres.Sql, true, { callTimeoutMs: 300, reopen: () => fresh });
+    try {
+      const failure = await transport.claimSteps({ workerId: "rt-stranded", leaseMs: 1_000, limit: 1, types: ["rt.none"] }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: "CALL_TIMEOUT", message: "claim_steps: no answer from Postgres in 300 ms (callTimeoutMs); its connection pool was replaced" });
+      expect(isTransientError(failure)).toBe(true);
+      // The stranded pool is ended (in the background) and the next call answers, on the new one.
+      expect(stranded.ended).toBe(1);
+      expect(transport.sql).toBe(fresh);
+      expect(await transport.nextClaimableAt(["rt.none"])).toBeNull();
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it("fail a call on a client it was given after callTimeoutMs too, and keep that client", async () => {
+    const stranded = strandedClient();
+    const transport = new PostgresTransport(stranded as unknown as postgres.Sql, false, { callTimeoutMs: 300 });
+    const failure = await transport.heartbeatWorker("rt-stranded").catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: "CALL_TIMEOUT", message: "heartbeat_worker: no answer from Postgres in 300 ms (callTimeoutMs)" });
+    expect(stranded.ended).toBe(0);
+    expect(transport.sql).toBe(stranded);
   });
 
   it("wait at most maxReconnectDelayMs between reconnection attempts, on postgres.js's curve below it", () => {

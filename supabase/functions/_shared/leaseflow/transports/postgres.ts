@@ -37,6 +37,14 @@ export interface PostgresTransportOptions {
   /** The longest wait between reconnection attempts after failures (postgres.js's grows to 20 s):
    * a worker wants its queue back soon after a restart. (Default: 2 000) */
   maxReconnectDelayMs?: number;
+  /** A call with no answer in this long fails with a transient error (code CALL_TIMEOUT), which
+   * the runtime treats as a dropped connection; a pool the transport opened is replaced first.
+   * postgres.js 3.4.9 can leave a query unsettled forever when the server terminates its
+   * connection: the query sent while the connection was failing waits in a connection that is
+   * closed (scripts/bench/pg-stranded.ts: four clients of four within 20 s of kills every
+   * 50 ms), and a worker whose claim waits so claims nothing again. A worker's calls answer in
+   * milliseconds (a claim or settle of 1 000 steps in tens of them). (Default: 15 000) */
+  callTimeoutMs?: number;
 }
 
 /** postgres.js settings for a connection a worker depends on (see PostgresTransportOptions). */
@@ -54,23 +62,69 @@ export function workerConnectionSettings(options: Pick<PostgresTransportOptions,
 const CLAIMED_STEP_COLUMNS =
   "step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms, payload, previous_outputs";
 
+/** The error of a call that got no answer in callTimeoutMs (transient: isTransientError). */
+export class CallTimeoutError extends Error {
+  readonly code = "CALL_TIMEOUT";
+}
+
 /** Transport over a direct (or pooled) Postgres connection. */
 export class PostgresTransport implements Transport {
-  /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. */
-  constructor(
-    readonly sql: postgres.Sql,
-    private readonly ownsClient = false,
-  ) {}
+  #sql: postgres.Sql;
+  readonly #ownsClient: boolean;
+  readonly #callTimeoutMs: number;
+  /** Opens a new pool in place of one a stranded call may have broken (only for pools it opened). */
+  readonly #reopen: (() => postgres.Sql) | undefined;
+
+  /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. A call
+   * unanswered in `callTimeoutMs` fails (see PostgresTransportOptions); the client is kept. */
+  constructor(sql: postgres.Sql, ownsClient = false, options: { callTimeoutMs?: number; reopen?: () => postgres.Sql } = {}) {
+    this.#sql = sql;
+    this.#ownsClient = ownsClient;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 15_000;
+    this.#reopen = options.reopen;
+  }
 
   /** Opens a pool on `url` (prepare: false, so it also works through the transaction pooler). */
   static connect(url: string, options: PostgresTransportOptions = {}): PostgresTransport {
-    const sql = postgres(url, { max: options.maxConnections ?? 2, prepare: false, onnotice: () => {}, ...workerConnectionSettings(options) });
-    return new PostgresTransport(sql, true);
+    const open = () => postgres(url, { max: options.maxConnections ?? 2, prepare: false, onnotice: () => {}, ...workerConnectionSettings(options) });
+    return new PostgresTransport(open(), true, { callTimeoutMs: options.callTimeoutMs, reopen: open });
+  }
+
+  /** The postgres.js client calls go through now (a new one after a stranded call replaced it). */
+  get sql(): postgres.Sql {
+    return this.#sql;
+  }
+
+  /** Runs one call on the current client, failing it after callTimeoutMs without an answer; the
+   * pool it ran on is then replaced (when the transport opened it) and ended in the background:
+   * its stranded connection would keep a later query waiting too. */
+  async #call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
+    const sql = this.#sql;
+    const answer = Promise.resolve(run(sql));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A late answer or error goes nowhere.
+        answer.catch(() => {});
+        if (this.#reopen && this.#sql === sql) {
+          this.#sql = this.#reopen();
+          // Not awaited: ending a pool with a stranded connection can itself wait forever
+          // (porsager/postgres#1097).
+          sql.end({ timeout: 0 }).catch(() => {});
+        }
+        reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.#callTimeoutMs} ms (callTimeoutMs)${this.#reopen ? "; its connection pool was replaced" : ""}`));
+      }, this.#callTimeoutMs);
+    });
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void> {
-    await this.sql`
-      select public.define_job_type(${type}, ${this.sql.json(steps)}, ${this.sql.json(toSqlOptions(options) as postgres.JSONValue)})`;
+    await this.#call("define_job_type", (sql) => sql`
+      select public.define_job_type(${type}, ${sql.json(steps)}, ${sql.json(toSqlOptions(options) as postgres.JSONValue)})`);
   }
 
   // The drain's calls (claim, complete, fail: one per batch each) carry their values as literals in
@@ -83,10 +137,10 @@ export class PostgresTransport implements Transport {
 
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const types = params.types == null ? "null" : `array[${params.types.map(sqlLiteral).join(",")}]`;
-    const rows = await wholeRows(this.sql.unsafe<ClaimStepsRow[]>(`
+    const rows = await this.#call("claim_steps", (sql) => wholeRows(sql.unsafe<ClaimStepsRow[]>(`
       select ${CLAIMED_STEP_COLUMNS}
         from public.claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(interval(params.leaseMs))}::interval,
-                                ${sqlInteger(params.limit)}, ${types}::text[])`));
+                                ${sqlInteger(params.limit)}, ${types}::text[])`)));
     return rows.map(toClaimedStep);
   }
 
@@ -100,70 +154,71 @@ export class PostgresTransport implements Transport {
     }
     results += "]";
     const lease = params.claimNextLeaseMs === undefined ? "null" : sqlLiteral(interval(params.claimNextLeaseMs));
-    const rows = await wholeRows(this.sql.unsafe<CompleteAndClaimRow[]>(`
+    const rows = await this.#call("complete_and_claim_steps", (sql) => wholeRows(sql.unsafe<CompleteAndClaimRow[]>(`
       select completed_step_ids, ${CLAIMED_STEP_COLUMNS}
-        from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`));
+        from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`)));
     return toCompletedSteps(rows);
   }
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
     const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
-    const [row] = await wholeRows(this.sql<{ status: string }[]>`
+    const [row] = await this.#call("fail_step", (sql) => wholeRows(sql<{ status: string }[]>`
       select status from public.fail_step(${params.stepId}, ${params.workerId},
-                                          ${this.sql.json(params.error as unknown as postgres.JSONValue)},
-                                          ${retryIn}::interval, ${params.permanent})`);
+                                          ${sql.json(params.error as unknown as postgres.JSONValue)},
+                                          ${retryIn}::interval, ${params.permanent})`));
     return settledAs(row?.status);
   }
 
   async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
-    const rows = await wholeRows(this.sql.unsafe<{ id: string; status: string }[]>(`
-      select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`));
+    const rows = await this.#call("fail_steps", (sql) => wholeRows(sql.unsafe<{ id: string; status: string }[]>(`
+      select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`)));
     return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
   }
 
   async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
-    const rows = await wholeRows(this.sql<{ id: string }[]>`
-      select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`);
+    const rows = await this.#call("extend_leases", (sql) => wholeRows(sql<{ id: string }[]>`
+      select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`));
     return new Set(rows.map((row) => row.id));
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
-    const rows = await wholeRows(this.sql`
-      select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`);
+    const rows = await this.#call("extend_lease", (sql) => wholeRows(sql`
+      select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`));
     return rows.length > 0;
   }
 
   async releaseSteps(params: ReleaseStepsParams): Promise<number> {
-    const rows = await wholeRows(this.sql`
-      select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`);
+    const rows = await this.#call("release_steps", (sql) => wholeRows(sql`
+      select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`));
     return rows.length;
   }
 
   async nextClaimableAt(types?: string[]): Promise<Date | null> {
-    const [row] = await wholeRows(this.sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`);
+    const [row] = await this.#call("next_claimable_at", (sql) =>
+      wholeRows(sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`));
     return row?.at ?? null;
   }
 
   async tick(): Promise<void> {
-    await this.sql`select public.tick()`;
+    await this.#call("tick", (sql) => sql`select public.tick()`);
   }
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
-    await this.sql`
+    await this.#call("register_worker", (sql) => sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},
-                                           ${this.sql.json((params.metadata ?? {}) as postgres.JSONValue)})`;
+                                           ${sql.json((params.metadata ?? {}) as postgres.JSONValue)})`);
   }
 
   async heartbeatWorker(workerId: string): Promise<void> {
-    await this.sql`select 1 from public.heartbeat_worker(${workerId})`;
+    await this.#call("heartbeat_worker", (sql) => sql`select 1 from public.heartbeat_worker(${workerId})`);
   }
 
   async stopWorker(workerId: string, metadata: Record<string, unknown> = {}): Promise<void> {
-    await this.sql`select 1 from public.stop_worker(${workerId}, ${this.sql.json(metadata as postgres.JSONValue)})`;
+    await this.#call("stop_worker", (sql) => sql`select 1 from public.stop_worker(${workerId}, ${sql.json(metadata as postgres.JSONValue)})`);
   }
 
   async close(): Promise<void> {
-    if (this.ownsClient) await this.sql.end({ timeout: 5 });
+    if (this.#ownsClient) await this.#sql.end({ timeout: 5 });
   }
 }
 
