@@ -22,15 +22,37 @@ export const EXECUTIONS_DDL = `
  * missed its previous output shows in the job's result) and `chaos.poison` (payload.kind: an
  * output JSON cannot hold, a circular throw, a handler that never ends, one that always throws). */
 export function chaosRegistry(env: (name: string) => string | undefined): Registry {
-  const log = postgres(env("CHAOS_DB_URL") ?? env("SUPABASE_DB_URL") ?? "", {
+  const open = () => postgres(env("CHAOS_DB_URL") ?? env("SUPABASE_DB_URL") ?? "", {
     max: 2,
     onnotice: () => {},
     connection: { application_name: "chaos-log" },
     // The storm kills this connection too: a handler must not wait 30 s for it to come back.
     ...workerConnectionSettings(),
   });
-  const record = (ctx: { jobId: string; stepId: string; attempt: number }) =>
-    log`insert into chaos.executions (job_id, step_id, attempt, worker_pid) values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`;
+  let log = open();
+  /** Writes the run; throws (the step is retried) when the write fails or has no answer in 2 s:
+   * postgres.js can strand a query whose connection the storm terminated (see PostgresTransport's
+   * callTimeoutMs), which held the handler until its 10 s timeout. A stranded pool is replaced. */
+  const record = async (ctx: { jobId: string; stepId: string; attempt: number }) => {
+    const client = log;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const insert = Promise.resolve(client`insert into chaos.executions (job_id, step_id, attempt, worker_pid)
+                                          values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`);
+    try {
+      await Promise.race([insert, new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          insert.catch(() => {});
+          if (log === client) {
+            log = open();
+            client.end({ timeout: 0 }).catch(() => {});
+          }
+          reject(new Error("chaos.executions: no answer in 2 s"));
+        }, 2_000);
+      })]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   /** A run: recorded, then payload.ms of waiting, then `output`. */
   const run = async <T>(ctx: { jobId: string; stepId: string; attempt: number; payload: Record<string, unknown> }, output: T) => {
     await record(ctx);
