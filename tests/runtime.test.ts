@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import type postgres from "postgres";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -133,6 +134,22 @@ describe("PostgresTransport's connections", () => {
     expect(failure).toMatchObject({ code: "CALL_TIMEOUT", message: "heartbeat_worker: no answer from Postgres in 300 ms (callTimeoutMs)" });
     expect(stranded.ended).toBe(0);
     expect(transport.sql).toBe(stranded);
+  });
+
+  it("over the API too: a call with no answer in callTimeoutMs is aborted and fails with a transient error", async () => {
+    // An API that accepts the request and never answers.
+    const silent = createHttpServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    try {
+      const transport = SupabaseTransport.connect(`http://127.0.0.1:${port}`, SERVICE_ROLE_KEY, { callTimeoutMs: 300 });
+      const failure = await transport.claimSteps({ workerId: "rt-stranded", leaseMs: 1_000, limit: 1 }).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: "CALL_TIMEOUT", message: "claim_steps: no answer from the API in 300 ms (callTimeoutMs)" });
+      expect(isTransientError(failure)).toBe(true);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it("wait at most maxReconnectDelayMs between reconnection attempts, on postgres.js's curve below it", () => {

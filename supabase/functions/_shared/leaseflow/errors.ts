@@ -201,6 +201,13 @@ export function storableJson(value: unknown): { ok: true; json: string | undefin
   return { ok: true, json };
 }
 
+/** A transport call that got no answer in its callTimeoutMs: transient (code CALL_TIMEOUT), as a
+ * dropped connection is; the worker writes again or claims again. */
+export class CallTimeoutError extends Error {
+  override name = "CallTimeoutError";
+  readonly code = "CALL_TIMEOUT";
+}
+
 /** SQLSTATE classes of failures that a later attempt may not meet: connection exceptions (08),
  * serialization failures and deadlocks (40), insufficient resources (53), operator intervention
  * such as a restart (57) and system errors (58). */

@@ -3,6 +3,7 @@
 // SQL function: the drain's calls in one round trip (see claimSteps), the others with parameters
 // in two.
 import postgres from "postgres";
+import { CallTimeoutError } from "../errors.ts";
 import type {
   ClaimedStep,
   ClaimStepsParams,
@@ -62,26 +63,23 @@ export function workerConnectionSettings(options: Pick<PostgresTransportOptions,
 const CLAIMED_STEP_COLUMNS =
   "step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms, payload, previous_outputs";
 
-/** The error of a call that got no answer in callTimeoutMs (transient: isTransientError). */
-export class CallTimeoutError extends Error {
-  readonly code = "CALL_TIMEOUT";
-}
-
 /** Transport over a direct (or pooled) Postgres connection. */
 export class PostgresTransport implements Transport {
-  #sql: postgres.Sql;
-  readonly #ownsClient: boolean;
-  readonly #callTimeoutMs: number;
+  // TypeScript-private, not #private: an object made with Object.create(transport) (a wrapper that
+  // overrides some calls) runs these methods with itself as `this`, and has no #fields.
+  private client: postgres.Sql;
+  private readonly ownsClient: boolean;
+  private readonly callTimeoutMs: number;
   /** Opens a new pool in place of one a stranded call may have broken (only for pools it opened). */
-  readonly #reopen: (() => postgres.Sql) | undefined;
+  private readonly reopen: (() => postgres.Sql) | undefined;
 
   /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. A call
    * unanswered in `callTimeoutMs` fails (see PostgresTransportOptions); the client is kept. */
   constructor(sql: postgres.Sql, ownsClient = false, options: { callTimeoutMs?: number; reopen?: () => postgres.Sql } = {}) {
-    this.#sql = sql;
-    this.#ownsClient = ownsClient;
-    this.#callTimeoutMs = options.callTimeoutMs ?? 15_000;
-    this.#reopen = options.reopen;
+    this.client = sql;
+    this.ownsClient = ownsClient;
+    this.callTimeoutMs = options.callTimeoutMs ?? 15_000;
+    this.reopen = options.reopen;
   }
 
   /** Opens a pool on `url` (prepare: false, so it also works through the transaction pooler). */
@@ -92,28 +90,28 @@ export class PostgresTransport implements Transport {
 
   /** The postgres.js client calls go through now (a new one after a stranded call replaced it). */
   get sql(): postgres.Sql {
-    return this.#sql;
+    return this.client;
   }
 
   /** Runs one call on the current client, failing it after callTimeoutMs without an answer; the
    * pool it ran on is then replaced (when the transport opened it) and ended in the background:
    * its stranded connection would keep a later query waiting too. */
-  async #call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
-    const sql = this.#sql;
+  private async call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
+    const sql = this.client;
     const answer = Promise.resolve(run(sql));
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         // A late answer or error goes nowhere.
         answer.catch(() => {});
-        if (this.#reopen && this.#sql === sql) {
-          this.#sql = this.#reopen();
+        if (this.reopen && this.client === sql) {
+          this.client = this.reopen();
           // Not awaited: ending a pool with a stranded connection can itself wait forever
           // (porsager/postgres#1097).
           sql.end({ timeout: 0 }).catch(() => {});
         }
-        reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.#callTimeoutMs} ms (callTimeoutMs)${this.#reopen ? "; its connection pool was replaced" : ""}`));
-      }, this.#callTimeoutMs);
+        reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.callTimeoutMs} ms (callTimeoutMs)${this.reopen ? "; its connection pool was replaced" : ""}`));
+      }, this.callTimeoutMs);
     });
     try {
       return await Promise.race([answer, timeout]);
@@ -123,7 +121,7 @@ export class PostgresTransport implements Transport {
   }
 
   async defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void> {
-    await this.#call("define_job_type", (sql) => sql`
+    await this.call("define_job_type", (sql) => sql`
       select public.define_job_type(${type}, ${sql.json(steps)}, ${sql.json(toSqlOptions(options) as postgres.JSONValue)})`);
   }
 
@@ -137,7 +135,7 @@ export class PostgresTransport implements Transport {
 
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const types = params.types == null ? "null" : `array[${params.types.map(sqlLiteral).join(",")}]`;
-    const rows = await this.#call("claim_steps", (sql) => wholeRows(sql.unsafe<ClaimStepsRow[]>(`
+    const rows = await this.call("claim_steps", (sql) => wholeRows(sql.unsafe<ClaimStepsRow[]>(`
       select ${CLAIMED_STEP_COLUMNS}
         from public.claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(interval(params.leaseMs))}::interval,
                                 ${sqlInteger(params.limit)}, ${types}::text[])`)));
@@ -154,7 +152,7 @@ export class PostgresTransport implements Transport {
     }
     results += "]";
     const lease = params.claimNextLeaseMs === undefined ? "null" : sqlLiteral(interval(params.claimNextLeaseMs));
-    const rows = await this.#call("complete_and_claim_steps", (sql) => wholeRows(sql.unsafe<CompleteAndClaimRow[]>(`
+    const rows = await this.call("complete_and_claim_steps", (sql) => wholeRows(sql.unsafe<CompleteAndClaimRow[]>(`
       select completed_step_ids, ${CLAIMED_STEP_COLUMNS}
         from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`)));
     return toCompletedSteps(rows);
@@ -162,7 +160,7 @@ export class PostgresTransport implements Transport {
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
     const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
-    const [row] = await this.#call("fail_step", (sql) => wholeRows(sql<{ status: string }[]>`
+    const [row] = await this.call("fail_step", (sql) => wholeRows(sql<{ status: string }[]>`
       select status from public.fail_step(${params.stepId}, ${params.workerId},
                                           ${sql.json(params.error as unknown as postgres.JSONValue)},
                                           ${retryIn}::interval, ${params.permanent})`));
@@ -170,55 +168,55 @@ export class PostgresTransport implements Transport {
   }
 
   async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
-    const rows = await this.#call("fail_steps", (sql) => wholeRows(sql.unsafe<{ id: string; status: string }[]>(`
+    const rows = await this.call("fail_steps", (sql) => wholeRows(sql.unsafe<{ id: string; status: string }[]>(`
       select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`)));
     return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
   }
 
   async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
-    const rows = await this.#call("extend_leases", (sql) => wholeRows(sql<{ id: string }[]>`
+    const rows = await this.call("extend_leases", (sql) => wholeRows(sql<{ id: string }[]>`
       select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`));
     return new Set(rows.map((row) => row.id));
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
-    const rows = await this.#call("extend_lease", (sql) => wholeRows(sql`
+    const rows = await this.call("extend_lease", (sql) => wholeRows(sql`
       select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`));
     return rows.length > 0;
   }
 
   async releaseSteps(params: ReleaseStepsParams): Promise<number> {
-    const rows = await this.#call("release_steps", (sql) => wholeRows(sql`
+    const rows = await this.call("release_steps", (sql) => wholeRows(sql`
       select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`));
     return rows.length;
   }
 
   async nextClaimableAt(types?: string[]): Promise<Date | null> {
-    const [row] = await this.#call("next_claimable_at", (sql) =>
+    const [row] = await this.call("next_claimable_at", (sql) =>
       wholeRows(sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`));
     return row?.at ?? null;
   }
 
   async tick(): Promise<void> {
-    await this.#call("tick", (sql) => sql`select public.tick()`);
+    await this.call("tick", (sql) => sql`select public.tick()`);
   }
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
-    await this.#call("register_worker", (sql) => sql`
+    await this.call("register_worker", (sql) => sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},
                                            ${sql.json((params.metadata ?? {}) as postgres.JSONValue)})`);
   }
 
   async heartbeatWorker(workerId: string): Promise<void> {
-    await this.#call("heartbeat_worker", (sql) => sql`select 1 from public.heartbeat_worker(${workerId})`);
+    await this.call("heartbeat_worker", (sql) => sql`select 1 from public.heartbeat_worker(${workerId})`);
   }
 
   async stopWorker(workerId: string, metadata: Record<string, unknown> = {}): Promise<void> {
-    await this.#call("stop_worker", (sql) => sql`select 1 from public.stop_worker(${workerId}, ${sql.json(metadata as postgres.JSONValue)})`);
+    await this.call("stop_worker", (sql) => sql`select 1 from public.stop_worker(${workerId}, ${sql.json(metadata as postgres.JSONValue)})`);
   }
 
   async close(): Promise<void> {
-    if (this.#ownsClient) await this.#sql.end({ timeout: 5 });
+    if (this.ownsClient) await this.client.end({ timeout: 5 });
   }
 }
 

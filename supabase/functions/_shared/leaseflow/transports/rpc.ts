@@ -73,9 +73,10 @@ export function rpcErrorOf(name: string, status: number, error: { code?: string;
 }
 
 /** Calls the SQL function `fn` with named arguments, both checked against the generated types;
- * resolves with its result or throws RpcError. */
-export async function callRpc<Fn extends FunctionName>(client: DatabaseClient, fn: Fn, args: FunctionArgs<Fn>): Promise<FunctionReturns<Fn>> {
-  const { data, error, status } = await client.rpc(fn, args);
+ * resolves with its result or throws RpcError (status 0 when no answer came, `signal` aborted). */
+export async function callRpc<Fn extends FunctionName>(client: DatabaseClient, fn: Fn, args: FunctionArgs<Fn>, signal?: AbortSignal): Promise<FunctionReturns<Fn>> {
+  const call = client.rpc(fn, args);
+  const { data, error, status } = await (signal ? call.abortSignal(signal) : call);
   if (error) throw rpcErrorOf(fn, status, error);
   return data as FunctionReturns<Fn>;
 }
