@@ -4092,7 +4092,26 @@ begin
         and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))));
+      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))),
+    -- Held steps, when their leases lapse: jobs that are their own step, then steps in job_steps,
+    -- each from the 100 leases of its lease index that lapse first. Those are the ones whose
+    -- holders stopped renewing (a renewed lease moves to the back), so a lapsing lease of p_types
+    -- is among them unless 100 others lapse before it (it is then found at a later poll); a scan
+    -- up to the first of p_types would pass every lease held for other types at each idle poll.
+    (select min(h.lease_expires_at)
+       from (select j.lease_expires_at, j.type
+               from public.jobs j
+              where j.lease_expires_at is not null
+              order by j.lease_expires_at
+              limit 100) h
+      where p_types is null or h.type = any (p_types)),
+    (select min(h.lease_expires_at)
+       from (select s.lease_expires_at, s.job_id
+               from public.job_steps s
+              where s.lease_expires_at is not null
+              order by s.lease_expires_at
+              limit 100) h
+      where p_types is null or (select j.type from public.jobs j where j.id = h.job_id) = any (p_types)));
 end;
 $$;
 
@@ -4101,7 +4120,7 @@ $$;
 -- Name: FUNCTION next_claimable_at(p_types text[]); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.next_claimable_at(p_types text[]) IS 'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null); null when none is waiting. Group keys waiting for a rate window are not counted.';
+COMMENT ON FUNCTION public.next_claimable_at(p_types text[]) IS 'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null), or lease expiry of a held step of them; null when none is waiting or held. Group keys waiting for a rate window are not counted.';
 
 
 --

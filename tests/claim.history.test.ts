@@ -140,6 +140,38 @@ describe("an idle worker's probes after many claims", () => {
 });
 
 describe("claims of some types under a backlog of others", () => {
+  it("next_claimable_at reads the 100 held leases that lapse first, not every lease held for other types", async () => {
+    await admin`select public.define_job_type('history.held', '["go"]')`;
+    await admin`select public.define_job_type('history.idle', '["go"]')`;
+    // Another type's 5 000 steps held by a busy worker; none of this worker's type.
+    await admin`select count(*) from public.enqueue_jobs('history.held', (select jsonb_agg('{}'::jsonb) from generate_series(1, 5000)))`;
+    for (let i = 0; i < 5; i++) await admin`select count(*) from public.claim_steps('history-busy', '1 minute', 1000, array['history.held'])`;
+    await admin`vacuum analyze public.jobs`;
+
+    const { options, notices } = explainedConnection();
+    const sql = connect(options);
+    try {
+      const nextIdle = async () => (await sql<{ next: Date | null }[]>`select public.next_claimable_at(array['history.idle']) as next`)[0]!.next;
+      await nextIdle();
+      let next: Date | null = null;
+      const costs = await explainStatements(sql, notices, async () => {
+        next = await nextIdle();
+      });
+      expect(next).toBeNull();
+      // Measured: 20 buffers (a hundred leases' rows, on a few pages). Read up to the first lease
+      // of this type, every held lease's row: 244.
+      expect(statement(costs, "least(").buffers).toBeLessThanOrEqual(60);
+
+      // A step of this type whose holder stopped renewing it: its lease lapses first, and is found.
+      await admin`select count(*) from public.enqueue_jobs('history.idle', '[{}]')`;
+      await admin`select count(*) from public.claim_steps('history-gone', '20 seconds', 1, array['history.idle'])`;
+      const [gone] = await admin<{ at: Date }[]>`select lease_expires_at as at from public.jobs where locked_by = 'history-gone'`;
+      expect(await nextIdle()).toEqual(gone!.at);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("a worker's claim, next_claimable_at and the backlog count read only its types' queues, not the 20 000 jobs of another type waiting ahead of them", async () => {
     await admin`select public.define_job_type('history.other', '["go"]')`;
     await admin`select public.define_job_type('history.mine', '["go"]')`;

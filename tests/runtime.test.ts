@@ -520,6 +520,21 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     expect(attempts).toEqual([1]);
   });
 
+  it("waits for a held step's lease to lapse within idle.lingerMs (its holder stopped renewing it), and takes the step back", async () => {
+    const registry = new Registry().define({ type: "rt.lapse", steps: ["go"], handlers: { go: () => "done" } });
+    await registry.publish(transport);
+    await enqueue("rt.lapse", [{}]);
+    // Another worker claims the step and goes silent: its lease lapses 1.5 s from now.
+    await admin`select count(*) from public.claim_steps('rt-gone', '1.5 seconds', 1, '{rt.lapse}')`;
+
+    const short = await drain({ workerId: "rt-lapse", transport, registry, idle: { lingerMs: 500 } });
+    expect(short).toMatchObject({ claimed: 0, stoppedBy: "idle" });
+    const lingering = await drain({ workerId: "rt-lapse", transport, registry, idle: { lingerMs: 5_000 } });
+    expect(lingering).toMatchObject({ claimed: 1, completed: 1, stoppedBy: "idle" });
+    const [step] = await stepRows("rt.lapse");
+    expect(step).toMatchObject({ status: "completed", attempt: 2 });
+  });
+
   it("keeps polling for idle.graceMs when the queue is empty, and serves a job enqueued meanwhile", async () => {
     const registry = new Registry().define({ type: "rt.grace", steps: ["go"], handlers: { go: () => "ok" } });
     await registry.publish(transport);

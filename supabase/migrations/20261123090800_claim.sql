@@ -530,7 +530,10 @@ comment on function public.claim_next_step(text, interval) is
 
 -- When the next step becomes claimable: a worker that finds nothing to claim asks this before
 -- it stops, since a retry due in two seconds is better served by waiting two seconds than by the
--- next tick (5 s hosted; a minute where pg_cron has no second schedules).
+-- next tick (5 s hosted; a minute where pg_cron has no second schedules). A held step counts from
+-- when its lease lapses: a holder renews it a lease ahead (a third of it at a time), so one due
+-- to lapse soon is a holder that stopped renewing (killed, hung), and the next claim takes it
+-- back (_expire_leases) the moment it lapses; an idle Node worker had polled up to 30 s apart.
 create or replace function public.next_claimable_at(p_types text[] default null)
 returns timestamptz
 language plpgsql stable
@@ -580,12 +583,31 @@ begin
         and (p_types is null or j.type = any (p_types))),
     (select min(j.run_at)
        from public.jobs j
-      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))));
+      where j.status = 'pending' and j.group_key is null and (p_types is null or j.type = any (p_types))),
+    -- Held steps, when their leases lapse: jobs that are their own step, then steps in job_steps,
+    -- each from the 100 leases of its lease index that lapse first. Those are the ones whose
+    -- holders stopped renewing (a renewed lease moves to the back), so a lapsing lease of p_types
+    -- is among them unless 100 others lapse before it (it is then found at a later poll); a scan
+    -- up to the first of p_types would pass every lease held for other types at each idle poll.
+    (select min(h.lease_expires_at)
+       from (select j.lease_expires_at, j.type
+               from public.jobs j
+              where j.lease_expires_at is not null
+              order by j.lease_expires_at
+              limit 100) h
+      where p_types is null or h.type = any (p_types)),
+    (select min(h.lease_expires_at)
+       from (select s.lease_expires_at, s.job_id
+               from public.job_steps s
+              where s.lease_expires_at is not null
+              order by s.lease_expires_at
+              limit 100) h
+      where p_types is null or (select j.type from public.jobs j where j.id = h.job_id) = any (p_types)));
 end;
 $$;
 
 comment on function public.next_claimable_at(text[]) is
-  'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null); null when none is waiting. Group keys waiting for a rate window are not counted.';
+  'The earliest run_at of a pending step (retry backoff) or delayed job of p_types (all when null), or lease expiry of a held step of them; null when none is waiting or held. Group keys waiting for a rate window are not counted.';
 
 revoke all on function
   public._serve_claim_turn(timestamptz),

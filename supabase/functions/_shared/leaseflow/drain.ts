@@ -5,8 +5,8 @@
 //   (Settler, settle.ts: completions and failures each batched, written again on a transient
 //   error while the leases hold; a completion write claims the next step of each job it moves on,
 //   while the loop still claims) → repeat while work remains and the budget allows; with nothing
-//   to claim, the idle policy (idle.ts) decides between waiting for a retry about to come due,
-//   polling again and stopping.
+//   to claim, the idle policy (idle.ts) decides between waiting for a retry (or a lease) about to
+//   come due, polling again and stopping.
 //
 // The loop keeps Postgres busy and the handlers fed: a claim is sized to the free capacity (up to
 // batchSize), up to two claims are in flight at once, and the capacity is concurrency plus a

@@ -28,7 +28,7 @@ export interface WorkerEnv {
   maxHeldBytes: number;
   /** LEASEFLOW_LOG_LEVEL: debug (a line per claimed and completed step), info, warn or error. (Default: info) */
   logLevel: LogLevel;
-  /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry that is about to be due. (Default: 10 000) */
+  /** LEASEFLOW_LINGER_MS: with nothing to claim, wait this long at most for a retry, a delayed job or a held step's lease that is about to come due. (Default: 10 000) */
   lingerMs: number;
   /** LEASEFLOW_IDLE_GRACE_MS: with nothing to claim, keep polling this long before stopping, so a
    * steady trickle of jobs is served by a running invocation instead of one wake-up each. (Default: 5 000) */

@@ -1,13 +1,14 @@
 // The one idle policy: what drain() does when a claim comes back empty while nothing runs or
-// waits to be settled. In order: wait for a retry or delayed job that is about to come due
-// (linger), else keep polling for a grace period with a backoff between polls, else stop.
+// waits to be settled. In order: wait for a retry, delayed job or held step's lease that is about
+// to come due (linger), else keep polling for a grace period with a backoff between polls, else stop.
 // An Edge invocation polls every 50 ms for 5 s and stops; the Node worker polls forever,
 // 1 s doubling to 30 s; a plain drain() stops at once.
 
 /** The idle policy's knobs (drain()'s `idle` option). */
 export interface IdleOptions {
-  /** Wait for a retry or delayed job that comes due within this long (next_claimable_at), as long
-   * as the budget allows, rather than poll or stop; 0 never waits for one. (Default: 10 000) */
+  /** Wait for a retry, delayed job or held step's lease that comes due within this long
+   * (next_claimable_at), as long as the budget allows, rather than poll or stop; 0 never waits for
+   * one. (Default: 10 000) */
   lingerMs?: number;
   /** Keep polling this long after the queue went empty, then stop; Infinity polls until the worker
    * is stopped. (Default: 0, stop at the first empty claim) */
@@ -77,7 +78,7 @@ export class IdlePolicy {
 
   /**
    * The decision at `now`, with `spareMs` of budget left to wait in. `nextClaimableAt` says when
-   * the next retry or delayed job comes due (null: none waits); it is asked only when lingering
+   * the next retry, delayed job or held step's lease comes due (null: none); it is asked only when lingering
    * is on.
    */
   async decide(now: number, spareMs: number, nextClaimableAt: () => Promise<Date | null>): Promise<IdleDecision> {

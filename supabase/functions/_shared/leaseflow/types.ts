@@ -192,7 +192,7 @@ export interface Transport {
   extendLeases(params: ExtendLeasesParams): Promise<Set<string>>;
   /** release_steps: gives steps back without consuming their attempt; returns how many. */
   releaseSteps(params: ReleaseStepsParams): Promise<number>;
-  /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable; null when none waits. */
+  /** next_claimable_at: when the next step of `types` (all when omitted) becomes claimable (a held one when its lease lapses); null when none waits or is held. */
   nextClaimableAt(types?: string[]): Promise<Date | null>;
   /** tick: sweep and wake as many worker invocations as the backlog needs. */
   tick(): Promise<void>;
