@@ -39,12 +39,15 @@ export interface PostgresTransportOptions {
    * a worker wants its queue back soon after a restart. (Default: 2 000) */
   maxReconnectDelayMs?: number;
   /** A call with no answer in this long fails with a transient error (code CALL_TIMEOUT), which
-   * the runtime treats as a dropped connection; a pool the transport opened is replaced first.
-   * postgres.js 3.4.9 can leave a query unsettled forever when the server terminates its
-   * connection: the query sent while the connection was failing waits in a connection that is
-   * closed (scripts/bench/pg-stranded.ts: four clients of four within 20 s of kills every
-   * 50 ms), and a worker whose claim waits so claims nothing again. A worker's calls answer in
-   * milliseconds (a claim or settle of 1 000 steps in tens of them). (Default: 15 000) */
+   * the runtime treats as a dropped connection; a pool the transport opened is replaced first,
+   * the old one ended once its other calls answer. postgres.js 3.4.9 can leave a query
+   * unsettled forever when the server terminates its connection: the query sent while the
+   * connection was failing waits in a connection that is closed (scripts/bench/pg-stranded.ts:
+   * four clients of four within 20 s of kills every 50 ms), and a worker whose claim waits so
+   * claims nothing again. A worker's calls answer in milliseconds, but not always: in a sustained
+   * run whose tables outgrew shared_buffers, renewing 3 000 leases took over 15 s. A call that
+   * outlasts a lease (30 s by default) serves none of the steps it claims or renews.
+   * (Default: 30 000) */
   callTimeoutMs?: number;
 }
 
@@ -78,7 +81,7 @@ export class PostgresTransport implements Transport {
   constructor(sql: postgres.Sql, ownsClient = false, options: { callTimeoutMs?: number; reopen?: () => postgres.Sql } = {}) {
     this.client = sql;
     this.ownsClient = ownsClient;
-    this.callTimeoutMs = options.callTimeoutMs ?? 15_000;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.reopen = options.reopen;
   }
 
@@ -94,8 +97,10 @@ export class PostgresTransport implements Transport {
   }
 
   /** Runs one call on the current client, failing it after callTimeoutMs without an answer; the
-   * pool it ran on is then replaced (when the transport opened it) and ended in the background:
-   * its stranded connection would keep a later query waiting too. */
+   * pool it ran on is then replaced (when the transport opened it), since its stranded connection
+   * would keep a later query waiting too, and ended in the background once the calls still in
+   * flight on it answer (or after another callTimeoutMs): ended at once, it cut them all, and a
+   * slow moment became a worker's failed claims and writes. */
   private async call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
     const sql = this.client;
     const answer = Promise.resolve(run(sql));
@@ -107,8 +112,8 @@ export class PostgresTransport implements Transport {
         if (this.reopen && this.client === sql) {
           this.client = this.reopen();
           // Not awaited: ending a pool with a stranded connection can itself wait forever
-          // (porsager/postgres#1097).
-          sql.end({ timeout: 0 }).catch(() => {});
+          // (porsager/postgres#1097) but for its timeout.
+          sql.end({ timeout: this.callTimeoutMs / 1000 }).catch(() => {});
         }
         reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.callTimeoutMs} ms (callTimeoutMs)${this.reopen ? "; its connection pool was replaced" : ""}`));
       }, this.callTimeoutMs);

@@ -29,9 +29,9 @@ export class SupabaseTransport implements Transport {
 
   /** Calls PostgREST through `client`; a call with no answer in `callTimeoutMs` is aborted and
    * fails with CallTimeoutError, as PostgresTransport's do (fetch sets no deadline of its own;
-   * Node's waits up to 300 s for an answer's headers). (Default: 15 000) */
+   * Node's waits up to 300 s for an answer's headers). (Default: 30 000) */
   constructor(readonly client: DatabaseClient, options: { callTimeoutMs?: number } = {}) {
-    this.callTimeoutMs = options.callTimeoutMs ?? 15_000;
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
   }
 
   /** A client for the project at `url` (e.g. https://<ref>.supabase.co) with the service-role key. */
