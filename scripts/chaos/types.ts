@@ -3,7 +3,7 @@
 // completion was never recorded (the worker killed, the connection gone) still shows there, so
 // the suite can count executions the product's bookkeeping would not.
 import postgres from "postgres";
-import { Registry, workerConnectionSettings } from "../../supabase/functions/_shared/leaseflow/mod.ts";
+import { DeadlinePool, Registry, workerConnectionSettings } from "../../supabase/functions/_shared/leaseflow/mod.ts";
 
 /** The execution log's table (created by the runner). */
 export const EXECUTIONS_DDL = `
@@ -29,30 +29,12 @@ export function chaosRegistry(env: (name: string) => string | undefined): Regist
     // The storm kills this connection too: a handler must not wait 30 s for it to come back.
     ...workerConnectionSettings(),
   });
-  let log = open();
-  /** Writes the run; throws (the step is retried) when the write fails or has no answer in 2 s:
-   * postgres.js can strand a query whose connection the storm terminated (see PostgresTransport's
-   * callTimeoutMs), which held the handler until its 10 s timeout. A stranded pool is replaced. */
-  const record = async (ctx: { jobId: string; stepId: string; attempt: number }) => {
-    const client = log;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const insert = Promise.resolve(client`insert into chaos.executions (job_id, step_id, attempt, worker_pid)
-                                          values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`);
-    try {
-      await Promise.race([insert, new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          insert.catch(() => {});
-          if (log === client) {
-            log = open();
-            client.end({ timeout: 0 }).catch(() => {});
-          }
-          reject(new Error("chaos.executions: no answer in 2 s"));
-        }, 2_000);
-      })]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  // A write that fails or has no answer in 2 s fails the run (the step is retried), and a pool
+  // postgres.js stranded is replaced: a stranded write had held the handler until its 10 s timeout.
+  const log = new DeadlinePool(open(), 2_000, open);
+  const record = (ctx: { jobId: string; stepId: string; attempt: number }) =>
+    log.call("chaos.executions", (sql) => sql`
+      insert into chaos.executions (job_id, step_id, attempt, worker_pid) values (${ctx.jobId}, ${ctx.stepId}, ${ctx.attempt}, ${process.pid})`);
   /** A run: recorded, then payload.ms of waiting, then `output`. */
   const run = async <T>(ctx: { jobId: string; stepId: string; attempt: number; payload: Record<string, unknown> }, output: T) => {
     await record(ctx);

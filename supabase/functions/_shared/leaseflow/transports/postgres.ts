@@ -66,23 +66,71 @@ export function workerConnectionSettings(options: Pick<PostgresTransportOptions,
 const CLAIMED_STEP_COLUMNS =
   "step_id, job_id, job_type, step_name, seq, attempt, max_attempts, lease_expires_at, timeout_ms, payload, previous_outputs";
 
+/**
+ * A postgres.js pool whose calls fail after `timeoutMs` without an answer (CallTimeoutError), and
+ * which, given `reopen`, is then replaced: its stranded connection would keep a later query
+ * waiting too (see PostgresTransportOptions.callTimeoutMs). The old pool is ended in the
+ * background once the calls still in flight on it answer (or after another `timeoutMs`): ended at
+ * once, it cut them all, and a slow moment became a worker's failed claims and writes.
+ */
+export class DeadlinePool {
+  // TypeScript-private, not #private: see PostgresTransport.
+  private current: postgres.Sql;
+
+  constructor(
+    sql: postgres.Sql,
+    /** How long a call may go unanswered. */
+    readonly timeoutMs: number,
+    /** Opens a pool in place of one a call went unanswered on; none keeps the one given. */
+    private readonly reopen?: () => postgres.Sql,
+  ) {
+    this.current = sql;
+  }
+
+  /** The pool calls go through now (a new one after an unanswered call replaced it). */
+  get sql(): postgres.Sql {
+    return this.current;
+  }
+
+  /** Runs `run` on the current pool; `what` names the call in the error. */
+  async call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
+    const sql = this.current;
+    const answer = Promise.resolve(run(sql));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // A late answer or error goes nowhere.
+        answer.catch(() => {});
+        if (this.reopen && this.current === sql) {
+          this.current = this.reopen();
+          // Not awaited: ending a pool with a stranded connection can itself wait forever
+          // (porsager/postgres#1097) but for its timeout.
+          sql.end({ timeout: this.timeoutMs / 1000 }).catch(() => {});
+        }
+        reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.timeoutMs} ms (callTimeoutMs)${this.reopen ? "; its connection pool was replaced" : ""}`));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 /** Transport over a direct (or pooled) Postgres connection. */
 export class PostgresTransport implements Transport {
   // TypeScript-private, not #private: an object made with Object.create(transport) (a wrapper that
   // overrides some calls) runs these methods with itself as `this`, and has no #fields.
-  private client: postgres.Sql;
+  private readonly pool: DeadlinePool;
   private readonly ownsClient: boolean;
-  private readonly callTimeoutMs: number;
-  /** Opens a new pool in place of one a stranded call may have broken (only for pools it opened). */
-  private readonly reopen: (() => postgres.Sql) | undefined;
 
   /** Wraps an existing postgres.js client; close() ends it only when `ownsClient`. A call
-   * unanswered in `callTimeoutMs` fails (see PostgresTransportOptions); the client is kept. */
+   * unanswered in `callTimeoutMs` (30 000) fails (see PostgresTransportOptions); the client is
+   * replaced by `reopen` when given, else kept. */
   constructor(sql: postgres.Sql, ownsClient = false, options: { callTimeoutMs?: number; reopen?: () => postgres.Sql } = {}) {
-    this.client = sql;
+    this.pool = new DeadlinePool(sql, options.callTimeoutMs ?? 30_000, options.reopen);
     this.ownsClient = ownsClient;
-    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
-    this.reopen = options.reopen;
   }
 
   /** Opens a pool on `url` (prepare: false, so it also works through the transaction pooler). */
@@ -91,42 +139,13 @@ export class PostgresTransport implements Transport {
     return new PostgresTransport(open(), true, { callTimeoutMs: options.callTimeoutMs, reopen: open });
   }
 
-  /** The postgres.js client calls go through now (a new one after a stranded call replaced it). */
+  /** The postgres.js client calls go through now (a new one after an unanswered call replaced it). */
   get sql(): postgres.Sql {
-    return this.client;
-  }
-
-  /** Runs one call on the current client, failing it after callTimeoutMs without an answer; the
-   * pool it ran on is then replaced (when the transport opened it), since its stranded connection
-   * would keep a later query waiting too, and ended in the background once the calls still in
-   * flight on it answer (or after another callTimeoutMs): ended at once, it cut them all, and a
-   * slow moment became a worker's failed claims and writes. */
-  private async call<T>(what: string, run: (sql: postgres.Sql) => PromiseLike<T>): Promise<T> {
-    const sql = this.client;
-    const answer = Promise.resolve(run(sql));
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // A late answer or error goes nowhere.
-        answer.catch(() => {});
-        if (this.reopen && this.client === sql) {
-          this.client = this.reopen();
-          // Not awaited: ending a pool with a stranded connection can itself wait forever
-          // (porsager/postgres#1097) but for its timeout.
-          sql.end({ timeout: this.callTimeoutMs / 1000 }).catch(() => {});
-        }
-        reject(new CallTimeoutError(`${what}: no answer from Postgres in ${this.callTimeoutMs} ms (callTimeoutMs)${this.reopen ? "; its connection pool was replaced" : ""}`));
-      }, this.callTimeoutMs);
-    });
-    try {
-      return await Promise.race([answer, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.pool.sql;
   }
 
   async defineJobType(type: string, steps: StepGroups, options: JobTypeOptions): Promise<void> {
-    await this.call("define_job_type", (sql) => sql`
+    await this.pool.call("define_job_type", (sql) => sql`
       select public.define_job_type(${type}, ${sql.json(steps)}, ${sql.json(toSqlOptions(options) as postgres.JSONValue)})`);
   }
 
@@ -140,7 +159,7 @@ export class PostgresTransport implements Transport {
 
   async claimSteps(params: ClaimStepsParams): Promise<ClaimedStep[]> {
     const types = params.types == null ? "null" : `array[${params.types.map(sqlLiteral).join(",")}]`;
-    const rows = await this.call("claim_steps", (sql) => wholeRows(sql.unsafe<ClaimStepsRow[]>(`
+    const rows = await this.pool.call("claim_steps", (sql) => wholeRows(sql.unsafe<ClaimStepsRow[]>(`
       select ${CLAIMED_STEP_COLUMNS}
         from public.claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(interval(params.leaseMs))}::interval,
                                 ${sqlInteger(params.limit)}, ${types}::text[])`)));
@@ -157,7 +176,7 @@ export class PostgresTransport implements Transport {
     }
     results += "]";
     const lease = params.claimNextLeaseMs === undefined ? "null" : sqlLiteral(interval(params.claimNextLeaseMs));
-    const rows = await this.call("complete_and_claim_steps", (sql) => wholeRows(sql.unsafe<CompleteAndClaimRow[]>(`
+    const rows = await this.pool.call("complete_and_claim_steps", (sql) => wholeRows(sql.unsafe<CompleteAndClaimRow[]>(`
       select completed_step_ids, ${CLAIMED_STEP_COLUMNS}
         from public.complete_and_claim_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(results)}::jsonb, ${lease}::interval)`)));
     return toCompletedSteps(rows);
@@ -165,7 +184,7 @@ export class PostgresTransport implements Transport {
 
   async failStep(params: FailStepParams): Promise<FailOutcome> {
     const retryIn = params.retryInMs === undefined ? null : interval(params.retryInMs);
-    const [row] = await this.call("fail_step", (sql) => wholeRows(sql<{ status: string }[]>`
+    const [row] = await this.pool.call("fail_step", (sql) => wholeRows(sql<{ status: string }[]>`
       select status from public.fail_step(${params.stepId}, ${params.workerId},
                                           ${sql.json(params.error as unknown as postgres.JSONValue)},
                                           ${retryIn}::interval, ${params.permanent})`));
@@ -173,55 +192,55 @@ export class PostgresTransport implements Transport {
   }
 
   async failSteps(params: FailStepsParams): Promise<Map<string, FailOutcome>> {
-    const rows = await this.call("fail_steps", (sql) => wholeRows(sql.unsafe<{ id: string; status: string }[]>(`
+    const rows = await this.pool.call("fail_steps", (sql) => wholeRows(sql.unsafe<{ id: string; status: string }[]>(`
       select id, status from public.fail_steps(${sqlLiteral(params.workerId)}, ${sqlLiteral(JSON.stringify(toSqlFailures(params.failures)))}::jsonb)`)));
     return new Map(rows.map((row) => [row.id, settledAs(row.status)]));
   }
 
   async extendLeases(params: ExtendLeasesParams): Promise<Set<string>> {
-    const rows = await this.call("extend_leases", (sql) => wholeRows(sql<{ id: string }[]>`
+    const rows = await this.pool.call("extend_leases", (sql) => wholeRows(sql<{ id: string }[]>`
       select id from public.extend_leases(${params.workerId}, ${params.stepIds}::uuid[], ${interval(params.leaseMs)}::interval) as id`));
     return new Set(rows.map((row) => row.id));
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<boolean> {
-    const rows = await this.call("extend_lease", (sql) => wholeRows(sql`
+    const rows = await this.pool.call("extend_lease", (sql) => wholeRows(sql`
       select id from public.extend_lease(${params.stepId}, ${params.workerId}, ${interval(params.leaseMs)}::interval)`));
     return rows.length > 0;
   }
 
   async releaseSteps(params: ReleaseStepsParams): Promise<number> {
-    const rows = await this.call("release_steps", (sql) => wholeRows(sql`
+    const rows = await this.pool.call("release_steps", (sql) => wholeRows(sql`
       select id from public.release_steps(${params.workerId}, ${params.stepIds ?? null}::uuid[])`));
     return rows.length;
   }
 
   async nextClaimableAt(types?: string[]): Promise<Date | null> {
-    const [row] = await this.call("next_claimable_at", (sql) =>
+    const [row] = await this.pool.call("next_claimable_at", (sql) =>
       wholeRows(sql<{ at: Date | null }[]>`select public.next_claimable_at(${types ?? null}::text[]) as at`));
     return row?.at ?? null;
   }
 
   async tick(): Promise<void> {
-    await this.call("tick", (sql) => sql`select public.tick()`);
+    await this.pool.call("tick", (sql) => sql`select public.tick()`);
   }
 
   async registerWorker(params: RegisterWorkerParams): Promise<void> {
-    await this.call("register_worker", (sql) => sql`
+    await this.pool.call("register_worker", (sql) => sql`
       select 1 from public.register_worker(${params.workerId}, ${params.kind},
                                            ${sql.json((params.metadata ?? {}) as postgres.JSONValue)})`);
   }
 
   async heartbeatWorker(workerId: string): Promise<void> {
-    await this.call("heartbeat_worker", (sql) => sql`select 1 from public.heartbeat_worker(${workerId})`);
+    await this.pool.call("heartbeat_worker", (sql) => sql`select 1 from public.heartbeat_worker(${workerId})`);
   }
 
   async stopWorker(workerId: string, metadata: Record<string, unknown> = {}): Promise<void> {
-    await this.call("stop_worker", (sql) => sql`select 1 from public.stop_worker(${workerId}, ${sql.json(metadata as postgres.JSONValue)})`);
+    await this.pool.call("stop_worker", (sql) => sql`select 1 from public.stop_worker(${workerId}, ${sql.json(metadata as postgres.JSONValue)})`);
   }
 
   async close(): Promise<void> {
-    if (this.ownsClient) await this.client.end({ timeout: 5 });
+    if (this.ownsClient) await this.pool.sql.end({ timeout: 5 });
   }
 }
 
