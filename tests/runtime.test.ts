@@ -621,8 +621,9 @@ describe.each(TRANSPORTS)("drain over %s", (_name, transport) => {
     await registry.publish(transport);
     await enqueue("rt.beat", [{}]);
 
-    // The pool's own renewals are an hour apart: only the handler renews.
-    const draining = drain({ workerId: "rt-beat", transport, registry, leaseMs: 2_000, heartbeatMs: 3_600_000, marginMs: 0 });
+    // The pool's own renewals are an hour apart: only the handler renews. No lingering: the
+    // thief's lease lapses in 2 s, and a lingering drain would take the step back and run it again.
+    const draining = drain({ workerId: "rt-beat", transport, registry, leaseMs: 2_000, heartbeatMs: 3_600_000, marginMs: 0, idle: { lingerMs: 0 } });
     await waitFor("the handler's renewal", async () => seen.length === 1, 5_000, 20);
     const [renewed] = await admin`select lease_expires_at > step_started_at + interval '2.2 seconds' as later from public.jobs where type = 'rt.beat'`;
     expect(renewed).toEqual({ later: true });
