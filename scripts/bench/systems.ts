@@ -52,14 +52,17 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * Whether leaseflow has an unfinished job, from three partial indexes that hold every one between
  * them (the table's constraints make it so): held (`jobs_lease_idx`), in the claim queue
  * (`jobs_claimable_idx`), or neither: pending, waiting out a backoff, or running on step rows
- * (`jobs_unfinished_type_idx`). Each probe is a subquery ordered by its index's key with a LIMIT
- * (inside EXISTS, Postgres drops both, and the plan may scan the table).
+ * (`jobs_unfinished_type_idx`). Each probe is a subquery ordered by its index's whole key with a
+ * LIMIT, so it reads the index's first entry (inside EXISTS, Postgres drops both, and the plan may
+ * scan the table). Ordered by all but the key's first column (type), the queue probe had been
+ * planned as a scan and sort of every job: 12 ms a poll with 50 000 jobs, every 10 ms, on the
+ * database leaseflow's drain was measured on.
  */
 export async function leaseflowOpen(sql: postgres.Sql): Promise<boolean> {
   const [row] = await sql<{ open: boolean }[]>`
     select (select 1 from public.jobs where lease_expires_at is not null order by lease_expires_at limit 1) is not null
         or (select 1 from public.jobs where status = 'running' and locked_by is null and queue_at is not null
-             order by queue_rank, queue_at, priority desc, enqueue_order limit 1) is not null
+             order by type, queue_rank, queue_at, priority desc, enqueue_order limit 1) is not null
         or (select 1 from public.jobs where finished_at is null and locked_by is null and queue_at is null
              order by type limit 1) is not null as open`;
   return row!.open;
