@@ -210,15 +210,17 @@ $$;
 
 -- Who is calling, as PostgREST (or a direct connection) tells it: the role from the verified
 -- JWT claims, else the role set with SET ROLE. Null means a direct, trusted connection.
+-- plpgsql: see _lane_tenant.
 create or replace function public._caller_role()
 returns text
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select coalesce(
+begin
+  return coalesce(
     nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role',
-    nullif(nullif(current_setting('role', true), ''), 'none')
-  )
+    nullif(nullif(current_setting('role', true), ''), 'none'));
+end;
 $$;
 
 -- The tenant whose rows an authenticated caller may touch; null for service_role and direct

@@ -118,14 +118,18 @@ $$;
 
 -- The types whose claim queues a read covers: p_types (each once), or every defined type.
 -- jobs_claimable_idx keeps one queue per type; only a job with a type is queued
--- (jobs_queued_has_type_check).
+-- (jobs_queued_has_type_check). plpgsql (see _lane_tenant): as SQL functions, this one and
+-- _serve_claim_turn were planned again in every claim, a quarter of a claim of 10 (0.54 ms in
+-- the database, now 0.39).
 create or replace function public._claim_queue_types(p_types text[])
 returns text[]
-language sql stable
+language plpgsql stable
 set search_path = ''
 as $$
-  select case when p_types is null then array(select t.type from public.job_types t)
-              else array(select distinct unnest(p_types)) end
+begin
+  return case when p_types is null then array(select t.type from public.job_types t)
+              else array(select distinct unnest(p_types)) end;
+end;
 $$;
 
 -- The claim floor: a place in the claim order (queue_rank, queue_at) before which no job waits

@@ -18,21 +18,27 @@
 -- place in the batch, then 48 bits of random(). Ids of one batch increase, so primary keys grow
 -- at their right edge instead of at random pages; and random() is far cheaper than
 -- gen_random_uuid() (2.5 µs a call on the 2-core CI box). One call per batch, because a call
--- per row of a function with its own settings costs ~6 µs (it cannot be inlined).
+-- per row of a function with its own settings costs ~6 µs (it cannot be inlined); plpgsql (see
+-- _lane_tenant).
 -- Ids are identifiers, not secrets: access is decided by grants, RLS and tenant checks.
+-- Its plan is made once: planned for each p_count (the default for plpgsql here, as a custom
+-- plan looks cheaper), it was planned on every enqueue.
 create or replace function public._new_ids(p_count int)
 returns uuid[]
-language sql volatile
+language plpgsql volatile
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
-  select array(
+begin
+  return array(
     select (lpad(to_hex(ms.value), 12, '0')
             || '7' || lpad(to_hex((g >> 14) & 4095), 3, '0')
             || to_hex(8 + ((g >> 12) & 3)) || lpad(to_hex(g & 4095), 3, '0')
             || lpad(to_hex((random() * 281474976710655)::bigint), 12, '0'))::uuid
       from (select (extract(epoch from clock_timestamp()) * 1000)::bigint as value) ms,
            generate_series(1, p_count) g
-     order by g)
+     order by g);
+end;
 $$;
 
 -- work_mem: the insert takes the batch in payload order, and a sort of 50 000 rows in the

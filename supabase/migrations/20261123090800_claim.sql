@@ -207,16 +207,18 @@ $$;
 -- the latest turn a claim took (p_turn, the claimed steps' latest queue_at in the first rank;
 -- null for none). Moved only forward (a job's later steps keep its first step's, older turn) and
 -- only by a millisecond (1 000 turns) or more, so concurrent claims rarely write it (a write per
--- claim cost eight claimers a third of their throughput).
+-- claim cost eight claimers a third of their throughput). plpgsql: see _claim_queue_types.
 create or replace function public._serve_claim_turn(p_turn timestamptz)
 returns void
-language sql volatile
+language plpgsql volatile
 set search_path = ''
 as $$
-  select setval('public.claim_turn_seq', m.turn)
-    from (select (extract(epoch from p_turn) * 1000000)::bigint as turn) m,
-         public.claim_turn_seq t
-   where m.turn >= t.last_value + 1000 or not t.is_called
+begin
+  perform setval('public.claim_turn_seq', m.turn)
+     from (select (extract(epoch from p_turn) * 1000000)::bigint as turn) m,
+          public.claim_turn_seq t
+    where m.turn >= t.last_value + 1000 or not t.is_called;
+end;
 $$;
 
 -- The claim: lapsed leases, due jobs and due retries first, then one statement that locks and

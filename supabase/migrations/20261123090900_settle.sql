@@ -14,9 +14,9 @@ create or replace function public._lock_held_jobs(p_worker_id text, p_step_ids u
 returns uuid[]
 language plpgsql volatile
 set search_path = ''
--- Index lookups only; plans cached per connection, as in _complete_steps (see there why that is
--- safe here and not in claim_steps).
-set plan_cache_mode = auto
+-- Index lookups only; plans made once per connection, as in _complete_steps (see there why that
+-- is safe here and not in claim_steps).
+set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
@@ -196,8 +196,11 @@ set search_path = ''
 -- connection (generic) is the same whatever the tables held when it was made: so, unlike the
 -- claim's ordered scan, these statements are not planned per call (planning was a quarter of a
 -- settle's time: 4.0 -> 2.9 ms a settle of 100). tests/plans.backlog.test.ts passes with them
--- forced generic, and fails when the claim is.
-set plan_cache_mode = auto
+-- forced generic, and fails when the claim is. Forced, not left to the plan cache (auto): for
+-- `= any (<the batch's ids>)` a plan made for the call's values looks cheaper, so under auto the
+-- one-step completion in _complete_own_steps was planned on every call
+-- (tests/plans.cached.test.ts).
+set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
@@ -447,7 +450,7 @@ rows 100
 security definer
 set search_path = ''
 -- Lookups by primary key only, as in _complete_steps (see there).
-set plan_cache_mode = auto
+set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
@@ -504,9 +507,8 @@ begin
     v_claimed := coalesce(v_claimed, '{}') || coalesce(v_again.held_jobs, '{}');
   end if;
 
-  -- Two statements, each run only when it has rows to return. As one union, the statement was
-  -- planned on every call (plan_cache_mode auto: with nothing claimed, the plan made for the
-  -- call's values looked cheaper than the generic plan every time), 0.3 ms a call.
+  -- Two statements, each run only when it has rows to return (as one union under
+  -- plan_cache_mode auto, it was planned on every call: 0.3 ms).
   if cardinality(v_completed) > 0 then
     return query
     select v_completed, null::uuid, null::uuid, null::text, null::text, null::int, null::int, null::int,
@@ -816,6 +818,12 @@ returns setof uuid
 language plpgsql volatile
 security definer
 set search_path = ''
+-- Lookups by primary key only, planned once per connection, as in _complete_steps (see there).
+set plan_cache_mode = force_generic_plan
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
 as $$
 begin
   perform public._require_worker_id('extend_leases', p_worker_id);
