@@ -11,7 +11,8 @@
 --   max_attempts  1..100 [the type's max_attempts]
 --   tenant_id     uuid; service_role only (authenticated callers are always their own tenant)
 --   group_keys, dedupe_keys   (enqueue_jobs only) one entry per payload, null for none
--- Limits: at most 50 000 payloads per call; each payload a JSON object of at most 256 KiB.
+-- Limits: at most 50 000 payloads per call; each payload a JSON object of at most 256 KiB; at
+-- most 1 000 distinct group keys per call.
 -- All or nothing: any bad element raises before anything is written.
 
 -- p_count time-ordered ids (uuid version 7 layout): the current millisecond, then the id's
@@ -52,6 +53,11 @@ as $$
 declare
   fn constant text := p_function;
   c_max_batch constant int := 50000;
+  -- Each key's lane is locked until the call commits, and a lock takes a slot of the server's
+  -- shared lock table (max_locks_per_transaction × max_connections slots, about 6 400 on a
+  -- 100-connection server): 50 000 keys in one call failed with "out of shared memory", and
+  -- a call that fills the table makes every other session's next lock fail the same way.
+  c_max_lanes constant int := 1000;
   c_max_payload_bytes constant int := 262144;
   c_max_payload_depth constant int := 64;
   -- Parsed once here: written in the query, format()'s result was parsed again for each payload.
@@ -69,6 +75,7 @@ declare
   v_run_at timestamptz := now();
   v_group_keys text[];
   v_dedupe_keys text[];
+  v_lanes text[];
   v_ids uuid[];
   v_step_ids uuid[];
   v_first_group text[];
@@ -176,10 +183,15 @@ begin
   end if;
   v_group_keys := public._enqueue_keys(fn, 'group', p_options, v_count);
   v_dedupe_keys := public._enqueue_keys(fn, 'dedupe', p_options, v_count);
+  v_lanes := array(select distinct k from unnest(v_group_keys) k where k is not null order by k);
+  if cardinality(v_lanes) > c_max_lanes then
+    raise exception '%: p_options.group_keys holds % distinct keys; the maximum is % per call (each key''s lane stays locked until the call commits): split the batch',
+      fn, cardinality(v_lanes), c_max_lanes using errcode = 'invalid_parameter_value';
+  end if;
 
   -- Write --------------------------------------------------------------------------------
   -- Lanes first (sorted), as every multi-row transition does: lane → job → steps.
-  for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
+  foreach v_lane in array v_lanes loop
     perform public._lock_lane(v_tenant, v_lane, true);
   end loop;
 
@@ -254,7 +266,7 @@ begin
   )
   select count(*) into v_started from new_jobs where new_jobs.status = 'running';
 
-  for v_lane in select distinct k from unnest(v_group_keys) k where k is not null order by k loop
+  foreach v_lane in array v_lanes loop
     v_started := v_started + public._advance_lane(v_tenant, v_lane);
   end loop;
 

@@ -2,7 +2,7 @@
 -- per-element keys), run_at, priority, every bad input with its message, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(47);
+select plan(50);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -133,6 +133,18 @@ select throws_ok($$ select public.enqueue_jobs('three', '[{}, {}]', '{"dedupe_ke
   'enqueue_jobs: p_options.dedupe_keys[1] must be a non-empty string of at most 200 characters, got 7', 'a bad key names its index');
 select throws_ok($$ select public.enqueue_jobs('three', '[{}]', '{"group_key": "a", "group_keys": ["a"]}') $$, '22023',
   'enqueue_jobs: p_options.group_key and p_options.group_keys exclude each other', 'one key and per-element keys together');
+-- Each distinct key's lane is locked until the call commits, one slot of the server's shared lock
+-- table each: 50 000 keys in one call had failed with "out of shared memory".
+select throws_ok($$ select public.enqueue_jobs('three', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1001)),
+                                               jsonb_build_object('group_keys', (select jsonb_agg('lane-' || g) from generate_series(1, 1001) g))) $$,
+  '22023', 'enqueue_jobs: p_options.group_keys holds 1001 distinct keys; the maximum is 1000 per call (each key''s lane stays locked until the call commits): split the batch',
+  'more than 1 000 distinct group keys in one call are refused');
+select is((select count(*)::int
+             from public.enqueue_jobs('three', (select jsonb_agg('{}'::jsonb) from generate_series(1, 1001)),
+                                      jsonb_build_object('group_keys', (select jsonb_agg('lane-' || least(g, 1000)) from generate_series(1, 1001) g)))),
+  1001, 'the limit counts distinct keys: 1 001 payloads over 1 000 keys are enqueued');
+select is((select count(*)::int from public.jobs where group_key like 'lane-%' and status = 'running'), 1000,
+  'and each of the 1 000 lanes starts its first job');
 select throws_ok($$ select public.enqueue_job('three', '{}', '{"tenant_id": "not-a-uuid"}') $$, '22023',
   'enqueue_job: p_options.tenant_id must be a uuid, got "not-a-uuid"', 'a malformed tenant id');
 select throws_ok($$ select public.enqueue_job('three', '{}', null) $$, '22004',
