@@ -33,7 +33,7 @@ const root = resolve(import.meta.dirname, "../..");
 const quick = process.argv.includes("--quick");
 const sizes = quick
   ? { repetitions: 3, drain: 10_000, sql: 8_000, enqueue: 10_000, history: 100_000, latencySamples: 200, pickup: 40, pickupPerSecond: 40, pickupRepetitions: 1, edgeJobs: 5_000, edgeIoJobs: 1_000, idleSeconds: 10, sustainedMinutes: 1 }
-  : { repetitions: 3, drain: 50_000, sql: 40_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 50_000, edgeIoJobs: 5_000, idleSeconds: 60, sustainedMinutes: 10 };
+  : { repetitions: 5, drain: 50_000, sql: 40_000, enqueue: 50_000, history: 1_000_000, latencySamples: 1_000, pickup: 1_000, pickupPerSecond: 100, pickupRepetitions: 3, edgeJobs: 50_000, edgeIoJobs: 5_000, idleSeconds: 60, sustainedMinutes: 10 };
 /** The Edge runs with waiting handlers: each step waits this long, as a call to an API does. */
 const EDGE_IO_HANDLER_MS = 20;
 const started = Date.now();
