@@ -604,10 +604,10 @@ $$;
 
 
 --
--- Name: _complete_steps(text, uuid[], jsonb[], interval, boolean); Type: FUNCTION; Schema: public; Owner: -
+-- Name: _complete_steps(text, uuid[], jsonb, interval, boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval, p_rows boolean) RETURNS TABLE(step_id uuid, job_id uuid, step public.job_steps)
+CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb, p_claim_lease interval, p_rows boolean) RETURNS TABLE(step_id uuid, job_id uuid, step public.job_steps)
     LANGUAGE plpgsql
     SET search_path TO ''
     SET plan_cache_mode TO 'force_generic_plan'
@@ -617,7 +617,6 @@ CREATE FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_ou
     SET jit TO 'off'
     AS $$
 declare
-  v_outputs jsonb;
   v_own_done bigint;
   v_jobs uuid[];
   v_own_keyed_steps uuid[];
@@ -631,16 +630,11 @@ declare
   v_finished_lanes jsonb;
   v_lane record;
 begin
-  -- Step id -> output; a step given no output keeps a null one.
-  select jsonb_object_agg(r.step_id::text, r.output) filter (where r.output is not null)
-    into v_outputs
-    from unnest(p_step_ids, p_outputs) as r(step_id, output);
-
   -- The hot path: jobs that are their own step and have no group key finish in one update, with
   -- no lock taken before it (nothing else waits on such a job while holding another lock), and
   -- are returned as that update built them (collected into an array and returned from it, they
   -- had cost a settle of 500 a tenth of its time).
-  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, false, p_claim_lease, p_rows);
+  return query select * from public._complete_own_steps(p_worker_id, p_step_ids, p_outputs, false, p_claim_lease, p_rows);
   get diagnostics v_own_done = row_count;
   -- The ids are distinct (the callers check), so all were done when the counts match.
   if v_own_done = cardinality(p_step_ids) then
@@ -656,7 +650,7 @@ begin
 
   -- Keyed jobs that are their own step: their lanes are held now; they free them below.
   select array_agg(c.step_id), array_agg(c.job_id), array_agg(c.step) into v_own_keyed_steps, v_own_keyed_jobs, v_own_keyed_rows
-    from public._complete_own_steps(p_worker_id, p_step_ids, v_outputs, true, p_claim_lease, p_rows) c;
+    from public._complete_own_steps(p_worker_id, p_step_ids, p_outputs, true, p_claim_lease, p_rows) c;
   if v_own_keyed_jobs is not null then
     -- Only jobs whose last step this was are done (a later step keeps the lane).
     select jsonb_agg(distinct jsonb_build_array(j.tenant_id, j.group_key)) into v_finished_lanes
@@ -670,7 +664,7 @@ begin
   -- output of the first.
   with done as (
     update public.job_steps s
-       set status = 'completed', output = v_outputs -> s.id::text, locked_by = null, lease_expires_at = null,
+       set status = 'completed', output = p_outputs -> s.id::text, locked_by = null, lease_expires_at = null,
            completed_by = p_worker_id, finished_at = now(), updated_at = now()
      where s.id = any (p_step_ids) and s.status = 'running' and s.locked_by = p_worker_id
     returning s.id, s.job_id, s.seq, s.output
@@ -2167,33 +2161,56 @@ $$;
 
 
 --
--- Name: _results_arrays(text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+-- Name: _results_batch(text, jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public._results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]) RETURNS record
+CREATE FUNCTION public._results_batch(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb) RETURNS record
     LANGUAGE plpgsql IMMUTABLE
     SET search_path TO ''
     AS $$
 declare
   v_bad_index int;
+  v_bad_key text;
+  v_count int;
+  v_canonical boolean;
   v_duplicate uuid;
 begin
   if p_results is null then
     raise exception '%: p_results must not be null', p_function using errcode = 'null_value_not_allowed';
   end if;
+  if jsonb_typeof(p_results) = 'object' then
+    begin
+      select array_agg(k::uuid), count(*), coalesce(bool_and(k = k::uuid::text), true)
+        into step_ids, v_count, v_canonical
+        from jsonb_object_keys(p_results) k;
+    exception when invalid_text_representation then
+      select k into v_bad_key from jsonb_object_keys(p_results) k where public._uuid_or_null(k) is null limit 1;
+      raise exception '%: p_results key % is not a step id (a uuid)', p_function, quote_literal(left(v_bad_key, 100))
+        using errcode = 'invalid_parameter_value';
+    end;
+    if v_count not between 1 and 1000 then
+      raise exception '%: p_results must name 1 to 1000 steps, got %', p_function, v_count
+        using errcode = 'invalid_parameter_value';
+    end if;
+    if v_canonical then
+      outputs := p_results;
+      return;
+    end if;
+    -- Keys written another way (upper case, braces) are read as the array form is, which also
+    -- finds two keys naming one step.
+    p_results := (select jsonb_agg(jsonb_build_object('step_id', e.key, 'output', e.value)) from jsonb_each(p_results) e);
+  end if;
   if jsonb_typeof(p_results) <> 'array' or jsonb_array_length(p_results) not between 1 and 1000 then
-    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got %', p_function,
+    raise exception '%: p_results must be a JSON array of 1 to 1000 {step_id, output} objects (or an object of step id: output), got %', p_function,
       public._json_preview(p_results) using errcode = 'invalid_parameter_value';
   end if;
-  -- One pass over the batch checks each element's shape and builds both arrays. A step id that
-  -- is not a uuid makes the cast fail; only then is the batch searched for the first bad element
-  -- (a regular expression per element would triple the cost of a valid batch). Both arrays are
-  -- aggregated from the same rows in the same order, so their elements pair up; an ORDER BY in
-  -- the aggregates would only sort the batch twice.
+  -- One pass over the batch checks each element's shape and builds the ids and the outputs. A
+  -- step id that is not a uuid makes the cast fail; only then is the batch searched for the first
+  -- bad element (a regular expression per element would triple the cost of a valid batch).
   begin
     select min(e.ordinality) filter (where not e.shaped) - 1,
            array_agg((e.value ->> 'step_id')::uuid) filter (where e.shaped),
-           array_agg(e.value -> 'output')
+           jsonb_object_agg(((e.value ->> 'step_id')::uuid)::text, e.value -> 'output') filter (where e.shaped and e.value ? 'output')
       into v_bad_index, step_ids, outputs
       from (select r.value, r.ordinality,
                    jsonb_typeof(r.value) = 'object'
@@ -2217,6 +2234,7 @@ begin
     raise exception '%: p_results names step % more than once', p_function, v_duplicate
       using errcode = 'invalid_parameter_value';
   end if;
+  outputs := coalesce(outputs, '{}'::jsonb);
 end;
 $$;
 
@@ -2873,7 +2891,7 @@ begin
   if p_lease_duration is not null then
     perform public._require_positive_lease(fn, p_lease_duration);
   end if;
-  v_batch := public._results_arrays(fn, p_results);
+  v_batch := public._results_batch(fn, p_results);
   select array_agg(c.step_id), array_agg(c.job_id) into v_completed, v_jobs
     from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, p_lease_duration, false) c;
 
@@ -2956,7 +2974,10 @@ CREATE FUNCTION public.complete_step(p_step_id uuid, p_worker_id text, p_output 
 begin
   perform public._require_id('complete_step', 'p_step_id', p_step_id);
   perform public._require_worker_id('complete_step', p_worker_id);
-  return query select s.* from unnest(array(select c.step from public._complete_steps(p_worker_id, array[p_step_id], array[p_output], null, true) c)) s;
+  return query select s.* from unnest(array(select c.step from public._complete_steps(p_worker_id, array[p_step_id],
+                                                                     case when p_output is null then '{}'::jsonb
+                                                                          else jsonb_build_object(p_step_id::text, p_output) end,
+                                                                     null, true) c)) s;
 end;
 $$;
 
@@ -2980,7 +3001,7 @@ declare
   v_batch record;
 begin
   perform public._require_worker_id('complete_steps', p_worker_id);
-  v_batch := public._results_arrays('complete_steps', p_results);
+  v_batch := public._results_batch('complete_steps', p_results);
   -- Unnested from an array, each row is taken apart once; (c.step).* took it apart once per
   -- column (4 % of a completion of 500).
   return query select s.* from unnest(array(select c.step from public._complete_steps(p_worker_id, v_batch.step_ids, v_batch.outputs, null, true) c)) s;
@@ -2992,7 +3013,7 @@ $$;
 -- Name: FUNCTION complete_steps(p_worker_id text, p_results jsonb); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.complete_steps(p_worker_id text, p_results jsonb) IS 'Completes, in one call, the steps of p_results ([{step_id, output}]) that p_worker_id holds; returns those it completed.';
+COMMENT ON FUNCTION public.complete_steps(p_worker_id text, p_results jsonb) IS 'Completes, in one call, the steps of p_results ([{step_id, output}], or {"<step id>": output}) that p_worker_id holds; returns those it completed.';
 
 
 --
@@ -5509,10 +5530,10 @@ REVOKE ALL ON FUNCTION public._complete_own_steps(p_worker_id text, p_ids uuid[]
 
 
 --
--- Name: FUNCTION _complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval, p_rows boolean); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb, p_claim_lease interval, p_rows boolean); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb[], p_claim_lease interval, p_rows boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._complete_steps(p_worker_id text, p_step_ids uuid[], p_outputs jsonb, p_claim_lease interval, p_rows boolean) FROM PUBLIC;
 
 
 --
@@ -5777,10 +5798,10 @@ REVOKE ALL ON FUNCTION public._require_worker_id(p_function text, p_worker_id te
 
 
 --
--- Name: FUNCTION _results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION _results_batch(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public._results_arrays(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public._results_batch(p_function text, p_results jsonb, OUT step_ids uuid[], OUT outputs jsonb) FROM PUBLIC;
 
 
 --

@@ -2,7 +2,7 @@
 -- created when a group is done, the job's result, argument errors, grants.
 begin;
 create extension if not exists pgtap with schema extensions;
-select plan(20);
+select plan(25);
 
 delete from public.jobs;
 delete from public.job_types;
@@ -70,7 +70,26 @@ select is((select output from public.complete_steps('w1', jsonb_build_array(json
 
 -- Argument errors.
 select throws_ok($$ select * from public.complete_steps('w1', '[]') $$, '22023',
-  'complete_steps: p_results must be a JSON array of 1 to 1000 {step_id, output} objects, got []', 'an empty batch');
+  'complete_steps: p_results must be a JSON array of 1 to 1000 {step_id, output} objects (or an object of step id: output), got []', 'an empty batch');
+-- The object form, {"<step id>": output, ...}: the worker's (no element to take apart).
+select public.enqueue_jobs('ping', '[{"n": 4}, {"n": 5}]');
+create temp table q on commit drop as
+  select c.step_id, row_number() over (order by c.step_id) as k from public.claim_steps('w4', '1 minute', 10, array['ping']) c;
+select is((select count(*) from public.complete_steps('w4', jsonb_build_object(
+  (select step_id from q where k = 1)::text, '{"n": 4}'::jsonb,
+  upper((select step_id from q where k = 2)::text), 'null'::jsonb))), 2::bigint,
+  'an object of step id: output completes its steps, ids written in any case');
+select results_eq($$ select j.result from public.jobs j join q on q.step_id = j.id order by q.k $$,
+  $$ values ('{"n": 4}'::jsonb), ('null'::jsonb) $$,
+  'each step gets the output under its id');
+select throws_ok($$ select * from public.complete_steps('w1', '{"nope": 1}') $$, '22023',
+  'complete_steps: p_results key ''nope'' is not a step id (a uuid)', 'an object key that is not a step id');
+select throws_ok($$ select * from public.complete_steps('w1', '{}') $$, '22023',
+  'complete_steps: p_results must name 1 to 1000 steps, got 0', 'an empty object');
+select throws_ok(
+  $$ select * from public.complete_steps('w1', '{"00000000-0000-4000-8000-00000000000a": 1, "00000000-0000-4000-8000-00000000000A": 2}') $$,
+  '22023', 'complete_steps: p_results names step 00000000-0000-4000-8000-00000000000a more than once', 'two keys naming one step');
+
 select throws_ok($$ select * from public.complete_steps('w1', '[{"step_id": "nope"}]') $$, '22023',
   'complete_steps: p_results[0] must be an object {step_id: uuid, output?: any JSON}, got {"step_id": "nope"}', 'a malformed step id');
 select throws_ok($$ select * from public.complete_steps('w1', '[{"step_id": "00000000-0000-4000-8000-000000000001", "result": 1}]') $$, '22023',

@@ -202,7 +202,7 @@ export type Database = {
             }[]
                            },
 "_complete_steps":
-{ Args: { "p_claim_lease": string,"p_outputs": (Json)[],"p_rows": boolean,"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
+{ Args: { "p_claim_lease": string,"p_outputs": Json,"p_rows": boolean,"p_step_ids": (string)[],"p_worker_id": string }; Returns: {
               "job_id": string,"step": Database["public"]['Tables']["job_steps"]['Row'],"step_id": string
             }[]
                            },
@@ -406,7 +406,7 @@ export type Database = {
 "_require_worker_id":
 { Args: { "p_function": string,"p_worker_id": string }; Returns: undefined
                            },
-"_results_arrays":
+"_results_batch":
 { Args: { "p_function": string,"p_results": Json }; Returns: Record<string, unknown>
                            },
 "_retry_delay":

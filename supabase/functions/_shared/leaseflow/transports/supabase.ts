@@ -67,7 +67,8 @@ export class SupabaseTransport implements Transport {
   async completeSteps(params: CompleteStepsParams): Promise<CompletedSteps> {
     const rows = await this.rpc("complete_and_claim_steps", {
       p_worker_id: params.workerId,
-      p_results: asJson(params.results.map((result) => ({ step_id: result.stepId, output: JSON.parse(result.outputJson) }))),
+      // Keyed by step id, the form the database uses as sent (see _results_batch).
+      p_results: asJson(Object.fromEntries(params.results.map((result) => [result.stepId, JSON.parse(result.outputJson)]))),
       ...(params.claimNextLeaseMs === undefined ? {} : { p_lease_duration: interval(params.claimNextLeaseMs) }),
     });
     return toCompletedSteps(rows as CompleteAndClaimRow[]);
