@@ -5,7 +5,8 @@
 //   SQL only      leaseflow's own claim_steps + complete_steps driven the same way: what the SQL
 //                 costs without any worker runtime. claim_steps is called as the worker calls it,
 //                 with the worker's job types (its registry's): each type's queue is read on its
-//                 own, and a claim without types reads every defined type's
+//                 own, and a claim without types reads every defined type's; complete_steps gets
+//                 the completions as the worker sends them, an object keyed by step id
 import { execFile } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -64,10 +65,11 @@ export async function leaseflowSqlOnly(sql: postgres.Sql, dbUrl: string, count: 
   await sql`vacuum analyze public.jobs, public.job_steps`;
   await sql`checkpoint`;
   const transactions = Math.floor(count / batch / CLIENTS);
-  // Simple protocol: pgbench substitutes :ids (the claimed ids, one text) only into plain text.
+  // Simple protocol: pgbench substitutes :results (one text) only into plain text. The
+  // completions go as the worker sends them: a JSON object of step id: output, built as text.
   const tps = await pgbench(dbUrl, [
-    `select coalesce(string_agg(step_id::text, ','), '') as ids from public.claim_steps('bench-:client_id', '1 minute', ${batch}, ${workerTypes}) \\gset`,
-    `select count(*) from public.complete_steps('bench-:client_id', (select jsonb_agg(jsonb_build_object('step_id', x, 'output', null)) from unnest(string_to_array(':ids', ',')) x));`,
+    `select '{' || coalesce(string_agg('"' || step_id::text || '":null', ','), '') || '}' as results from public.claim_steps('bench-:client_id', '1 minute', ${batch}, ${workerTypes}) \\gset`,
+    `select count(*) from public.complete_steps('bench-:client_id', ':results');`,
     "",
   ].join("\n"), transactions, "simple");
   const [row] = await sql<{ done: number }[]>`select count(*)::int as done from public.jobs where status = 'completed'`;
