@@ -340,8 +340,8 @@ $$;
 -- (_complete_steps' p_outputs), for the function named p_function. p_results is either a JSON
 -- array of {step_id, output?} (an element without output completes its step with none), every
 -- bad element refused with its index, or an object {"<step id>": output, ...}: the worker's form,
--- already keyed by step id, so a valid batch is used as sent (taking it apart and aggregating it
--- again had cost a completion ~6 µs a step in the database, a seventh of a one-step job's).
+-- already keyed by step id, so a valid batch is used as sent (in a one-step drain the map's
+-- jsonb_object_agg alone took 5.9 µs a step of complete_and_claim_steps' ~30).
 create or replace function public._results_batch(p_function text, p_results jsonb,
                                                  out step_ids uuid[], out outputs jsonb)
 language plpgsql immutable
