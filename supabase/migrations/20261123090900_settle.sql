@@ -175,9 +175,8 @@ end;
 $$;
 
 -- Completes the held steps among p_step_ids with their outputs (p_outputs: step id -> output; a
--- step not in it keeps a null output); a job whose group is done gets
--- its next group's steps, or completes (result: its last group's output) and lets its group
--- key's next job start. Returns the completed steps. Set-based: a fixed number of statements per
+-- step not in it keeps a null output); a job whose group is done gets its next group's steps, or
+-- completes (result: its last group's output) and lets its group key's next job start. Returns the completed steps. Set-based: a fixed number of statements per
 -- batch, whatever its size; per-job work is only a lane advance for keyed jobs that finished.
 -- Given p_claim_lease, p_worker_id also claims the next step of each job that is its own step
 -- and moves on (_complete_own_steps). Returns the completed steps' ids and their jobs' ids, and
